@@ -1,0 +1,180 @@
+"""Every OpenTelemetry attribute and event name glassbox reads, in one place.
+
+A semantic-convention rename is a one-file change: add the new name in front of the old one in the tuple.
+Tuples are in priority order (newest convention first). Sources: shared/research/genai_semconv.md.
+"""
+
+# Operation and kind.
+OPERATION_NAME = "gen_ai.operation.name"
+LLM_REQUEST_TYPE = "llm.request.type"  # OpenLLMetry <= 0.53
+TRACELOOP_SPAN_KIND = "traceloop.span.kind"
+TRACELOOP_ENTITY_NAME = "traceloop.entity.name"
+TRACELOOP_ENTITY_VERSION = "traceloop.entity.version"
+TRACELOOP_ENTITY_INPUT = "traceloop.entity.input"
+TRACELOOP_ENTITY_OUTPUT = "traceloop.entity.output"
+TRACELOOP_ENTITY_PATH = "traceloop.entity.path"
+TRACELOOP_WORKFLOW_NAME = "traceloop.workflow.name"
+OPENINFERENCE_SPAN_KIND = "openinference.span.kind"
+DD_LLMOBS_ENABLED = "dd_llmobs_enabled"
+
+# Model and provider.
+PROVIDER = ("gen_ai.provider.name", "gen_ai.system")
+RESPONSE_MODEL = "gen_ai.response.model"
+REQUEST_MODEL = "gen_ai.request.model"
+
+# Content (structured, v1.37+). On spans a JSON string; on log events an AnyValue array.
+INPUT_MESSAGES = "gen_ai.input.messages"
+OUTPUT_MESSAGES = "gen_ai.output.messages"
+SYSTEM_INSTRUCTIONS = "gen_ai.system_instructions"
+TOOL_DEFINITIONS = "gen_ai.tool.definitions"
+# Older content: OpenLLMetry indexed attributes, OpenLIT <= 1.34 flat strings.
+PROMPT_PREFIX = "gen_ai.prompt."
+COMPLETION_PREFIX = "gen_ai.completion."
+LEGACY_FUNCTIONS_PREFIX = "llm.request.functions."
+FLAT_PROMPT = "gen_ai.prompt"
+FLAT_COMPLETION = "gen_ai.completion"
+
+# Tools.
+TOOL_NAME = "gen_ai.tool.name"
+TOOL_CALL_ID = "gen_ai.tool.call.id"
+TOOL_CALL_ARGUMENTS = ("gen_ai.tool.call.arguments",)
+TOOL_CALL_RESULT = "gen_ai.tool.call.result"
+TOOL_DESCRIPTION = "gen_ai.tool.description"
+TOOL_TYPE = "gen_ai.tool.type"
+
+# Usage.
+INPUT_TOKENS = ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.usage.prompt_tokens")
+OUTPUT_TOKENS = ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.usage.completion_tokens")
+TOTAL_TOKENS = ("gen_ai.usage.total_tokens", "llm.usage.total_tokens", "gen_ai.client.token.usage")
+CACHE_READ_TOKENS = ("gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens")
+CACHE_WRITE_TOKENS = ("gen_ai.usage.cache_creation.input_tokens", "gen_ai.usage.cache_creation_input_tokens")
+REASONING_TOKENS = (
+    "gen_ai.usage.reasoning.output_tokens",
+    "gen_ai.usage.reasoning_tokens",
+    "llm.usage.reasoning_tokens",
+)
+COST = ("gen_ai.usage.cost",)  # OpenLIT vendor extension, USD
+TIME_TO_FIRST_TOKEN = ("gen_ai.response.time_to_first_chunk", "gen_ai.server.time_to_first_token")
+
+# Request parameters become metadata with the prefix stripped.
+REQUEST_PREFIX = "gen_ai.request."
+REQUEST_EXCLUDED = frozenset({"gen_ai.request.model"})
+# Extra metadata worth keeping, renamed for Datadog.
+METADATA_ALIASES = {
+    "gen_ai.response.finish_reasons": "finish_reasons",
+    "gen_ai.response.id": "response_id",
+    "gen_ai.is_streaming": "stream",
+    "llm.is_streaming": "stream",
+    "gen_ai.request.is_stream": "stream",
+    "gen_ai.openai.request.seed": "seed",
+    "gen_ai.openai.request.service_tier": "service_tier",
+    "openai.request.service_tier": "service_tier",
+    "gen_ai.output.type": "output_type",
+    "gen_ai.embeddings.dimension.count": "embedding_dimensions",
+    "gen_ai.agent.name": "agent_name",
+    "gen_ai.agent.id": "agent_id",
+    "gen_ai.workflow.name": "workflow_name",
+    "traceloop.workflow.name": "workflow_name",
+    "traceloop.entity.path": "entity_path",
+    "gen_ai.data_source.id": "data_source_id",
+}
+
+# Sessions and users.
+SESSION_ID = (
+    "gen_ai.conversation.id",
+    "session.id",
+    "traceloop.association.properties.session_id",
+    "langfuse.session.id",
+)
+USER_ID = (
+    "user.id",
+    "enduser.id",
+    "traceloop.association.properties.user_id",
+    "gen_ai.user",
+    "gen_ai.request.user",
+    "llm.user",
+)
+ASSOCIATION_PREFIX = "traceloop.association.properties."
+
+# Prompt tracking.
+PROMPT_NAME = ("gen_ai.prompt.name", "traceloop.prompt.key")
+PROMPT_VERSION = ("gen_ai.prompt.version", "traceloop.prompt.version")
+PROMPT_TEMPLATE = ("gen_ai.prompt.template", "traceloop.prompt.template")
+PROMPT_VARIABLES_PREFIX = ("gen_ai.prompt.variables.", "traceloop.prompt.template_variables.")
+DD_PROMPT_TRACKING = "_dd.ml_obs.prompt_tracking"
+DD_METADATA = "_dd.ml_obs.metadata"
+
+# Errors.
+ERROR_TYPE = "error.type"
+EXCEPTION_EVENT = "exception"
+EXCEPTION_TYPE = "exception.type"
+EXCEPTION_MESSAGE = "exception.message"
+EXCEPTION_STACKTRACE = "exception.stacktrace"
+
+# Resource.
+SERVICE_NAME = "service.name"
+SERVICE_VERSION = "service.version"
+DEPLOYMENT_ENV = ("deployment.environment.name", "deployment.environment")
+
+# Log events and span events that carry content.
+EVENT_NAME_ATTR = "event.name"
+EVENT_OPERATION_DETAILS = "gen_ai.client.inference.operation.details"
+EVENT_SYSTEM_MESSAGE = "gen_ai.system.message"
+EVENT_USER_MESSAGE = "gen_ai.user.message"
+EVENT_ASSISTANT_MESSAGE = "gen_ai.assistant.message"
+EVENT_TOOL_MESSAGE = "gen_ai.tool.message"
+EVENT_CHOICE = "gen_ai.choice"
+EVENT_CONTENT_PROMPT = "gen_ai.content.prompt"
+EVENT_CONTENT_COMPLETION = "gen_ai.content.completion"
+EVENT_EVALUATION = "gen_ai.evaluation.result"
+MESSAGE_EVENTS = {
+    EVENT_SYSTEM_MESSAGE: "system",
+    EVENT_USER_MESSAGE: "user",
+    EVENT_ASSISTANT_MESSAGE: "assistant",
+    EVENT_TOOL_MESSAGE: "tool",
+}
+CONTENT_EVENTS = frozenset({*MESSAGE_EVENTS, EVENT_CHOICE, EVENT_OPERATION_DETAILS, EVENT_EVALUATION})
+
+# Evaluations (semconv 1.38+ event).
+EVALUATION_NAME = "gen_ai.evaluation.name"
+EVALUATION_SCORE = "gen_ai.evaluation.score.value"
+EVALUATION_LABEL = "gen_ai.evaluation.score.label"
+EVALUATION_EXPLANATION = "gen_ai.evaluation.explanation"
+
+# Attributes that become neither metadata nor tags: content, ids and bookkeeping handled above.
+NOT_TAGS_PREFIXES = ("gen_ai.", "llm.", "traceloop.", "_dd.", "openlit.", "telemetry.", "service.", "http.", "url.")
+
+# Operation name → Datadog span kind.
+OPERATION_KINDS = {
+    "chat": "llm",
+    "generate_content": "llm",
+    "text_completion": "llm",
+    "completion": "llm",
+    "responses": "llm",
+    "embeddings": "embedding",
+    "embedding": "embedding",
+    "execute_tool": "tool",
+    "invoke_agent": "agent",
+    "create_agent": "agent",
+    "invoke_workflow": "workflow",
+    "retrieval": "retrieval",
+    "retrieve": "retrieval",
+}
+LLM_REQUEST_TYPE_KINDS = {"chat": "llm", "completion": "llm", "embedding": "embedding", "rerank": "workflow"}
+TRACELOOP_KINDS = {"workflow": "workflow", "task": "task", "agent": "agent", "tool": "tool"}
+OPENINFERENCE_KINDS = {
+    "LLM": "llm",
+    "EMBEDDING": "embedding",
+    "TOOL": "tool",
+    "AGENT": "agent",
+    "RETRIEVER": "retrieval",
+    "CHAIN": "workflow",
+}
+# Deprecated gen_ai.system values → current provider names.
+PROVIDER_ALIASES = {
+    "az.ai.inference": "azure.ai.inference",
+    "az.ai.openai": "azure.ai.openai",
+    "vertex_ai": "gcp.vertex_ai",
+    "gemini": "gcp.gemini",
+    "xai": "x_ai",
+}

@@ -1,0 +1,95 @@
+"""The ``glassbox`` command: ``run``, ``validate``, ``demo``, ``spans``. The only place that calls ``sys.exit``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from glassbox.collector.config import ConfigError, RelayConfig, default_config, load
+
+
+def _config(path: str | None) -> RelayConfig:
+    return load(path) if path else default_config()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from glassbox.collector.service import Relay
+
+    config = _config(args.config)
+    base = Path(args.config).resolve().parent if args.config else Path.cwd()
+    asyncio.run(Relay(config, base_dir=base).run_until_signalled())
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    config = load(args.config)
+    print(f"{args.config}: valid (exporters: {', '.join(config.pipeline.exporters)}; "
+          f"processors: {', '.join(config.pipeline.processors) or 'none'})")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from glassbox.collector.demo.runner import run_demo
+
+    asyncio.run(run_demo(args.instrumentation))
+    return 0
+
+
+def cmd_spans(args: argparse.Namespace) -> int:
+    from glassbox.collector.demo.runner import render_summary
+    from glassbox.collector.exporters.local import LocalStore
+
+    path = args.db
+    if path is None:
+        config = _config(args.config)
+        if config.exporters.local is None:
+            print("no local exporter configured; pass --db PATH", file=sys.stderr)
+            return 1
+        base = Path(args.config).resolve().parent if args.config else Path.cwd()
+        path = str(base / config.exporters.local.path)
+    if not Path(path).exists():
+        print(f"{path}: no local store yet (run `glassbox run` and send it some spans)", file=sys.stderr)
+        return 1
+    print(render_summary(LocalStore(path).recent(args.limit)))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="glassbox", description="OpenTelemetry GenAI spans → Datadog LLM Observability")
+    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the relay (no -c: the embedded default config)")
+    run.add_argument("-c", "--config")
+    run.set_defaults(func=cmd_run)
+    validate = sub.add_parser("validate", help="check a config file and list every error")
+    validate.add_argument("-c", "--config", required=True)
+    validate.set_defaults(func=cmd_validate)
+    demo = sub.add_parser("demo", help="the whole flow offline: fake OpenAI, instrumented app, relay, summary")
+    demo.add_argument("--instrumentation", default="openllmetry", choices=["openllmetry", "openai-v2"])
+    demo.set_defaults(func=cmd_demo)
+    spans = sub.add_parser("spans", help="recent spans from the local store")
+    spans.add_argument("-c", "--config")
+    spans.add_argument("--db", help="path of the local SQLite store (default: from the config)")
+    spans.add_argument("-n", "--limit", type=int, default=50)
+    spans.set_defaults(func=cmd_spans)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        code = args.func(args)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        code = 1
+    except KeyboardInterrupt:
+        code = 130
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,295 @@
+"""Relay configuration: YAML + ``${env:NAME}`` substitution, validated at startup with every error at once.
+
+Each error names its key path and, where there is one, the fix. Secrets are ``SecretStr`` so they never show
+up in reprs, logs or error messages.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+_ENV = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]+):(\d{1,5})$")
+
+
+class ConfigError(Exception):
+    """All problems found in a config; ``errors`` are ``"key.path: message"`` strings."""
+
+    def __init__(self, errors: list[str], source: str = "config"):
+        self.errors = errors
+        super().__init__(f"{source} has {len(errors)} error(s):\n" + "\n".join(f"  - {e}" for e in errors))
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+def _check_endpoint(value: str) -> str:
+    match = _HOST_PORT.match(value)
+    if not match or not 0 <= int(match.group(2)) <= 65535:
+        raise ValueError(f"{value!r} is not host:port (e.g. 127.0.0.1:4318; port 0 picks a free port)")
+    return value
+
+
+def _check_url(value: str) -> str:
+    if not re.match(r"^https?://[^/\s]+", value):
+        raise ValueError(f"{value!r} is not an http(s) URL (e.g. http://127.0.0.1:8126)")
+    return value.rstrip("/")
+
+
+class GrpcReceiver(Strict):
+    endpoint: str = "127.0.0.1:4317"
+    max_message_bytes: int = Field(default=32 << 20, gt=0)
+    _endpoint = field_validator("endpoint")(_check_endpoint)
+
+
+class HttpReceiver(Strict):
+    endpoint: str = "127.0.0.1:4318"
+    max_body_bytes: int = Field(default=32 << 20, gt=0, description="limit after decompression; larger → 413")
+    _endpoint = field_validator("endpoint")(_check_endpoint)
+
+
+class OtlpReceiver(Strict):
+    grpc: GrpcReceiver | None = Field(default_factory=GrpcReceiver)
+    http: HttpReceiver | None = Field(default_factory=HttpReceiver)
+
+
+class Receivers(Strict):
+    otlp: OtlpReceiver = Field(default_factory=OtlpReceiver)
+
+
+class Sending(Strict):
+    """Batching and retry settings every exporter shares."""
+
+    timeout: float = Field(default=10.0, gt=0, description="seconds per request")
+    batch_max_items: int = Field(default=500, gt=0)
+    flush_interval: float = Field(default=1.0, gt=0, description="seconds before a partial batch is sent")
+    queue_max_items: int = Field(default=100_000, gt=0)
+    retry_initial_interval: float = Field(default=0.5, gt=0)
+    retry_max_interval: float = Field(default=30.0, gt=0)
+    retry_max_elapsed: float = Field(default=300.0, gt=0)
+
+
+class DatadogExporter(Sending):
+    transport: Literal["agent", "agentless"] | None = None
+    agent_url: str | None = None
+    api_key: SecretStr | None = None
+    site: str | None = None
+    override_origin: str | None = None
+    ml_app: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+    _urls = field_validator("agent_url", "override_origin")(lambda v: v if v is None else _check_url(v))
+
+    @field_validator("site")
+    @classmethod
+    def _site(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^[a-z0-9.\-]+$", value):
+            raise ValueError(f"{value!r} is not a Datadog site (e.g. datadoghq.com, datadoghq.eu, us5.datadoghq.com)")
+        return value
+
+
+class OtlpExporter(Sending):
+    endpoint: str
+    headers: dict[str, SecretStr] = Field(default_factory=dict)
+    compression: Literal["gzip", "none"] = "gzip"
+    _endpoint = field_validator("endpoint")(_check_url)
+
+
+class LocalExporter(Strict):
+    path: str = "glassbox.db"
+    max_spans: int = Field(default=100_000, gt=0, description="oldest spans are pruned beyond this")
+
+
+class DebugExporter(Strict):
+    verbosity: Literal["basic", "detailed"] = "basic"
+
+
+class Exporters(Strict):
+    datadog: DatadogExporter | None = None
+    otlp: OtlpExporter | None = None
+    local: LocalExporter | None = None
+    debug: DebugExporter | None = None
+
+
+class DebugProcessor(Strict):
+    """Logs a line per batch; useful to see what reaches a point of the chain."""
+
+    verbosity: Literal["basic", "detailed"] = "basic"
+
+
+class Processors(Strict):
+    debug: DebugProcessor | None = None
+
+
+KNOWN_PROCESSORS = tuple(Processors.model_fields)
+
+
+class Pipeline(Strict):
+    processors: list[str] = Field(default_factory=list)
+    exporters: list[str] = Field(default_factory=list)
+    join_timeout: float = Field(default=1.0, ge=0, le=60, description="seconds a span waits for its log content")
+    max_pending_spans: int = Field(default=50_000, gt=0)
+
+
+class Storage(Strict):
+    directory: str = "./.glassbox"
+
+
+class Admin(Strict):
+    endpoint: str = "127.0.0.1:13133"
+    _endpoint = field_validator("endpoint")(_check_endpoint)
+
+
+class RelayConfig(Strict):
+    receivers: Receivers = Field(default_factory=Receivers)
+    processors: Processors = Field(default_factory=Processors)
+    exporters: Exporters = Field(default_factory=Exporters)
+    pipeline: Pipeline = Field(default_factory=Pipeline)
+    storage: Storage = Field(default_factory=Storage)
+    admin: Admin = Field(default_factory=Admin)
+
+    def processor_settings(self, name: str) -> Any:
+        return getattr(self.processors, name) or Processors.model_fields[name].annotation.__args__[0]()
+
+
+def reference_problems(data: dict[str, Any]) -> list[str]:
+    """Cross-section checks (pipeline names ↔ configured components), run even when fields have errors."""
+    problems: list[str] = []
+    exporters = data.get("exporters") if isinstance(data.get("exporters"), dict) else {}
+    pipeline = data.get("pipeline") if isinstance(data.get("pipeline"), dict) else {}
+    names = pipeline.get("exporters") or []
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        return problems  # the field validation reports the type problem
+    if not names:
+        configured = [n for n in exporters if n in Exporters.model_fields]
+        problems.append(f"pipeline.exporters: list at least one exporter (configured: {configured or 'none'})")
+    for i, name in enumerate(names):
+        if name not in Exporters.model_fields:
+            problems.append(f"pipeline.exporters[{i}]: unknown exporter {name!r}; known: {', '.join(Exporters.model_fields)}")
+        elif name not in exporters:
+            problems.append(f"pipeline.exporters[{i}]: {name!r} is not configured; add exporters.{name}: {{...}}")
+    processors = pipeline.get("processors") or []
+    if isinstance(processors, list):
+        for i, name in enumerate(processors):
+            if name not in KNOWN_PROCESSORS:
+                problems.append(f"pipeline.processors[{i}]: unknown processor {name!r}; known: {', '.join(KNOWN_PROCESSORS)}")
+        if len(set(map(str, processors))) != len(processors):
+            problems.append("pipeline.processors: a processor is listed twice")
+    return problems
+
+
+def substitute_env(node: Any, environ: Mapping[str, str], path: str = "", errors: list[str] | None = None) -> Any:
+    """Replace ``${env:NAME}`` / ``${env:NAME:-default}`` in string values (never in keys)."""
+    errors = [] if errors is None else errors
+    if isinstance(node, dict):
+        return {k: substitute_env(v, environ, f"{path}.{k}" if path else str(k), errors) for k, v in node.items()}
+    if isinstance(node, list):
+        return [substitute_env(v, environ, f"{path}[{i}]", errors) for i, v in enumerate(node)]
+    if not isinstance(node, str) or "${" not in node:
+        return node
+
+    def replace(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in environ:
+            return environ[name]
+        if default is not None:
+            return default
+        errors.append(f"{path}: environment variable {name} is not set; export it or write ${{env:{name}:-default}}")
+        return ""
+
+    return _ENV.sub(replace, node)
+
+
+def parse(data: Any, environ: Mapping[str, str] | None = None, source: str = "config") -> RelayConfig:
+    """Validate a loaded YAML document; raise ConfigError listing every problem."""
+    environ = os.environ if environ is None else environ
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError([f"(top level): expected a mapping of sections, got {type(data).__name__}"], source)
+    errors: list[str] = []
+    data = substitute_env(data, environ, errors=errors)
+    config = None
+    try:
+        config = RelayConfig.model_validate(data)
+    except ValidationError as exc:
+        errors.extend(_format(exc))
+    errors.extend(reference_problems(data))
+    if config is not None and not errors:
+        errors.extend(apply_datadog_env(config, environ))
+    if errors or config is None:
+        raise ConfigError(errors, source)
+    return config
+
+
+def _format(exc: ValidationError) -> list[str]:
+    messages = []
+    for error in exc.errors(include_url=False, include_input=False):
+        loc = ".".join(str(part) for part in error["loc"])
+        msg = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling; see config/default.yaml for the known keys)"
+        for line in msg.split("\n"):
+            messages.append(f"{loc}: {line}" if loc else line)
+    return messages
+
+
+def load(path: str | Path, environ: Mapping[str, str] | None = None) -> RelayConfig:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"cannot read {path}: {exc.strerror}"], str(path)) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ConfigError([f"{where}invalid YAML: {getattr(exc, 'problem', exc)}"], str(path)) from None
+    return parse(data, environ, str(path))
+
+
+def default_config(environ: Mapping[str, str] | None = None) -> RelayConfig:
+    """The shipped default: Datadog agentless with DD_API_KEY, the Agent with DD_AGENT_HOST/DD_TRACE_AGENT_URL,
+    otherwise the ``local`` exporter (SQLite) so nothing leaves the machine."""
+    environ = os.environ if environ is None else environ
+    data = yaml.safe_load(resources.files("glassbox.config").joinpath("default.yaml").read_text(encoding="utf-8"))
+    if environ.get("DD_API_KEY") or environ.get("DD_AGENT_HOST") or environ.get("DD_TRACE_AGENT_URL"):
+        data["exporters"]["datadog"] = {}
+        data["pipeline"]["exporters"] = ["datadog"]
+    return parse(data, environ, "default config")
+
+
+def apply_datadog_env(config: RelayConfig, environ: Mapping[str, str]) -> list[str]:
+    """ddtrace's environment variables fill whatever the datadog exporter config leaves unset."""
+    dd = config.exporters.datadog
+    if dd is None:
+        return []
+    if dd.api_key is None and environ.get("DD_API_KEY"):
+        dd.api_key = SecretStr(environ["DD_API_KEY"])
+    dd.site = dd.site or environ.get("DD_SITE") or "datadoghq.com"
+    dd.ml_app = dd.ml_app or environ.get("DD_LLMOBS_ML_APP") or None
+    dd.override_origin = dd.override_origin or environ.get("DD_LLMOBS_OVERRIDE_ORIGIN") or None
+    if dd.agent_url is None:
+        if environ.get("DD_TRACE_AGENT_URL"):
+            dd.agent_url = environ["DD_TRACE_AGENT_URL"].rstrip("/")
+        else:
+            dd.agent_url = f"http://{environ.get('DD_AGENT_HOST', '127.0.0.1')}:{environ.get('DD_TRACE_AGENT_PORT', '8126')}"
+    if dd.transport is None:
+        agentless = environ.get("DD_LLMOBS_AGENTLESS_ENABLED", "").lower() in ("1", "true", "yes")
+        explicit_agent = environ.get("DD_AGENT_HOST") or environ.get("DD_TRACE_AGENT_URL")
+        dd.transport = "agentless" if agentless or (dd.api_key is not None and not explicit_agent) else "agent"
+    for tag, var in (("env", "DD_ENV"), ("service", "DD_SERVICE"), ("version", "DD_VERSION")):
+        if environ.get(var):
+            dd.tags.setdefault(tag, environ[var])
+    if dd.transport == "agentless" and dd.api_key is None:
+        return ["exporters.datadog.api_key: required with transport: agentless; "
+                "set DD_API_KEY or api_key: ${env:DD_API_KEY}"]
+    return []

@@ -1,0 +1,83 @@
+"""The ``datadog`` exporter: LLM Observability span events and evaluation metrics, agentless or via the Agent.
+
+Agentless posts to ``llmobs-intake.<site>`` and ``api.<site>`` with ``DD-API-KEY``; through the Agent it posts to
+the EVP proxy with ``X-Datadog-EVP-Subdomain`` and no key. ``override_origin`` replaces scheme and host.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aiohttp
+
+from glassbox.collector.config import DatadogExporter as Settings
+from glassbox.collector.exporters import datadog_format as F
+from glassbox.collector.exporters.base import PermanentError, RetryableError, post
+from glassbox.processors.model import Batch
+
+SPAN_PATH = "/api/v2/llmobs"
+EVAL_PATH = "/api/intake/llm-obs/v2/eval-metric"
+EVP_PREFIX = "/evp_proxy/v2"
+EVAL_BATCH = 1000  # metrics per eval-metric POST, as ddtrace's buffer
+
+
+class DatadogExporter:
+    name = "datadog"
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.ml_app = F.normalize_ml_app(settings.ml_app) if settings.ml_app else None
+        self.span_url, self.span_headers = self._endpoint(SPAN_PATH, "llmobs-intake")
+        self.eval_url, self.eval_headers = self._endpoint(EVAL_PATH, "api")
+        self._session: aiohttp.ClientSession | None = None
+
+    def _endpoint(self, path: str, subdomain: str) -> tuple[str, dict[str, str]]:
+        s = self.settings
+        headers = {"Content-Type": "application/json", "User-Agent": f"glassbox/{F.GLASSBOX_VERSION}"}
+        if s.transport == "agentless":
+            origin = s.override_origin or f"https://{subdomain}.{s.site}"
+            headers["DD-API-KEY"] = s.api_key.get_secret_value() if s.api_key else ""
+            return origin + path, headers
+        origin = s.override_origin or s.agent_url
+        headers["X-Datadog-EVP-Subdomain"] = subdomain
+        return origin + EVP_PREFIX + path, headers
+
+    def ml_app_for(self, service: str | None) -> str:
+        return self.ml_app or F.normalize_ml_app(service)
+
+    def render(self, batch: Batch) -> list[tuple[str, Any]]:
+        items: list[tuple[str, Any]] = []
+        for span in batch.spans:
+            if not span.is_genai:
+                continue
+            ml_app = self.ml_app_for(span.service)
+            items.append(("span", F.encode_event(F.span_event(span, ml_app=ml_app, extra_tags=self.settings.tags))))
+            items.extend(("eval", metric) for metric in F.eval_metrics(span, ml_app=ml_app))
+        return items
+
+    async def start(self) -> None:
+        self._session = aiohttp.ClientSession()
+
+    async def shutdown(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def send(self, items: list[tuple[str, Any]]) -> None:
+        assert self._session is not None, "exporter not started"
+        spans = [body for kind, body in items if kind == "span"]
+        evals = [body for kind, body in items if kind == "eval"]
+        sent_spans = sent_evals = 0
+        try:
+            for payload in F.join_payloads(spans):
+                await post(self._session, self.span_url, payload, self.span_headers, self.settings.timeout,
+                           "llmobs span events")
+                sent_spans += payload.count(b'"_dd.stage"')  # one per envelope; the key is never escaped
+            # Evaluations go only after their spans, so an evaluation never reaches Datadog before its span.
+            for start in range(0, len(evals), EVAL_BATCH):
+                chunk = evals[start:start + EVAL_BATCH]
+                await post(self._session, self.eval_url, F.eval_payload(chunk), self.eval_headers,
+                           self.settings.timeout, "llmobs eval metrics")
+                sent_evals += len(chunk)
+        except (RetryableError, PermanentError) as exc:
+            exc.remaining = [("span", body) for body in spans[sent_spans:]] + [("eval", m) for m in evals[sent_evals:]]
+            raise

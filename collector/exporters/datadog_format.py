@@ -1,0 +1,216 @@
+"""Render model spans as Datadog LLM Observability span events and evaluation metrics, as ddtrace does.
+
+Shapes follow ddtrace 4.16 (`shared/fixtures/datadog/ddtrace_4.16.0_agentless_capture.json`): one span per
+envelope, kind under ``meta.span.kind``, ``ml_app`` as a tag, decimal span ids, 32-hex trace ids.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import orjson
+
+from glassbox.processors import model as M
+
+GLASSBOX_VERSION = "0.1.0"
+ROOT_PARENT_ID = "undefined"
+ML_APP_DEFAULT = "unnamed-ml-app"
+EVENT_SIZE_LIMIT = 5_000_000  # bytes per span event; above it ddtrace drops input/output
+PAYLOAD_SIZE_LIMIT = 5 << 20  # bytes per POST
+DROPPED_VALUE_TEXT = "[This value has been dropped because this span's size exceeds the 5MB size limit.]"
+DROPPED_IO = "dropped_io"
+MAX_TAG_LENGTH = 200
+_ML_APP_INVALID = re.compile(r"[^a-z0-9_\-:./]")
+_UNDERSCORES = re.compile(r"_{2,}")
+_LABEL_INVALID = re.compile(r"[^A-Za-z0-9_]")
+
+
+def normalize_ml_app(raw: str | None) -> str:
+    """Datadog's ml_app rules: lowercase, [a-z0-9_-:./], <= 193 chars, no repeated or trailing underscores."""
+    text = _ML_APP_INVALID.sub("_", (raw or "").strip().lower())
+    text = _UNDERSCORES.sub("_", text)[:193].rstrip("_")
+    return text or ML_APP_DEFAULT
+
+
+def decimal_id(hex_id: str) -> str:
+    return str(int(hex_id, 16))
+
+
+def span_event(span: M.Span, *, ml_app: str, extra_tags: dict[str, str] | None = None) -> dict[str, Any]:
+    """One span event (the inside of an envelope's ``spans`` list)."""
+    span_id = decimal_id(span.span_id)
+    meta: dict[str, Any] = {"span": {"kind": span.kind}}
+    if span.kind in (M.LLM, M.EMBEDDING):
+        meta["model_name"] = span.model_name or "unknown"
+        meta["model_provider"] = (span.model_provider or "unknown").lower()
+    io_in = _io(span.input)
+    if span.prompt is not None and span.kind == M.LLM:
+        io_in["prompt"] = _prompt(span.prompt, ml_app)
+    if io_in:
+        meta["input"] = io_in
+    io_out = _io(span.output)
+    if io_out:
+        meta["output"] = io_out
+    meta["metadata"] = _jsonable(span.metadata)
+    if span.tool_definitions and span.kind == M.LLM:
+        meta["tool_definitions"] = span.tool_definitions
+    if span.error is not None:
+        meta["error"] = {k: v for k, v in (("message", span.error.message), ("type", span.error.type),
+                                           ("stack", span.error.stack)) if v}
+    event: dict[str, Any] = {
+        "trace_id": span.trace_id,
+        "span_id": span_id,
+        "parent_id": decimal_id(span.llm_parent_id) if span.llm_parent_id else ROOT_PARENT_ID,
+        "name": span.name or span.kind,
+        "start_ns": span.start_ns,
+        "duration": span.duration_ns,
+        "status": span.status,
+        "meta": meta,
+        "metrics": {k: v for k, v in span.metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)},
+        "tags": tags(span, ml_app, extra_tags),
+        "_dd": {"span_id": span_id, "trace_id": span.trace_id, "apm_trace_id": span.trace_id},
+    }
+    if span.status == "error" and span.error and span.error.message:
+        event["status_message"] = span.error.message
+    if span.session_id:
+        event["session_id"] = span.session_id
+    return event
+
+
+def tags(span: M.Span, ml_app: str, extra: dict[str, str] | None = None) -> list[str]:
+    values: dict[str, str] = {}
+    values.update(extra or {})
+    values.update(span.tags)
+    values["ml_app"] = ml_app
+    values["glassbox.version"] = GLASSBOX_VERSION
+    values["error"] = "1" if span.status == "error" else "0"
+    for key, val in (("service", span.service), ("env", span.env), ("version", span.version),
+                     ("session_id", span.session_id), ("user_id", span.user_id)):
+        if val:
+            values.setdefault(key, val)
+    if span.error and span.error.type:
+        values["error_type"] = span.error.type
+    if span.prompt and span.prompt.version:
+        values.setdefault("prompt_version", span.prompt.version)
+    return sorted(_tag(k, v) for k, v in values.items())
+
+
+def _tag(key: str, val: Any) -> str:
+    text = f"{key}:{val}".replace("\n", " ")
+    return text[:MAX_TAG_LENGTH]
+
+
+def _io(io: M.IO) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if io.messages:
+        out["messages"] = [_message(m) for m in io.messages]
+    if io.documents:
+        out["documents"] = [{k: v for k, v in (("text", d.text), ("name", d.name), ("id", d.id), ("score", d.score))
+                             if v is not None} for d in io.documents]
+    if io.value is not None:
+        out["value"] = io.value
+    return out
+
+
+def _message(message: M.Message) -> dict[str, Any]:
+    out: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.tool_calls:
+        out["tool_calls"] = [
+            {k: v for k, v in (("name", c.name), ("arguments", c.arguments), ("tool_id", c.tool_id), ("type", c.type))
+             if v is not None}
+            for c in message.tool_calls
+        ]
+    if message.tool_results:
+        out["tool_results"] = [
+            {k: v for k, v in (("name", r.name), ("result", r.result), ("tool_id", r.tool_id), ("type", r.type))
+             if v is not None}
+            for r in message.tool_results
+        ]
+    return out
+
+
+def _prompt(prompt: M.Prompt, ml_app: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": prompt.id or prompt.name or f"{ml_app}_unnamed-prompt"}
+    for key in ("name", "version", "template"):
+        val = getattr(prompt, key)
+        if val:
+            out[key] = val
+    if prompt.variables:
+        out["variables"] = dict(prompt.variables)
+    if prompt.tags:
+        out["tags"] = dict(prompt.tags)
+    return out
+
+
+def _jsonable(metadata: dict[str, Any]) -> dict[str, Any]:
+    return {str(k): v for k, v in metadata.items() if v is not None}
+
+
+def encode_event(event: dict[str, Any]) -> bytes:
+    """The envelope for one span event, JSON-encoded; oversized events lose input/output as ddtrace does."""
+    envelope = {"_dd.stage": "raw", "_dd.tracer_version": f"glassbox-{GLASSBOX_VERSION}", "event_type": "span",
+                "spans": [event]}
+    encoded = orjson.dumps(envelope)
+    if len(encoded) < EVENT_SIZE_LIMIT:
+        return encoded
+    meta = event["meta"]
+    meta["input"] = {"value": DROPPED_VALUE_TEXT}
+    meta["output"] = {"value": DROPPED_VALUE_TEXT}
+    event["collection_errors"] = [DROPPED_IO]
+    encoded = orjson.dumps(envelope)
+    if len(encoded) >= EVENT_SIZE_LIMIT:  # metadata alone is huge: keep ids and metrics, say why
+        meta["metadata"] = {"_dropped": DROPPED_VALUE_TEXT}
+        meta.pop("tool_definitions", None)
+        encoded = orjson.dumps(envelope)
+    return encoded
+
+
+def join_payloads(encoded: list[bytes], limit: int = PAYLOAD_SIZE_LIMIT) -> list[bytes]:
+    """Pack encoded envelopes into JSON arrays of at most ``limit`` bytes each."""
+    payloads: list[bytes] = []
+    current: list[bytes] = []
+    size = 2
+    for item in encoded:
+        if current and size + len(item) + 1 > limit:
+            payloads.append(b"[" + b",".join(current) + b"]")
+            current, size = [], 2
+        current.append(item)
+        size += len(item) + 1
+    if current:
+        payloads.append(b"[" + b",".join(current) + b"]")
+    return payloads
+
+
+def eval_label(raw: str) -> str:
+    """Datadog evaluation labels: a letter first, then ASCII letters, digits and underscores, <= 200 chars."""
+    label = _LABEL_INVALID.sub("_", raw)
+    if not label[:1].isalpha():
+        label = "eval_" + label
+    return label[:200]
+
+
+def eval_metrics(span: M.Span, *, ml_app: str) -> list[dict[str, Any]]:
+    metrics = []
+    for evaluation in span.evaluations:
+        metric: dict[str, Any] = {
+            "join_on": {"span": {"span_id": decimal_id(span.span_id), "trace_id": span.trace_id}},
+            "eval_scope": "span",
+            "ml_app": ml_app,
+            "timestamp_ms": evaluation.timestamp_ms or int(time.time() * 1000),
+            "metric_type": evaluation.metric_type,
+            "label": eval_label(evaluation.label),
+            f"{evaluation.metric_type}_value": evaluation.value,
+            "tags": sorted({f"ml_app:{ml_app}", *(_tag(k, v) for k, v in evaluation.tags.items())}),
+        }
+        if evaluation.assessment in ("pass", "fail"):
+            metric["assessment"] = evaluation.assessment
+        if evaluation.reasoning:
+            metric["reasoning"] = evaluation.reasoning
+        metrics.append(metric)
+    return metrics
+
+
+def eval_payload(metrics: list[dict[str, Any]]) -> bytes:
+    return orjson.dumps({"data": {"type": "evaluation_metric", "attributes": {"metrics": metrics}}})

@@ -1,0 +1,38 @@
+"""The ``debug`` exporter: one log line per span (``detailed`` adds the Datadog span event), nothing sent."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+
+from glassbox.collector.config import DebugExporter as Settings
+from glassbox.collector.exporters import datadog_format as F
+from glassbox.processors.model import Batch
+
+log = logging.getLogger("glassbox.debug")
+
+
+class DebugExporter:
+    name = "debug"
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    def render(self, batch: Batch) -> list[Any]:
+        return [span for span in batch.spans if span.is_genai]
+
+    async def start(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    async def send(self, items: list[Any]) -> None:
+        for span in items:
+            log.info("span %s kind=%s model=%s tokens=%s", span.name, span.kind, span.model_name,
+                     span.metrics.get("total_tokens"))
+            if self.settings.verbosity == "detailed":
+                event = F.span_event(span, ml_app=F.normalize_ml_app(span.service))
+                log.info("%s", orjson.dumps(event).decode())

@@ -1,0 +1,439 @@
+"""OTLP spans and log records → the one GenAI span model.
+
+``spans(request)`` turns every span of an ExportTraceServiceRequest into a model ``Span`` (GenAI or not);
+``log_contents(request)`` extracts the GenAI content that some instrumentations put in log records, keyed by
+(trace id, span id), so the pipeline can join it to its span. Attribute names come from ``attributes``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from glassbox.collector import attributes as A
+from glassbox.collector import content as C
+
+from glassbox.collector.otlp import attributes as read_attributes
+from glassbox.collector.otlp import value as any_value
+from glassbox.processors import model as M
+
+STATUS_ERROR = 2
+
+
+def spans(request: Any) -> list[M.Span]:
+    out = []
+    for resource_spans in request.resource_spans:
+        resource = resource_spans.resource
+        resource_attrs = read_attributes(resource.attributes)
+        for scope_spans in resource_spans.scope_spans:
+            for otlp_span in scope_spans.spans:
+                span = normalize_span(otlp_span, resource_attrs)
+                span.origin = M.Origin(
+                    resource=resource,
+                    scope=scope_spans.scope,
+                    span=otlp_span,
+                    resource_schema_url=resource_spans.schema_url,
+                    scope_schema_url=scope_spans.schema_url,
+                )
+                out.append(span)
+    return out
+
+
+def normalize_span(otlp_span: Any, resource_attrs: dict[str, Any]) -> M.Span:
+    attrs = read_attributes(otlp_span.attributes)
+    start = otlp_span.start_time_unix_nano
+    span = M.Span(
+        trace_id=otlp_span.trace_id.hex(),
+        span_id=otlp_span.span_id.hex(),
+        parent_id=otlp_span.parent_span_id.hex() or None,
+        name=otlp_span.name,
+        kind=span_kind(attrs, resource_attrs),
+        start_ns=start,
+        duration_ns=max(0, otlp_span.end_time_unix_nano - start),
+    )
+    span.service = _str(resource_attrs.get(A.SERVICE_NAME)) or _str(attrs.get(A.SERVICE_NAME))
+    span.env = _first_str(resource_attrs, A.DEPLOYMENT_ENV) or _first_str(attrs, A.DEPLOYMENT_ENV)
+    span.version = _str(resource_attrs.get(A.SERVICE_VERSION))
+    _error(span, otlp_span, attrs)
+    span.session_id = _first_str(attrs, A.SESSION_ID)  # also on plain spans: GenAI children inherit it
+    span.user_id = _first_str(attrs, A.USER_ID)
+    if span.kind is None:
+        return span
+    _model(span, attrs)
+    _content(span, attrs, otlp_span.events)
+    span.metadata = _metadata(attrs)
+    span.metrics = _metrics(attrs)
+    span.tool_definitions = _tool_definitions(attrs)
+    span.tags = _tags(attrs)
+    span.prompt = _prompt(attrs)
+    span.evaluations = [ev for ev in (_evaluation(read_attributes(e.attributes), e.time_unix_nano)
+                                      for e in otlp_span.events if e.name == A.EVENT_EVALUATION) if ev]
+    if span.kind == M.TOOL:
+        span.name = _str(attrs.get(A.TOOL_NAME)) or span.name
+    return span
+
+
+def span_kind(attrs: dict[str, Any], resource_attrs: dict[str, Any] | None = None) -> str | None:
+    """The Datadog kind of a span, or None when it is not a GenAI span (it then only goes to OTLP exporters)."""
+    if str(attrs.get(A.DD_LLMOBS_ENABLED, (resource_attrs or {}).get(A.DD_LLMOBS_ENABLED, ""))).lower() == "false":
+        return None
+    operation = attrs.get(A.OPERATION_NAME)
+    if operation:
+        return A.OPERATION_KINDS.get(str(operation), M.WORKFLOW)
+    traceloop = attrs.get(A.TRACELOOP_SPAN_KIND)
+    if traceloop in A.TRACELOOP_KINDS:
+        return A.TRACELOOP_KINDS[traceloop]
+    request_type = attrs.get(A.LLM_REQUEST_TYPE)
+    if request_type:
+        return A.LLM_REQUEST_TYPE_KINDS.get(str(request_type), M.WORKFLOW)
+    openinference = attrs.get(A.OPENINFERENCE_SPAN_KIND)
+    if openinference:
+        return A.OPENINFERENCE_KINDS.get(str(openinference).upper(), M.WORKFLOW)
+    if A.REQUEST_MODEL in attrs or any(key in attrs for key in A.PROVIDER):
+        # OpenLLMetry <= 0.53 sets no operation on Responses API spans; a model call is still an LLM call.
+        return M.LLM
+    return None
+
+
+def _model(span: M.Span, attrs: dict[str, Any]) -> None:
+    span.model_name = _str(attrs.get(A.RESPONSE_MODEL)) or _str(attrs.get(A.REQUEST_MODEL))
+    provider = _first_str(attrs, A.PROVIDER)
+    if provider:
+        provider = provider.lower()
+        span.model_provider = A.PROVIDER_ALIASES.get(provider, provider)
+
+
+def _content(span: M.Span, attrs: dict[str, Any], events: Any) -> None:
+    if span.kind in (M.LLM, M.EMBEDDING):
+        inputs = C.parts_messages(attrs[A.INPUT_MESSAGES]) if A.INPUT_MESSAGES in attrs else []
+        outputs = C.parts_messages(attrs[A.OUTPUT_MESSAGES]) if A.OUTPUT_MESSAGES in attrs else []
+        if A.SYSTEM_INSTRUCTIONS in attrs:
+            inputs = merge_system_instructions(C.system_instruction_messages(attrs[A.SYSTEM_INSTRUCTIONS]), inputs)
+        if not inputs:
+            inputs = C.indexed_messages(attrs, A.PROMPT_PREFIX)
+        if not outputs:
+            outputs = C.indexed_messages(attrs, A.COMPLETION_PREFIX, "assistant")
+        if not inputs and isinstance(attrs.get(A.FLAT_PROMPT), str):
+            inputs = C.flat_messages(attrs[A.FLAT_PROMPT], "user")
+        if not outputs and isinstance(attrs.get(A.FLAT_COMPLETION), str):
+            outputs = C.flat_messages(attrs[A.FLAT_COMPLETION], "assistant")
+        if not inputs or not outputs:
+            inputs, outputs = _content_from_span_events(events, inputs, outputs)
+        set_messages(span, inputs, outputs, attrs.get("gen_ai.embeddings.dimension.count"))
+    else:
+        span.input.value = _entity_value(attrs.get(A.TOOL_CALL_ARGUMENTS[0], attrs.get(A.TRACELOOP_ENTITY_INPUT)))
+        span.output.value = _entity_value(attrs.get(A.TOOL_CALL_RESULT, attrs.get(A.TRACELOOP_ENTITY_OUTPUT)))
+
+
+def _content_from_span_events(events: Any, inputs: list, outputs: list) -> tuple[list, list]:
+    """Content carried in span events: the 1.37 details event, or the <= 1.27 prompt/completion events."""
+    for event in events:
+        if event.name == A.EVENT_OPERATION_DETAILS:
+            details = read_attributes(event.attributes)
+            inputs = inputs or C.parts_messages(details.get(A.INPUT_MESSAGES))
+            outputs = outputs or C.parts_messages(details.get(A.OUTPUT_MESSAGES))
+        elif event.name == A.EVENT_CONTENT_PROMPT and not inputs:
+            inputs = C.flat_messages(read_attributes(event.attributes).get(A.FLAT_PROMPT), "user")
+        elif event.name == A.EVENT_CONTENT_COMPLETION and not outputs:
+            outputs = C.flat_messages(read_attributes(event.attributes).get(A.FLAT_COMPLETION), "assistant")
+    return inputs, outputs
+
+
+def merge_system_instructions(system: list[M.Message], inputs: list[M.Message]) -> list[M.Message]:
+    """Prepend system instructions unless the chat history already carries them (OpenLIT sends both)."""
+    existing = {m.content for m in inputs if m.role == "system"}
+    return [m for m in system if m.content not in existing] + inputs
+
+
+def set_messages(span: M.Span, inputs: list[M.Message], outputs: list[M.Message], dimensions: Any = None) -> None:
+    """Place messages where Datadog expects them for the span's kind."""
+    if span.kind == M.EMBEDDING:
+        if inputs:
+            span.input.documents = [M.Document(text=m.content) for m in inputs]
+        if span.output.value is None:
+            count = len(inputs) if inputs else None
+            size = f" with size {dimensions}" if dimensions else ""
+            span.output.value = f"[{count if count is not None else 'N'} embedding(s) returned{size}]"
+        return
+    if inputs:
+        span.input.messages = inputs
+    if outputs:
+        span.output.messages = outputs
+
+
+def _entity_value(raw: Any) -> str | None:
+    """Traceloop entity input/output: unwrap ``{"args": ["x"], "kwargs": {}}`` and JSON strings for readability."""
+    if raw is None:
+        return None
+    parsed = C.loads_maybe(raw)
+    if isinstance(parsed, str) and parsed.startswith('"'):
+        try:
+            parsed = orjson.loads(parsed)
+        except orjson.JSONDecodeError:
+            pass
+    if isinstance(parsed, dict) and set(parsed) <= {"args", "kwargs"} and not parsed.get("kwargs"):
+        args = parsed.get("args") or []
+        if len(args) == 1:
+            return C.to_text(args[0])
+    return C.to_text(parsed)
+
+
+def _metadata(attrs: dict[str, Any]) -> dict[str, Any]:
+    metadata: dict[str, Any] = {}
+    for key, val in attrs.items():
+        if key.startswith(A.REQUEST_PREFIX) and key not in A.REQUEST_EXCLUDED:
+            metadata[key[len(A.REQUEST_PREFIX):]] = val
+        elif key in A.METADATA_ALIASES:
+            metadata.setdefault(A.METADATA_ALIASES[key], val)
+    for key in (A.TOOL_CALL_ID, A.TOOL_DESCRIPTION, A.TOOL_TYPE):
+        if key in attrs:
+            metadata[key.replace("gen_ai.tool.call.id", "tool_id").replace("gen_ai.", "").replace(".", "_")] = attrs[key]
+    extra = C.loads_maybe(attrs.get(A.DD_METADATA))
+    if isinstance(extra, dict):
+        metadata.update({k: v for k, v in extra.items() if k not in ("model_name", "model_provider")})
+    return metadata
+
+
+def _metrics(attrs: dict[str, Any]) -> dict[str, float]:
+    metrics: dict[str, float] = {}
+    for name, keys in (
+        (M.INPUT_TOKENS, A.INPUT_TOKENS),
+        (M.OUTPUT_TOKENS, A.OUTPUT_TOKENS),
+        (M.TOTAL_TOKENS, A.TOTAL_TOKENS),
+        (M.CACHE_READ_TOKENS, A.CACHE_READ_TOKENS),
+        (M.CACHE_WRITE_TOKENS, A.CACHE_WRITE_TOKENS),
+        (M.REASONING_TOKENS, A.REASONING_TOKENS),
+        (M.TIME_TO_FIRST_TOKEN, A.TIME_TO_FIRST_TOKEN),
+    ):
+        number = _first_number(attrs, keys)
+        if number is not None:
+            metrics[name] = number
+    if M.TOTAL_TOKENS not in metrics and (M.INPUT_TOKENS in metrics or M.OUTPUT_TOKENS in metrics):
+        metrics[M.TOTAL_TOKENS] = metrics.get(M.INPUT_TOKENS, 0) + metrics.get(M.OUTPUT_TOKENS, 0)
+    cost = _first_number(attrs, A.COST)
+    if cost:  # OpenLIT reports int 0 when it could not price the model: that is "unknown", not "free"
+        metrics[M.TOTAL_COST] = cost
+    return metrics
+
+
+def _tool_definitions(attrs: dict[str, Any]) -> list[dict[str, Any]]:
+    raw = C.loads_maybe(attrs.get(A.TOOL_DEFINITIONS))
+    definitions = []
+    if isinstance(raw, list):
+        for item in raw:
+            if isinstance(item, dict):
+                fn = item.get("function") if isinstance(item.get("function"), dict) else item
+                definitions.append(_tool_definition(fn.get("name"), fn.get("description"), fn.get("parameters")))
+        return [d for d in definitions if d]
+    legacy: dict[int, dict[str, Any]] = {}
+    for key, val in attrs.items():
+        if key.startswith(A.LEGACY_FUNCTIONS_PREFIX):
+            index, _, field_name = key[len(A.LEGACY_FUNCTIONS_PREFIX):].partition(".")
+            if index.isdigit():
+                legacy.setdefault(int(index), {})[field_name] = val
+    for index in sorted(legacy):
+        fn = legacy[index]
+        definitions.append(_tool_definition(fn.get("name"), fn.get("description"), fn.get("parameters")))
+    return [d for d in definitions if d]
+
+
+def _tool_definition(name: Any, description: Any, parameters: Any) -> dict[str, Any]:
+    if not name:
+        return {}
+    definition: dict[str, Any] = {"name": str(name)}
+    if description:
+        definition["description"] = str(description)
+    schema = C.loads_maybe(parameters)
+    if isinstance(schema, dict):
+        definition["schema"] = schema
+    return definition
+
+
+def _tags(attrs: dict[str, Any]) -> dict[str, str]:
+    tags = {}
+    for key, val in attrs.items():
+        if key.startswith(A.ASSOCIATION_PREFIX):
+            name = key[len(A.ASSOCIATION_PREFIX):]
+            if name not in ("session_id", "user_id") and val is not None:
+                tags[name] = C.to_text(val)
+    return tags
+
+
+def _prompt(attrs: dict[str, Any]) -> M.Prompt | None:
+    tracked = C.loads_maybe(attrs.get(A.DD_PROMPT_TRACKING))
+    prompt = M.Prompt()
+    if isinstance(tracked, dict):
+        prompt.id = _str(tracked.get("id"))
+        prompt.name = _str(tracked.get("name"))
+        prompt.version = _str(tracked.get("version"))
+        prompt.template = _str(tracked.get("template"))
+        variables = tracked.get("variables")
+        if isinstance(variables, dict):
+            prompt.variables = {str(k): C.to_text(v) for k, v in variables.items()}
+    prompt.name = prompt.name or _first_str(attrs, A.PROMPT_NAME)
+    prompt.version = prompt.version or _first_str(attrs, A.PROMPT_VERSION)
+    prompt.template = prompt.template or _first_str(attrs, A.PROMPT_TEMPLATE)
+    for prefix in A.PROMPT_VARIABLES_PREFIX:
+        for key, val in attrs.items():
+            if key.startswith(prefix):
+                prompt.variables.setdefault(key[len(prefix):], C.to_text(val))
+    if not (prompt.name or prompt.version or prompt.template or prompt.id):
+        return None
+    return prompt
+
+
+def _error(span: M.Span, otlp_span: Any, attrs: dict[str, Any]) -> None:
+    if otlp_span.status.code != STATUS_ERROR:
+        return
+    span.status = "error"
+    error = M.ErrorInfo(type=_str(attrs.get(A.ERROR_TYPE)), message=otlp_span.status.message or None)
+    for event in otlp_span.events:
+        if event.name == A.EXCEPTION_EVENT:
+            exc = read_attributes(event.attributes)
+            error.type = error.type or _str(exc.get(A.EXCEPTION_TYPE))
+            error.message = error.message or _str(exc.get(A.EXCEPTION_MESSAGE))
+            error.stack = _str(exc.get(A.EXCEPTION_STACKTRACE))
+    span.error = error
+
+
+def _evaluation(attrs: dict[str, Any], time_unix_nano: int) -> M.Evaluation | None:
+    """A ``gen_ai.evaluation.result`` event (semconv 1.38+) as an evaluation."""
+    label = _str(attrs.get(A.EVALUATION_NAME))
+    if not label:
+        return None
+    score = attrs.get(A.EVALUATION_SCORE)
+    category = _str(attrs.get(A.EVALUATION_LABEL))
+    assessment = category if category in ("pass", "fail") else None
+    if isinstance(score, (int, float)) and not isinstance(score, bool):
+        evaluation = M.Evaluation(label=label, metric_type="score", value=float(score), assessment=assessment)
+    elif category:
+        evaluation = M.Evaluation(label=label, metric_type="categorical", value=category, assessment=assessment)
+    else:
+        return None
+    evaluation.reasoning = _str(attrs.get(A.EVALUATION_EXPLANATION))
+    evaluation.timestamp_ms = time_unix_nano // 1_000_000 if time_unix_nano else None
+    return evaluation
+
+
+# --- content carried by log records -------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class LogContent:
+    """GenAI content for one span, gathered from the log records that reference it."""
+
+    inputs: list[M.Message] = field(default_factory=list)
+    outputs: list[M.Message] = field(default_factory=list)
+    system: list[M.Message] = field(default_factory=list)
+    tool_definitions: Any = None
+    evaluations: list[M.Evaluation] = field(default_factory=list)
+    complete: bool = False  # an output (or the one-shot details event) arrived: the span need not wait longer
+
+    def merge(self, other: "LogContent") -> None:
+        self.inputs.extend(other.inputs)
+        self.outputs.extend(other.outputs)
+        self.system.extend(other.system)
+        self.tool_definitions = self.tool_definitions or other.tool_definitions
+        self.evaluations.extend(other.evaluations)
+        self.complete = self.complete or other.complete
+
+
+def log_contents(request: Any) -> tuple[dict[tuple[str, str], LogContent], int]:
+    """GenAI content from an ExportLogsServiceRequest, keyed by (trace id hex, span id hex).
+
+    Returns the content and how many GenAI log records had no span context (they cannot be joined).
+    """
+    found: dict[tuple[str, str], list[tuple[int, int, str, Any, dict[str, Any]]]] = {}
+    unjoinable = 0
+    order = 0
+    for resource_logs in request.resource_logs:
+        for scope_logs in resource_logs.scope_logs:
+            for record in scope_logs.log_records:
+                attrs = read_attributes(record.attributes)
+                name = record.event_name or _str(attrs.get(A.EVENT_NAME_ATTR)) or ""
+                if name not in A.CONTENT_EVENTS:
+                    continue
+                if not record.trace_id or not record.span_id:
+                    unjoinable += 1
+                    continue
+                body = any_value(record.body) if record.HasField("body") else None
+                when = record.time_unix_nano or record.observed_time_unix_nano
+                order += 1
+                key = (record.trace_id.hex(), record.span_id.hex())
+                found.setdefault(key, []).append((when, order, name, body, attrs))
+    return {key: _content_of(records) for key, records in found.items()}, unjoinable
+
+
+def _content_of(records: list[tuple[int, int, str, Any, dict[str, Any]]]) -> LogContent:
+    result = LogContent()
+    for when, _, name, body, attrs in sorted(records, key=lambda r: (r[0], r[1])):
+        if name == A.EVENT_OPERATION_DETAILS:
+            result.inputs.extend(C.parts_messages(attrs.get(A.INPUT_MESSAGES)))
+            result.outputs.extend(C.parts_messages(attrs.get(A.OUTPUT_MESSAGES)))
+            if A.SYSTEM_INSTRUCTIONS in attrs:
+                result.system.extend(C.system_instruction_messages(attrs[A.SYSTEM_INSTRUCTIONS]))
+            result.tool_definitions = attrs.get(A.TOOL_DEFINITIONS)
+            result.complete = True
+        elif name == A.EVENT_CHOICE:
+            result.outputs.append(C.choice_message(body))
+            result.complete = True
+        elif name == A.EVENT_EVALUATION:
+            evaluation = _evaluation(attrs, when)
+            if evaluation:
+                result.evaluations.append(evaluation)
+        else:
+            result.inputs.append(C.event_message(name, body, A.MESSAGE_EVENTS[name]))
+    return result
+
+
+def apply_log_content(span: M.Span, found: LogContent) -> None:
+    """Fill a span's missing content from its log records; content already on the span wins."""
+    if span.kind in (M.LLM, M.EMBEDDING):
+        has_input = bool(span.input.messages or span.input.documents)
+        inputs = [] if has_input else merge_system_instructions(found.system, found.inputs)
+        outputs = [] if span.output.messages else found.outputs
+        if span.kind == M.EMBEDDING and inputs:
+            span.output.value = None
+        set_messages(span, inputs, outputs, span.metadata.get("embedding_dimensions"))
+        if not span.tool_definitions and found.tool_definitions is not None:
+            span.tool_definitions = _tool_definitions({A.TOOL_DEFINITIONS: found.tool_definitions})
+    span.evaluations.extend(found.evaluations)
+
+
+def expects_log_content(span: M.Span) -> bool:
+    """Whether a span may still get content from log records (so the pipeline should hold it briefly)."""
+    if span.kind == M.LLM:
+        return not span.input.messages or not span.output.messages
+    if span.kind == M.EMBEDDING:
+        return not span.input.documents
+    return False
+
+
+def _str(raw: Any) -> str | None:
+    if raw is None or raw == "":
+        return None
+    return raw if isinstance(raw, str) else C.to_text(raw)
+
+
+def _first_str(attrs: dict[str, Any], keys: tuple[str, ...]) -> str | None:
+    for key in keys:
+        text = _str(attrs.get(key))
+        if text:
+            return text
+    return None
+
+
+def _first_number(attrs: dict[str, Any], keys: tuple[str, ...]) -> float | None:
+    for key in keys:
+        raw = attrs.get(key)
+        if isinstance(raw, bool) or raw is None:
+            continue
+        if isinstance(raw, (int, float)):
+            return raw
+        try:
+            return float(raw)
+        except (TypeError, ValueError):
+            continue
+    return None

@@ -1,0 +1,135 @@
+"""OTLP/HTTP receiver: ``POST /v1/traces``, ``/v1/logs``, ``/v1/metrics``; protobuf or JSON; gzip; chunked.
+
+Answers follow the OTLP spec: 200 with an Export*ServiceResponse in the request's content type; 400 with a
+readable ``google.rpc.Status`` for bad bodies; 413 past the size limit (measured after decompression); 415 for
+unknown content types; 429 with ``Retry-After`` when exporter queues are full.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+
+from aiohttp import web
+from google.protobuf import json_format
+from google.rpc import status_pb2
+
+from glassbox.collector import otlp
+from glassbox.collector.pipeline import Backpressure, Pipeline
+from glassbox.collector.telemetry import Telemetry
+
+log = logging.getLogger("glassbox.receiver.http")
+PROTOBUF = "application/x-protobuf"
+JSON = "application/json"
+READ_CHUNK = 1 << 16
+
+
+class TooLarge(Exception):
+    pass
+
+
+class HttpReceiver:
+    def __init__(self, pipeline: Pipeline, telemetry: Telemetry, max_body_bytes: int):
+        self.pipeline = pipeline
+        self.telemetry = telemetry
+        self.max_body_bytes = max_body_bytes
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.post(f"/v1/{signal}", self._handler(signal)) for signal in otlp.SIGNALS]
+
+    def _handler(self, signal: str):
+        async def handle(request: web.Request) -> web.StreamResponse:
+            return await self.handle(signal, request)
+
+        return handle
+
+    async def handle(self, signal: str, request: web.Request) -> web.StreamResponse:
+        content_type = request.content_type.lower()
+        if content_type not in (PROTOBUF, JSON):
+            return self._refuse(signal, 415, f"unsupported Content-Type {content_type or '(none)'!r}; "
+                                f"send {PROTOBUF} or {JSON}", JSON, "unsupported_media_type")
+        as_json = content_type == JSON
+        try:
+            body = await self._read_body(request)
+        except TooLarge:
+            return self._refuse(signal, 413, f"body exceeds {self.max_body_bytes} bytes after decompression",
+                                content_type, "too_large")
+        except (zlib.error, ValueError) as exc:
+            return self._refuse(signal, 400, f"cannot decompress body: {exc}", content_type, "bad_encoding")
+        try:
+            message = otlp.decode(signal, body, json=as_json)
+        except otlp.BadRequest as exc:
+            return self._refuse(signal, 400, str(exc), content_type, "bad_request")
+        try:
+            count = await self._consume(signal, message)
+        except Backpressure as exc:
+            response = self._refuse(signal, 429, str(exc), content_type, "queue_full")
+            response.headers["Retry-After"] = str(int(exc.retry_after))
+            return response
+        except Exception:  # a bug while normalizing one request must not take the receiver down
+            log.exception("failed to process an OTLP/HTTP %s request", signal)
+            return self._refuse(signal, 500, "internal error while processing the request", content_type,
+                                "internal_error")
+        self.telemetry.add("receiver_accepted_requests", 1, transport="http", signal=signal)
+        self.telemetry.add(f"receiver_accepted_{_unit(signal)}", count, transport="http")
+        return web.Response(body=otlp.encode_response(signal, json=as_json), content_type=content_type)
+
+    async def _consume(self, signal: str, message) -> int:
+        if signal == "traces":
+            return await self.pipeline.consume_traces(message)
+        if signal == "logs":
+            return await self.pipeline.consume_logs(message)
+        return await self.pipeline.consume_metrics(message)
+
+    async def _read_body(self, request: web.Request) -> bytes:
+        """Read the (possibly chunked, possibly gzipped) body, never holding more than the limit."""
+        encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+        if encoding not in ("identity", "", "gzip", "deflate"):
+            raise ValueError(f"unsupported Content-Encoding {encoding!r} (use gzip or none)")
+        decompressor = None
+        if encoding == "gzip":
+            decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            decompressor = zlib.decompressobj()
+        if request.content_length is not None and decompressor is None and request.content_length > self.max_body_bytes:
+            raise TooLarge()
+        parts: list[bytes] = []
+        size = 0
+        while True:
+            chunk = await request.content.read(READ_CHUNK)
+            if not chunk:
+                break
+            if decompressor is not None:
+                chunk = decompressor.decompress(chunk, self.max_body_bytes + 1 - size)
+                if decompressor.unconsumed_tail:
+                    raise TooLarge()
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise TooLarge()
+            parts.append(chunk)
+        if decompressor is not None:
+            tail = decompressor.flush()
+            size += len(tail)
+            if size > self.max_body_bytes:
+                raise TooLarge()
+            parts.append(tail)
+            if not decompressor.eof:
+                raise ValueError("truncated gzip stream")
+        return b"".join(parts)
+
+    def _refuse(self, signal: str, status: int, message: str, content_type: str, reason: str) -> web.Response:
+        self.telemetry.add("receiver_refused_requests", 1, transport="http", signal=signal, reason=reason)
+        rpc_status = status_pb2.Status(code=_GRPC_CODES.get(status, 2), message=message)
+        if content_type == JSON:
+            body = json_format.MessageToJson(rpc_status, indent=None).encode()
+        else:
+            body = rpc_status.SerializeToString()
+            content_type = PROTOBUF
+        return web.Response(status=status, body=body, content_type=content_type)
+
+
+_GRPC_CODES = {400: 3, 413: 8, 415: 3, 429: 14, 500: 13}  # INVALID_ARGUMENT, RESOURCE_EXHAUSTED, UNAVAILABLE, INTERNAL
+
+
+def _unit(signal: str) -> str:
+    return {"traces": "spans", "logs": "log_records", "metrics": "metric_points"}[signal]

@@ -1,0 +1,1 @@
+"""Shipped data: the default relay config (default.yaml)."""

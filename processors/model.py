@@ -1,0 +1,178 @@
+"""The one GenAI span model every processor and exporter shares.
+
+Receivers normalize every instrumentation flavour into these dataclasses; processors change them; exporters
+render them. Nothing here knows about OTLP attribute names or Datadog payloads, so a semconv rename or an
+intake change never touches a processor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# Span kinds, as Datadog LLM Observability names them. ``None`` on a span means "not a GenAI span".
+LLM = "llm"
+EMBEDDING = "embedding"
+TOOL = "tool"
+AGENT = "agent"
+WORKFLOW = "workflow"
+TASK = "task"
+RETRIEVAL = "retrieval"
+KINDS = (LLM, EMBEDDING, TOOL, AGENT, WORKFLOW, TASK, RETRIEVAL)
+
+# Metric names (the Datadog keys, so exporters need no mapping table).
+INPUT_TOKENS = "input_tokens"
+OUTPUT_TOKENS = "output_tokens"
+TOTAL_TOKENS = "total_tokens"
+CACHE_READ_TOKENS = "cache_read_input_tokens"
+CACHE_WRITE_TOKENS = "cache_write_input_tokens"
+REASONING_TOKENS = "reasoning_output_tokens"
+INPUT_COST = "input_cost"
+OUTPUT_COST = "output_cost"
+TOTAL_COST = "total_cost"
+TIME_TO_FIRST_TOKEN = "time_to_first_token"
+
+
+@dataclass(slots=True)
+class ToolCall:
+    name: str
+    arguments: dict[str, Any] | None = None
+    tool_id: str | None = None
+    type: str = "function"
+
+
+@dataclass(slots=True)
+class ToolResult:
+    result: str
+    tool_id: str | None = None
+    name: str | None = None
+    type: str = "function"
+
+
+@dataclass(slots=True)
+class Message:
+    role: str
+    content: str = ""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    tool_results: list[ToolResult] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Document:
+    text: str = ""
+    name: str | None = None
+    id: str | None = None
+    score: float | None = None
+
+
+@dataclass(slots=True)
+class IO:
+    """Input or output of a span: chat messages, documents, or a plain value (tools, workflows)."""
+
+    messages: list[Message] = field(default_factory=list)
+    documents: list[Document] = field(default_factory=list)
+    value: str | None = None
+
+    def is_empty(self) -> bool:
+        return not self.messages and not self.documents and self.value is None
+
+
+@dataclass(slots=True)
+class Prompt:
+    id: str | None = None
+    name: str | None = None
+    version: str | None = None
+    template: str | None = None
+    variables: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Evaluation:
+    """One evaluation result attached to a span; ``metric_type`` is score | categorical | boolean | json."""
+
+    label: str
+    metric_type: str
+    value: Any
+    assessment: str | None = None  # pass | fail
+    reasoning: str | None = None
+    timestamp_ms: int | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class ErrorInfo:
+    type: str | None = None
+    message: str | None = None
+    stack: str | None = None
+
+
+@dataclass(slots=True)
+class RedactionSummary:
+    """What redaction found, by location (e.g. ``input.messages``) → entity types."""
+
+    found: dict[str, set[str]] = field(default_factory=dict)
+    failed_closed: int = 0
+
+
+@dataclass(slots=True)
+class Origin:
+    """Where a span came from on the wire, kept so OTLP exporters can forward it unchanged.
+
+    ``span`` is the decoded OTLP protobuf span; ``resource`` and ``scope`` are the protobuf messages it arrived
+    under. Processors that change content (redaction) must change these too, because OTLP exporters send them.
+    """
+
+    resource: Any
+    scope: Any
+    span: Any
+    resource_schema_url: str = ""
+    scope_schema_url: str = ""
+
+
+@dataclass(slots=True)
+class Span:
+    trace_id: str  # 32 lowercase hex chars
+    span_id: str  # 16 lowercase hex chars
+    parent_id: str | None
+    name: str
+    kind: str | None  # one of KINDS, or None for a span that is not GenAI (kept only for OTLP exporters)
+    start_ns: int
+    duration_ns: int
+    status: str = "ok"  # ok | error
+    error: ErrorInfo | None = None
+    model_name: str | None = None
+    model_provider: str | None = None
+    input: IO = field(default_factory=IO)
+    output: IO = field(default_factory=IO)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    tool_definitions: list[dict[str, Any]] = field(default_factory=list)
+    session_id: str | None = None
+    user_id: str | None = None
+    ml_app: str | None = None
+    service: str | None = None
+    env: str | None = None
+    version: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    prompt: Prompt | None = None
+    evaluations: list[Evaluation] = field(default_factory=list)
+    redaction: RedactionSummary | None = None
+    origin: Origin | None = None
+    llm_parent_id: str | None = None  # nearest GenAI ancestor, resolved by the pipeline; None = root
+
+    @property
+    def is_genai(self) -> bool:
+        return self.kind is not None
+
+
+@dataclass(slots=True)
+class Batch:
+    """What flows through processors: GenAI and plain spans, plus OTLP log/metric requests to forward."""
+
+    spans: list[Span] = field(default_factory=list)
+    logs: list[Any] = field(default_factory=list)  # ExportLogsServiceRequest protobufs not joined to a span
+    metrics: list[Any] = field(default_factory=list)  # ExportMetricsServiceRequest protobufs
+
+    def __len__(self) -> int:
+        return len(self.spans)

@@ -1,0 +1,1 @@
+"""Test support: a real Datadog test agent, payload schemas and an HTTP capture server."""

@@ -1,0 +1,206 @@
+"""An HTTP server on 127.0.0.1 that records requests and answers from a script.
+
+Stands in for Datadog's agentless intake (and any other HTTP destination) so tests can
+see the exact bytes the relay sent -- including gzip bodies, which the test agent
+decompresses before recording -- and can script failures (429, 503, slow answers).
+Stdlib only (``ThreadingHTTPServer``); chunked request bodies are de-chunked by hand.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Iterable, Iterator, Mapping
+from urllib.parse import parse_qs, urlsplit
+
+
+class Headers(Mapping[str, str]):
+    """Case-insensitive, read-only header map (a repeated header keeps its last value)."""
+
+    def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
+        self._d = {k.lower(): (k, v) for k, v in items}
+
+    def __getitem__(self, key: str) -> str:
+        return self._d[key.lower()][1]
+
+    def __iter__(self) -> Iterator[str]:
+        return (k for k, _ in self._d.values())
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+    def __repr__(self) -> str:
+        return f"Headers({dict(self.items())!r})"
+
+
+@dataclass
+class CapturedRequest:
+    """One request as received. ``raw_body`` is the entity as sent (de-chunked, still
+    compressed); ``body`` is it gunzipped when ``Content-Encoding: gzip`` (None if that failed)."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: Headers
+    raw_body: bytes
+    body: bytes | None
+    chunked: bool
+    response_status: int = 0
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+Response = tuple  # (status, headers, body) or (status, headers, body, delay_seconds)
+
+
+@dataclass
+class _Script:
+    queue: deque = field(default_factory=deque)
+    default: Response = (202, {"Content-Type": "application/json"}, b"{}")
+
+
+class CaptureServer:
+    """Records every request; answers from ``respond_with`` queue, then the default."""
+
+    def __init__(self) -> None:
+        self.requests: list[CapturedRequest] = []
+        self._cond = threading.Condition()
+        self._script = _Script()
+        self._stopping = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.url = ""
+
+    # -- scripting -----------------------------------------------------------------------
+    def respond_with(self, responses: Iterable[Response]) -> None:
+        """Queue responses to give in order, e.g. ``[(429, {"Retry-After": "1"}, b"")]``.
+
+        A 4th element delays that answer by so many seconds (for timeout tests).
+        """
+        with self._cond:
+            self._script.queue.extend(responses)
+
+    def set_default(self, status: int, headers: Mapping[str, str] | None = None, body: bytes | str = b"") -> None:
+        """Answer given once the queue is empty (initially 202 ``{}``)."""
+        with self._cond:
+            self._script.default = (status, dict(headers or {}), body)
+
+    def _next_response(self) -> Response:
+        with self._cond:
+            return self._script.queue.popleft() if self._script.queue else self._script.default
+
+    # -- recording -----------------------------------------------------------------------
+    def _record(self, req: CapturedRequest) -> None:
+        with self._cond:
+            self.requests.append(req)
+            self._cond.notify_all()
+
+    def wait_for(self, n: int, timeout: float = 10.0) -> list[CapturedRequest]:
+        """Block until at least ``n`` requests were recorded; return a copy of them."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: len(self.requests) >= n, timeout=timeout):
+                seen = "\n".join(f"  {r.method} {r.path} -> {r.response_status}" for r in self.requests)
+                raise AssertionError(
+                    f"capture server: wanted {n} request(s) within {timeout}s, got "
+                    f"{len(self.requests)}:\n{seen or '  <none>'}"
+                )
+            return list(self.requests)
+
+    def clear(self) -> None:
+        """Forget recorded requests and any queued responses."""
+        with self._cond:
+            self.requests.clear()
+            self._script.queue.clear()
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def start(self) -> "CaptureServer":
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="capture-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()  # cut short any scripted delays
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+            self._thread.join(timeout=5)
+            self._server = None
+
+    def __enter__(self) -> "CaptureServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _read_chunked(rfile) -> bytes:
+    """Decode a ``Transfer-Encoding: chunked`` body (http.server does not)."""
+    out = bytearray()
+    while True:
+        size_line = rfile.readline(65537)
+        if not size_line:
+            raise ValueError("connection closed inside chunked body")
+        size = int(size_line.split(b";", 1)[0].strip(), 16)
+        if size == 0:
+            while rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                pass  # skip trailers
+            return bytes(out)
+        out += rfile.read(size)
+        rfile.readline(3)  # CRLF after each chunk
+
+
+def _handler_for(server: CaptureServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as real intakes do; always send Content-Length
+
+        def _handle(self) -> None:
+            chunked = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
+            try:
+                if chunked:
+                    raw = _read_chunked(self.rfile)
+                else:
+                    raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            except ValueError as e:
+                self.send_error(400, f"bad body: {e}")
+                return
+            body: bytes | None = raw
+            if self.headers.get("Content-Encoding", "").lower() == "gzip":
+                try:
+                    body = gzip.decompress(raw)
+                except (OSError, EOFError):
+                    body = None
+            url = urlsplit(self.path)
+            req = CapturedRequest(
+                method=self.command, path=url.path, query=parse_qs(url.query, keep_blank_values=True),
+                headers=Headers(self.headers.items()), raw_body=raw, body=body, chunked=chunked,
+            )
+            status, headers, resp_body, *delay = server._next_response()
+            req.response_status = status
+            server._record(req)
+            if delay and server._stopping.wait(delay[0]):
+                return
+            if isinstance(resp_body, str):
+                resp_body = resp_body.encode()
+            self.send_response(status)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(resp_body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(resp_body)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _handle
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # keep pytest output clean
+
+    return Handler
