@@ -329,6 +329,7 @@ class LogContent:
     system: list[M.Message] = field(default_factory=list)
     tool_definitions: Any = None
     evaluations: list[M.Evaluation] = field(default_factory=list)
+    service: str | None = None  # the sender's service.name, for evaluations whose span already left
     complete: bool = False  # an output (or the one-shot details event) arrived: the span need not wait longer
 
     def merge(self, other: "LogContent") -> None:
@@ -337,6 +338,7 @@ class LogContent:
         self.system.extend(other.system)
         self.tool_definitions = self.tool_definitions or other.tool_definitions
         self.evaluations.extend(other.evaluations)
+        self.service = self.service or other.service
         self.complete = self.complete or other.complete
 
 
@@ -346,9 +348,14 @@ def log_contents(request: Any) -> tuple[dict[tuple[str, str], LogContent], int]:
     Returns the content and how many GenAI log records had no span context (they cannot be joined).
     """
     found: dict[tuple[str, str], list[tuple[int, int, str, Any, dict[str, Any]]]] = {}
+    services: dict[tuple[str, str], str | None] = {}
     unjoinable = 0
     order = 0
     for resource_logs in request.resource_logs:
+        service = None
+        for kv in resource_logs.resource.attributes:
+            if kv.key == A.SERVICE_NAME:
+                service = _str(any_value(kv.value))
         for scope_logs in resource_logs.scope_logs:
             for record in scope_logs.log_records:
                 attrs = read_attributes(record.attributes)
@@ -363,7 +370,11 @@ def log_contents(request: Any) -> tuple[dict[tuple[str, str], LogContent], int]:
                 order += 1
                 key = (record.trace_id.hex(), record.span_id.hex())
                 found.setdefault(key, []).append((when, order, name, body, attrs))
-    return {key: _content_of(records) for key, records in found.items()}, unjoinable
+                services[key] = service
+    contents = {key: _content_of(records) for key, records in found.items()}
+    for key, content in contents.items():
+        content.service = services[key]
+    return contents, unjoinable
 
 
 def _content_of(records: list[tuple[int, int, str, Any, dict[str, Any]]]) -> LogContent:

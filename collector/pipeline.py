@@ -22,7 +22,7 @@ from typing import Any
 from glassbox.collector import normalize
 from glassbox.collector.exporters.sender import Sender
 from glassbox.collector.telemetry import Telemetry
-from glassbox.processors.model import Batch, Span
+from glassbox.processors.model import Batch, DetachedEvaluation, Span
 
 log = logging.getLogger("glassbox.pipeline")
 Key = tuple[str, str]
@@ -79,8 +79,8 @@ class Pipeline:
             self.telemetry.add("pipeline_unjoinable_log_records", unjoinable,
                                help="GenAI log records without a span context (forwarded to OTLP exporters only)")
         async with self._lock:
-            ready = self._join_logs(contents)
-        await self._emit(Batch(spans=ready, logs=[request]))
+            ready, evaluations = self._join_logs(contents)
+        await self._emit(Batch(spans=ready, logs=[request], evaluations=evaluations))
         return sum(len(sl.log_records) for rl in request.resource_logs for sl in rl.scope_logs)
 
     async def consume_metrics(self, request: Any) -> int:
@@ -114,11 +114,17 @@ class Pipeline:
         ready.extend(self._overflow())
         return ready
 
-    def _join_logs(self, contents: dict[Key, normalize.LogContent]) -> list[Span]:
+    def _join_logs(self, contents: dict[Key, normalize.LogContent]) -> tuple[list[Span], list[DetachedEvaluation]]:
         deadline = time.monotonic() + self.join_timeout
-        released = []
+        released: list[Span] = []
+        detached: list[DetachedEvaluation] = []
         for key, found in contents.items():
             entry = self._pending.get(key)
+            if entry is None and key in self._recent:  # the span already left: only evaluations still matter
+                detached.extend(_detach(key, found))
+                if found.inputs or found.outputs:
+                    self.telemetry.add("pipeline_orphan_log_content", 1, reason="span_already_sent")
+                continue
             if entry is None:
                 existing = self._orphan_logs.get(key)
                 if existing is not None:
@@ -134,9 +140,10 @@ class Pipeline:
                 del self._pending[key]
                 released.append(self._finish(entry[0], entry[2]))
         while len(self._orphan_logs) > self.max_pending:
-            self._orphan_logs.popitem(last=False)
+            key, (found, _) = self._orphan_logs.popitem(last=False)
+            detached.extend(_detach(key, found))
             self.telemetry.add("pipeline_orphan_log_content", 1, reason="overflow")
-        return released
+        return released, detached
 
     def _finish(self, span: Span, content: normalize.LogContent | None) -> Span:
         if content is not None:
@@ -186,18 +193,21 @@ class Pipeline:
             released.append(self._finish(span, content))
         return released
 
-    def _expired(self, now: float, everything: bool = False) -> list[Span]:
+    def _expired(self, now: float, everything: bool = False) -> tuple[list[Span], list[DetachedEvaluation]]:
         released = []
+        detached: list[DetachedEvaluation] = []
         for key, (span, deadline, content) in list(self._pending.items()):
             if everything or deadline <= now:
                 del self._pending[key]
                 self.telemetry.add("pipeline_join_released", 1, reason="shutdown" if everything else "timeout")
                 released.append(self._finish(span, content))
-        for key, (_, deadline) in list(self._orphan_logs.items()):
+        for key, (found, deadline) in list(self._orphan_logs.items()):
             if everything or deadline <= now:
                 del self._orphan_logs[key]
-                self.telemetry.add("pipeline_orphan_log_content", 1, reason="no_span")
-        return released
+                detached.extend(_detach(key, found))  # evaluations never need their span to be sent
+                if found.inputs or found.outputs:
+                    self.telemetry.add("pipeline_orphan_log_content", 1, reason="no_span")
+        return released, detached
 
     async def _tick(self) -> None:
         interval = max(0.02, min(0.25, self.join_timeout / 4 or 0.05))
@@ -205,16 +215,16 @@ class Pipeline:
             await asyncio.sleep(interval)
             try:
                 async with self._lock:
-                    ready = self._expired(time.monotonic())
-                if ready:
-                    await self._emit(Batch(spans=ready))
+                    ready, evaluations = self._expired(time.monotonic())
+                if ready or evaluations:
+                    await self._emit(Batch(spans=ready, evaluations=evaluations))
             except Exception:  # keep joining even if one batch failed; the failure is logged and counted
                 log.exception("pipeline ticker failed")
 
     # --- processors and exporters ------------------------------------------------------------------------------
 
     async def _emit(self, batch: Batch) -> None:
-        if not batch.spans and not batch.logs and not batch.metrics:
+        if not batch.spans and not batch.logs and not batch.metrics and not batch.evaluations:
             return
         for processor in self.processors:
             result = processor.process(batch)
@@ -229,8 +239,8 @@ class Pipeline:
     async def flush(self) -> None:
         """Release everything held for joining (used at shutdown and by tests)."""
         async with self._lock:
-            ready = self._expired(time.monotonic(), everything=True)
-        await self._emit(Batch(spans=ready))
+            ready, evaluations = self._expired(time.monotonic(), everything=True)
+        await self._emit(Batch(spans=ready, evaluations=evaluations))
 
     async def shutdown(self) -> None:
         if self._ticker is not None:
@@ -238,3 +248,7 @@ class Pipeline:
         await self.flush()
         for processor in self.processors:
             processor.shutdown()
+
+
+def _detach(key: Key, found: normalize.LogContent) -> list[DetachedEvaluation]:
+    return [DetachedEvaluation(key[0], key[1], found.service, ev) for ev in found.evaluations]

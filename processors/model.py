@@ -167,12 +167,23 @@ class Span:
 
 
 @dataclass(slots=True)
+class DetachedEvaluation:
+    """An evaluation of a span that already left the relay (it arrived later than the span)."""
+
+    trace_id: str
+    span_id: str
+    service: str | None
+    evaluation: Evaluation
+
+
+@dataclass(slots=True)
 class Batch:
     """What flows through processors: GenAI and plain spans, plus OTLP log/metric requests to forward."""
 
     spans: list[Span] = field(default_factory=list)
     logs: list[Any] = field(default_factory=list)  # ExportLogsServiceRequest protobufs not joined to a span
     metrics: list[Any] = field(default_factory=list)  # ExportMetricsServiceRequest protobufs
+    evaluations: list[DetachedEvaluation] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.spans)

@@ -72,13 +72,27 @@ def lookup_order(order_id: str) -> dict:
 
 
 class _SpanNames(SpanProcessor):
-    """Remembers the names of finished spans, for the summary line."""
+    """Remembers the names of finished spans (for the summary line) and the last LLM call (to evaluate it)."""
 
     def __init__(self) -> None:
         self.names: list[str] = []
+        self.last_llm_call = None
 
     def on_end(self, span: ReadableSpan) -> None:
         self.names.append(span.name)
+        if (span.attributes or {}).get("gen_ai.operation.name") == "chat":
+            self.last_llm_call = span.get_span_context()
+
+
+def record_evaluation(logger, span_context, name: str, score: float, label: str, explanation: str) -> None:
+    """Emit a semconv ``gen_ai.evaluation.result`` event parented to the evaluated LLM call."""
+    context = trace.set_span_in_context(trace.NonRecordingSpan(span_context))
+    logger.emit(event_name="gen_ai.evaluation.result", context=context, attributes={
+        "gen_ai.evaluation.name": name,
+        "gen_ai.evaluation.score.value": score,
+        "gen_ai.evaluation.score.label": label,
+        "gen_ai.evaluation.explanation": explanation,
+    })
 
 
 # --------------------------------------------------------------------------- setup
@@ -130,8 +144,9 @@ def instrument(mode: str, tracer_provider, logger_provider) -> None:
 class SupportBot:
     """Runs the scripted conversations; counts LLM calls."""
 
-    def __init__(self, client, tracer) -> None:
+    def __init__(self, client, tracer, logger=None, finished=None) -> None:
         self.client, self.tracer = client, tracer
+        self.logger, self.finished = logger, finished
         self.llm_calls = 0
         self.conversations = 0
 
@@ -210,6 +225,10 @@ def converse(bot: SupportBot) -> None:
             history.append({"role": "tool", "tool_call_id": call["id"],
                             "content": bot.run_tool(call)})
         bot.chat(history, tools=[LOOKUP_ORDER_TOOL])
+        bot.ask(history, "Perfect, that answers it - thanks!")
+        if bot.logger is not None and bot.finished.last_llm_call is not None:
+            record_evaluation(bot.logger, bot.finished.last_llm_call, "customer_satisfied", 1.0, "pass",
+                              "The customer confirmed the answer resolved their question.")
 
     # 3. Damaged delivery, answered as a stream with usage.
     with bot.conversation("sess-1003", "cust-sam-lee") as history:
@@ -229,7 +248,8 @@ def run(openai_base_url: str, otlp_endpoint: str, instrumentation: str = "openll
     from openai import OpenAI  # after instrumenting, like an auto-instrumented app
 
     client = OpenAI(base_url=openai_base_url, api_key="demo-key", max_retries=0, timeout=30)
-    bot = SupportBot(client, tracer_provider.get_tracer("nordhaven.support", "1.0.0"))
+    bot = SupportBot(client, tracer_provider.get_tracer("nordhaven.support", "1.0.0"),
+                     logger_provider.get_logger("nordhaven.support", "1.0.0"), names)
     try:
         converse(bot)
     finally:

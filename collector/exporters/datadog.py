@@ -53,6 +53,9 @@ class DatadogExporter:
             ml_app = self.ml_app_for(span.service)
             items.append(("span", F.encode_event(F.span_event(span, ml_app=ml_app, extra_tags=self.settings.tags))))
             items.extend(("eval", metric) for metric in F.eval_metrics(span, ml_app=ml_app))
+        for detached in batch.evaluations:
+            items.append(("eval", F.eval_metric(detached.trace_id, detached.span_id, detached.evaluation,
+                                                ml_app=self.ml_app_for(detached.service))))
         return items
 
     async def start(self) -> None:

@@ -192,24 +192,26 @@ def eval_label(raw: str) -> str:
 
 
 def eval_metrics(span: M.Span, *, ml_app: str) -> list[dict[str, Any]]:
-    metrics = []
-    for evaluation in span.evaluations:
-        metric: dict[str, Any] = {
-            "join_on": {"span": {"span_id": decimal_id(span.span_id), "trace_id": span.trace_id}},
-            "eval_scope": "span",
-            "ml_app": ml_app,
-            "timestamp_ms": evaluation.timestamp_ms or int(time.time() * 1000),
-            "metric_type": evaluation.metric_type,
-            "label": eval_label(evaluation.label),
-            f"{evaluation.metric_type}_value": evaluation.value,
-            "tags": sorted({f"ml_app:{ml_app}", *(_tag(k, v) for k, v in evaluation.tags.items())}),
-        }
-        if evaluation.assessment in ("pass", "fail"):
-            metric["assessment"] = evaluation.assessment
-        if evaluation.reasoning:
-            metric["reasoning"] = evaluation.reasoning
-        metrics.append(metric)
-    return metrics
+    return [eval_metric(span.trace_id, span.span_id, ev, ml_app=ml_app) for ev in span.evaluations]
+
+
+def eval_metric(trace_id: str, span_id: str, evaluation: M.Evaluation, *, ml_app: str) -> dict[str, Any]:
+    """One evaluation metric joined to its span by decimal span id and 32-hex trace id."""
+    metric: dict[str, Any] = {
+        "join_on": {"span": {"span_id": decimal_id(span_id), "trace_id": trace_id}},
+        "eval_scope": "span",
+        "ml_app": ml_app,
+        "timestamp_ms": evaluation.timestamp_ms or int(time.time() * 1000),
+        "metric_type": evaluation.metric_type,
+        "label": eval_label(evaluation.label),
+        f"{evaluation.metric_type}_value": evaluation.value,
+        "tags": sorted({f"ml_app:{ml_app}", *(_tag(k, v) for k, v in evaluation.tags.items())}),
+    }
+    if evaluation.assessment in ("pass", "fail"):
+        metric["assessment"] = evaluation.assessment
+    if evaluation.reasoning:
+        metric["reasoning"] = evaluation.reasoning
+    return metric
 
 
 def eval_payload(metrics: list[dict[str, Any]]) -> bytes:

@@ -112,6 +112,14 @@ class LocalExporter:
             evals = [(event["span_id"], event["trace_id"], m["label"], orjson.dumps(m))
                      for m in F.eval_metrics(span, ml_app=ml_app)]
             items.append((row, evals))
+        if batch.evaluations:
+            evals = []
+            for detached in batch.evaluations:
+                metric = F.eval_metric(detached.trace_id, detached.span_id, detached.evaluation,
+                                       ml_app=F.normalize_ml_app(detached.service))
+                evals.append((metric["join_on"]["span"]["span_id"], detached.trace_id, metric["label"],
+                              orjson.dumps(metric)))
+            items.append((None, evals))
         return items
 
     async def start(self) -> None:
@@ -121,6 +129,6 @@ class LocalExporter:
         return None
 
     async def send(self, items: list[tuple[tuple, list[tuple]]]) -> None:
-        rows = [row for row, _ in items]
+        rows = [row for row, _ in items if row is not None]
         evals = [e for _, group in items for e in group]
         await asyncio.to_thread(self.store.insert, rows, evals)

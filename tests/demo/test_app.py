@@ -113,10 +113,10 @@ def demo(request):
         assert proc.returncode == 0, proc.stderr
         summary = json.loads(proc.stdout.strip().splitlines()[-1])
         # The app flushes before exiting, so this should already hold; wait with a deadline.
-        expected_spans = 3 + 1 + 1 + 6  # conversations, faq_search, tool, LLM calls
+        expected_spans = 3 + 1 + 1 + 7  # conversations, faq_search, tool, LLM calls
         assert sink.wait_until(lambda s: len(s.spans()) >= expected_spans), len(sink.spans())
         if mode == "openai-v2":
-            assert sink.wait_until(lambda s: len(s.log_records()) >= 5)
+            assert sink.wait_until(lambda s: len(s.log_records()) >= 7)
         yield {"mode": mode, "summary": summary, "spans": sink.spans(),
                "logs": sink.log_records(), "requests": list(fake.requests),
                "stderr": proc.stderr}
@@ -137,11 +137,11 @@ def by_name(demo, name):
 
 def test_summary_line(demo):
     s = demo["summary"]
-    assert s["conversations"] == 3 and s["llm_calls"] == 6
+    assert s["conversations"] == 3 and s["llm_calls"] == 7
     assert {"support_conversation", "faq_search", "execute_tool lookup_order"} <= set(
         s["span_names"])
     paths = Counter(p for p, _ in demo["requests"])
-    assert paths == {"/v1/chat/completions": 5, "/v1/embeddings": 1}
+    assert paths == {"/v1/chat/completions": 6, "/v1/embeddings": 1}
 
 
 def test_resource_attributes(demo):
@@ -159,9 +159,9 @@ def test_genai_spans_nest_under_conversations(demo):
     assert len(trace_of) == 3  # one trace per conversation
 
     chats, embeds = genai_spans(demo, "chat"), genai_spans(demo, "embeddings")
-    assert len(chats) == 5 and len(embeds) == 1
+    assert len(chats) == 6 and len(embeds) == 1
     assert Counter(trace_of[s.trace_id] for s in chats) == {
-        "sess-1001": 2, "sess-1002": 2, "sess-1003": 1}
+        "sess-1001": 2, "sess-1002": 3, "sess-1003": 1}
     assert trace_of[embeds[0].trace_id] == "sess-1001"
     for span in chats + embeds:
         a = attrs(span.attributes)
@@ -182,9 +182,9 @@ def test_genai_spans_nest_under_conversations(demo):
 def test_content_location(demo):
     chats = genai_spans(demo, "chat")
     if demo["mode"] == "openllmetry":
-        # Content rides on the spans as JSON strings; no log records at all.
+        # Content rides on the spans as JSON strings; the only log record is the app's evaluation.
         assert Counter(s.name for s in genai_spans(demo)) == {
-            "openai.chat": 5, "openai.embeddings": 1, "execute_tool lookup_order": 1}
+            "openai.chat": 6, "openai.embeddings": 1, "execute_tool lookup_order": 1}
         contents = [attrs(s.attributes)["gen_ai.input.messages"] for s in chats]
         assert all("Nordhaven Furniture" in c for c in contents)  # the system prompt
         joined = " ".join(contents)
@@ -192,16 +192,17 @@ def test_content_location(demo):
         assert all("gen_ai.output.messages" in attrs(s.attributes) for s in chats)
         streamed = [s for s in chats if attrs(s.attributes)["gen_ai.is_streaming"]]
         assert len(streamed) == 1 and len(streamed[0].events) >= 3
-        assert demo["logs"] == []
+        # Only the app's own evaluation event is a log record; content stays on the spans.
+        assert [r.event_name for r in demo["logs"]] == ["gen_ai.evaluation.result"]
     else:
         # Spans carry no content; one inference-details log record per chat call does.
         assert Counter(s.name for s in genai_spans(demo)) == {
-            "chat gpt-4o-mini": 5, "embeddings text-embedding-3-small": 1,
+            "chat gpt-4o-mini": 6, "embeddings text-embedding-3-small": 1,
             "execute_tool lookup_order": 1}
         assert not any("gen_ai.input.messages" in attrs(s.attributes) for s in chats)
         logs = [r for r in demo["logs"]
                 if r.event_name == "gen_ai.client.inference.operation.details"]
-        assert len(logs) == 5
+        assert len(logs) == 6
         assert {(r.trace_id, r.span_id) for r in logs} == {(s.trace_id, s.span_id)
                                                            for s in chats}
         log_attrs = [attrs(r.attributes) for r in logs]
