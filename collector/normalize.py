@@ -164,20 +164,21 @@ def set_messages(span: M.Span, inputs: list[M.Message], outputs: list[M.Message]
 
 
 def _entity_value(raw: Any) -> str | None:
-    """Traceloop entity input/output: unwrap ``{"args": ["x"], "kwargs": {}}`` and JSON strings for readability."""
+    """Tool arguments/results and Traceloop entity input/output as text; ``{"args": ["x"], "kwargs": {}}`` and
+    JSON string literals are unwrapped for readability, other JSON stays exactly as the app wrote it."""
     if raw is None:
         return None
     parsed = C.loads_maybe(raw)
     if isinstance(parsed, str) and parsed.startswith('"'):
         try:
-            parsed = orjson.loads(parsed)
+            return C.to_text(orjson.loads(parsed))
         except orjson.JSONDecodeError:
-            pass
+            return parsed
     if isinstance(parsed, dict) and set(parsed) <= {"args", "kwargs"} and not parsed.get("kwargs"):
         args = parsed.get("args") or []
         if len(args) == 1:
             return C.to_text(args[0])
-    return C.to_text(parsed)
+    return raw if isinstance(raw, str) else C.to_text(parsed)
 
 
 def _metadata(attrs: dict[str, Any]) -> dict[str, Any]:

@@ -153,6 +153,9 @@ class SupportBot:
     @contextmanager
     def conversation(self, session_id: str, customer: str) -> Iterator[list[dict]]:
         with self.tracer.start_as_current_span("support_conversation") as span:
+            # A GenAI workflow span (semconv 1.41 invoke_workflow), so each conversation is one trace tree.
+            span.set_attribute("gen_ai.operation.name", "invoke_workflow")
+            span.set_attribute("gen_ai.workflow.name", "support_conversation")
             span.set_attribute("gen_ai.conversation.id", session_id)
             span.set_attribute("session.id", session_id)
             span.set_attribute("user.id", customer)

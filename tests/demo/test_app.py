@@ -127,7 +127,7 @@ def demo(request):
 
 def genai_spans(demo, operation=None):
     return [s for _, _, s in demo["spans"]
-            if "gen_ai.operation.name" in attrs(s.attributes)
+            if attrs(s.attributes).get("gen_ai.operation.name") not in (None, "invoke_workflow")
             and operation in (None, attrs(s.attributes)["gen_ai.operation.name"])]
 
 
