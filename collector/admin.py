@@ -19,6 +19,7 @@ def admin_routes(relay: Any) -> list[web.RouteDef]:
         return web.json_response({"ready": ready}, status=200 if ready else 503)
 
     async def metrics(_: web.Request) -> web.Response:
+        await relay.refresh_gauges()
         return web.Response(text=relay.telemetry.render(), content_type="text/plain", charset="utf-8")
 
     async def viewer(_: web.Request) -> web.Response:

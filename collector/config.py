@@ -71,7 +71,11 @@ class Sending(Strict):
     timeout: float = Field(default=10.0, gt=0, description="seconds per request")
     batch_max_items: int = Field(default=500, gt=0)
     flush_interval: float = Field(default=1.0, gt=0, description="seconds before a partial batch is sent")
-    queue_max_items: int = Field(default=100_000, gt=0)
+    queue_max_items: int = Field(default=100_000, gt=0, description="items on disk for this exporter")
+    queue_max_bytes: int = Field(default=1 << 30, gt=0, description="bytes on disk for this exporter")
+    overflow: Literal["backpressure", "drop_oldest"] = Field(
+        default="backpressure", description="when the queue is full: refuse new data (429/UNAVAILABLE) "
+                                            "or delete the oldest items (each one counted)")
     retry_initial_interval: float = Field(default=0.5, gt=0)
     retry_max_interval: float = Field(default=30.0, gt=0)
     retry_max_elapsed: float = Field(default=300.0, gt=0)
@@ -102,12 +106,14 @@ class OtlpExporter(Sending):
     _endpoint = field_validator("endpoint")(_check_url)
 
 
-class LocalExporter(Strict):
+class LocalExporter(Sending):
+    flush_interval: float = Field(default=0.2, gt=0)
     path: str = "glassbox.db"
     max_spans: int = Field(default=100_000, gt=0, description="oldest spans are pruned beyond this")
 
 
-class DebugExporter(Strict):
+class DebugExporter(Sending):
+    flush_interval: float = Field(default=0.2, gt=0)
     verbosity: Literal["basic", "detailed"] = "basic"
 
 
@@ -136,10 +142,14 @@ class Pipeline(Strict):
     exporters: list[str] = Field(default_factory=list)
     join_timeout: float = Field(default=1.0, ge=0, le=60, description="seconds a span waits for its log content")
     max_pending_spans: int = Field(default=50_000, gt=0)
+    memory_limit_mib: int = Field(default=0, ge=0, description="refuse new data above this RSS; 0 = no limit")
 
 
 class Storage(Strict):
     directory: str = "./.glassbox"
+    sync: Literal["full", "normal"] = Field(
+        default="full", description="full: every acknowledged request survives power loss (fsync per commit); "
+                                    "normal: survives a relay crash or kill -9, not an OS crash; faster")
 
 
 class Admin(Strict):

@@ -415,9 +415,15 @@ def apply_log_content(span: M.Span, found: LogContent) -> None:
 
 
 def expects_log_content(span: M.Span) -> bool:
-    """Whether a span may still get content from log records (so the pipeline should hold it briefly)."""
+    """Whether a span may still get content from log records (so the pipeline should hold it briefly).
+
+    A call that used tools but carries no tool definitions waits too: OpenLIT puts them only in its log record.
+    """
     if span.kind == M.LLM:
-        return not span.input.messages or not span.output.messages
+        if not span.input.messages or not span.output.messages:
+            return True
+        used_tools = any(m.tool_calls or m.tool_results for m in (*span.input.messages, *span.output.messages))
+        return used_tools and not span.tool_definitions
     if span.kind == M.EMBEDDING:
         return not span.input.documents
     return False

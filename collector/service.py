@@ -15,20 +15,20 @@ from typing import Any
 from aiohttp import web
 
 from glassbox.collector.admin import admin_routes
-from glassbox.collector.config import RelayConfig, Sending
+from glassbox.collector.config import RelayConfig
 from glassbox.collector.exporters.datadog import DatadogExporter
 from glassbox.collector.exporters.debug import DebugExporter
 from glassbox.collector.exporters.local import LocalExporter
 from glassbox.collector.exporters.otlp import OtlpExporter
 from glassbox.collector.exporters.sender import Sender
 from glassbox.collector.pipeline import Pipeline
+from glassbox.collector.queue import QueueStore
 from glassbox.collector.receivers.grpc import build_server
 from glassbox.collector.receivers.http import HttpReceiver
 from glassbox.collector.telemetry import Telemetry
 from glassbox.processors.base import registry
 
 log = logging.getLogger("glassbox")
-LOCAL_SENDING = Sending(batch_max_items=1000, flush_interval=0.2)  # local and debug exporters: no network
 
 
 def _split(endpoint: str) -> tuple[str, int]:
@@ -53,17 +53,23 @@ class Relay:
         self.config = config
         self.shutdown_timeout = shutdown_timeout
         self.telemetry = Telemetry()
+        directory = Path(config.storage.directory)
+        if not directory.is_absolute() and base_dir is not None:
+            directory = base_dir / directory
+        self.store = QueueStore(directory / "queue.db", sync=config.storage.sync)
         self.senders = []
         for name in config.pipeline.exporters:
             settings = getattr(config.exporters, name)
             exporter = build_exporter(name, settings, base_dir)
-            sending = settings if isinstance(settings, Sending) else LOCAL_SENDING
-            self.senders.append(Sender(exporter, sending, self.telemetry))
+            self.senders.append(Sender(exporter, settings, self.telemetry, self.store,
+                                       max_items=settings.queue_max_items, max_bytes=settings.queue_max_bytes))
         processors = registry()
         self.processors = [processors[name](config.processor_settings(name)) for name in config.pipeline.processors]
-        self.pipeline = Pipeline(self.processors, self.senders, self.telemetry,
+        self.pipeline = Pipeline(self.processors, self.senders, self.telemetry, self.store,
                                  join_timeout=config.pipeline.join_timeout,
-                                 max_pending=config.pipeline.max_pending_spans)
+                                 max_pending=config.pipeline.max_pending_spans,
+                                 memory_limit_mib=config.pipeline.memory_limit_mib)
+        self._register_gauges()
         self.grpc_port: int | None = None
         self.http_port: int | None = None
         self.admin_port: int | None = None
@@ -75,10 +81,34 @@ class Relay:
     def local_exporter(self) -> LocalExporter | None:
         return next((s.exporter for s in self.senders if isinstance(s.exporter, LocalExporter)), None)
 
+    def _register_gauges(self) -> None:
+        names = [sender.name for sender in self.senders]
+        stats = self.store.stats
+
+        def per_exporter(index: int):
+            def read() -> dict:
+                return {(("exporter", n),): (stats[n].items, stats[n].bytes)[index] if n in stats else 0
+                        for n in names}
+            return read
+
+        self.telemetry.gauge("exporter_queue_size", "items waiting on disk, per exporter", per_exporter(0))
+        self.telemetry.gauge("exporter_queue_bytes", "bytes waiting on disk, per exporter", per_exporter(1))
+        self.telemetry.gauge("exporter_queue_capacity", "queue_max_items, per exporter",
+                             lambda: {(("exporter", s.name),): s.max_items for s in self.senders})
+        self.telemetry.gauge("exporter_queue_oldest_age_seconds", "age of the oldest queued item, per exporter",
+                             lambda: {(("exporter", n),): age for n, age in self._oldest.items()})
+        self._oldest: dict[str, float] = {}
+
+    async def refresh_gauges(self) -> None:
+        """Gauges that need a query (oldest item age), refreshed before each /metrics scrape."""
+        self._oldest = await self.store.oldest_age()
+
     async def start(self) -> None:
+        self.store.open()
         for sender in self.senders:
             await sender.start()
         await self.pipeline.start()
+        await self.pipeline.replay_journal()
         otlp = self.config.receivers.otlp
         if otlp.grpc is not None:
             host, port = _split(otlp.grpc.endpoint)
@@ -90,7 +120,9 @@ class Relay:
             receiver = HttpReceiver(self.pipeline, self.telemetry, otlp.http.max_body_bytes)
             app = web.Application(client_max_size=otlp.http.max_body_bytes)
             app.add_routes(receiver.routes())
-            self.http_port = await self._serve(app, otlp.http.endpoint)
+            # The receiver decompresses itself, with the size limit applied to the decompressed bytes.
+            self.http_port = await self._serve(app, otlp.http.endpoint, auto_decompress=False,
+                                               keepalive_timeout=30.0)
             log.info("OTLP/HTTP receiver listening on %s:%d", _split(otlp.http.endpoint)[0], self.http_port)
         admin = web.Application()
         admin.add_routes(admin_routes(self))
@@ -99,9 +131,9 @@ class Relay:
                  _split(self.config.admin.endpoint)[0], self.admin_port)
         self._ready = True
 
-    async def _serve(self, app: web.Application, endpoint: str) -> int:
+    async def _serve(self, app: web.Application, endpoint: str, **handler: Any) -> int:
         host, port = _split(endpoint)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2.0)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2.0, **handler)
         await runner.setup()
         site = web.TCPSite(runner, host, port, backlog=512)
         await site.start()
@@ -124,11 +156,11 @@ class Relay:
         for runner in self._runners[:-1]:  # receivers first; the admin server answers until the end
             await runner.cleanup()
         await self.pipeline.shutdown()
-        for sender in self.senders:
-            await sender.shutdown(self.shutdown_timeout)
+        await asyncio.gather(*(sender.shutdown(self.shutdown_timeout) for sender in self.senders))
         if self._runners:
             await self._runners[-1].cleanup()
         self._runners.clear()
+        self.store.close()
 
     async def run_until_signalled(self) -> None:
         stop = asyncio.Event()

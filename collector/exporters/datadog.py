@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
+import orjson
 
 from glassbox.collector.config import DatadogExporter as Settings
 from glassbox.collector.exporters import datadog_format as F
@@ -45,17 +46,18 @@ class DatadogExporter:
     def ml_app_for(self, service: str | None) -> str:
         return self.ml_app or F.normalize_ml_app(service)
 
-    def render(self, batch: Batch) -> list[tuple[str, Any]]:
-        items: list[tuple[str, Any]] = []
+    def render(self, batch: Batch) -> list[tuple[str, bytes]]:
+        items: list[tuple[str, bytes]] = []
         for span in batch.spans:
             if not span.is_genai:
                 continue
             ml_app = self.ml_app_for(span.service)
             items.append(("span", F.encode_event(F.span_event(span, ml_app=ml_app, extra_tags=self.settings.tags))))
-            items.extend(("eval", metric) for metric in F.eval_metrics(span, ml_app=ml_app))
+            items.extend(("eval", orjson.dumps(metric)) for metric in F.eval_metrics(span, ml_app=ml_app))
         for detached in batch.evaluations:
-            items.append(("eval", F.eval_metric(detached.trace_id, detached.span_id, detached.evaluation,
-                                                ml_app=self.ml_app_for(detached.service))))
+            metric = F.eval_metric(detached.trace_id, detached.span_id, detached.evaluation,
+                                   ml_app=self.ml_app_for(detached.service))
+            items.append(("eval", orjson.dumps(metric)))
         return items
 
     async def start(self) -> None:
@@ -65,7 +67,7 @@ class DatadogExporter:
         if self._session is not None:
             await self._session.close()
 
-    async def send(self, items: list[tuple[str, Any]]) -> None:
+    async def send(self, items: list[tuple[str, bytes]]) -> None:
         assert self._session is not None, "exporter not started"
         spans = [body for kind, body in items if kind == "span"]
         evals = [body for kind, body in items if kind == "eval"]
@@ -78,7 +80,7 @@ class DatadogExporter:
             # Evaluations go only after their spans, so an evaluation never reaches Datadog before its span.
             for start in range(0, len(evals), EVAL_BATCH):
                 chunk = evals[start:start + EVAL_BATCH]
-                await post(self._session, self.eval_url, F.eval_payload(chunk), self.eval_headers,
+                await post(self._session, self.eval_url, F.eval_payload_raw(chunk), self.eval_headers,
                            self.settings.timeout, "llmobs eval metrics")
                 sent_evals += len(chunk)
         except (RetryableError, PermanentError) as exc:

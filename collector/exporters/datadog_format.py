@@ -216,3 +216,9 @@ def eval_metric(trace_id: str, span_id: str, evaluation: M.Evaluation, *, ml_app
 
 def eval_payload(metrics: list[dict[str, Any]]) -> bytes:
     return orjson.dumps({"data": {"type": "evaluation_metric", "attributes": {"metrics": metrics}}})
+
+
+def eval_payload_raw(encoded_metrics: list[bytes]) -> bytes:
+    """The eval-metric body around metrics that are already JSON-encoded (as they sit in the queue)."""
+    return (b'{"data":{"type":"evaluation_metric","attributes":{"metrics":[' + b",".join(encoded_metrics)
+            + b"]}}}")

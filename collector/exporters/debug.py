@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
-
 import orjson
 
 from glassbox.collector.config import DebugExporter as Settings
@@ -20,8 +18,9 @@ class DebugExporter:
     def __init__(self, settings: Settings):
         self.settings = settings
 
-    def render(self, batch: Batch) -> list[Any]:
-        return [span for span in batch.spans if span.is_genai]
+    def render(self, batch: Batch) -> list[tuple[str, bytes]]:
+        return [("span", orjson.dumps(F.span_event(span, ml_app=F.normalize_ml_app(span.service))))
+                for span in batch.spans if span.is_genai]
 
     async def start(self) -> None:
         return None
@@ -29,10 +28,11 @@ class DebugExporter:
     async def shutdown(self) -> None:
         return None
 
-    async def send(self, items: list[Any]) -> None:
-        for span in items:
-            log.info("span %s kind=%s model=%s tokens=%s", span.name, span.kind, span.model_name,
-                     span.metrics.get("total_tokens"))
+    async def send(self, items: list[tuple[str, bytes]]) -> None:
+        for _, payload in items:
+            event = orjson.loads(payload)
+            meta = event["meta"]
+            log.info("span %s kind=%s model=%s tokens=%s", event["name"], meta["span"]["kind"],
+                     meta.get("model_name"), event["metrics"].get("total_tokens"))
             if self.settings.verbosity == "detailed":
-                event = F.span_event(span, ml_app=F.normalize_ml_app(span.service))
-                log.info("%s", orjson.dumps(event).decode())
+                log.info("%s", payload.decode())

@@ -95,31 +95,21 @@ class LocalExporter:
             path = base_dir / path
         self.store = LocalStore(path, settings.max_spans)
 
-    def render(self, batch: Batch) -> list[tuple[tuple, list[tuple]]]:
+    def render(self, batch: Batch) -> list[tuple[str, bytes]]:
         items = []
-        now = time.time_ns()
         for span in batch.spans:
             if not span.is_genai:
                 continue
             ml_app = F.normalize_ml_app(span.service)
             event = F.span_event(span, ml_app=ml_app)
             F.encode_event(event)  # applies the same size rule as the datadog exporter (may drop input/output)
-            metrics = event["metrics"]
-            row = (now, event["trace_id"], event["span_id"], event["parent_id"], event["name"], span.kind, ml_app,
-                   span.model_name, span.model_provider, span.status, span.start_ns, span.duration_ns,
-                   metrics.get("input_tokens"), metrics.get("output_tokens"), metrics.get("total_tokens"),
-                   metrics.get("total_cost"), span.session_id, orjson.dumps(event))
-            evals = [(event["span_id"], event["trace_id"], m["label"], orjson.dumps(m))
-                     for m in F.eval_metrics(span, ml_app=ml_app)]
-            items.append((row, evals))
-        if batch.evaluations:
-            evals = []
-            for detached in batch.evaluations:
-                metric = F.eval_metric(detached.trace_id, detached.span_id, detached.evaluation,
-                                       ml_app=F.normalize_ml_app(detached.service))
-                evals.append((metric["join_on"]["span"]["span_id"], detached.trace_id, metric["label"],
-                              orjson.dumps(metric)))
-            items.append((None, evals))
+            items.append(("span", orjson.dumps({"ml_app": ml_app, "model": span.model_name, "provider": span.model_provider,
+                                                "event": event})))
+            items.extend(("eval", orjson.dumps(m)) for m in F.eval_metrics(span, ml_app=ml_app))
+        for detached in batch.evaluations:
+            metric = F.eval_metric(detached.trace_id, detached.span_id, detached.evaluation,
+                                   ml_app=F.normalize_ml_app(detached.service))
+            items.append(("eval", orjson.dumps(metric)))
         return items
 
     async def start(self) -> None:
@@ -128,7 +118,20 @@ class LocalExporter:
     async def shutdown(self) -> None:
         return None
 
-    async def send(self, items: list[tuple[tuple, list[tuple]]]) -> None:
-        rows = [row for row, _ in items if row is not None]
-        evals = [e for _, group in items for e in group]
+    async def send(self, items: list[tuple[str, bytes]]) -> None:
+        now = time.time_ns()
+        rows, evals = [], []
+        for kind, payload in items:
+            data = orjson.loads(payload)
+            if kind == "eval":
+                span = data["join_on"]["span"]
+                evals.append((span["span_id"], span["trace_id"], data["label"], payload))
+                continue
+            event, metrics = data["event"], data["event"]["metrics"]
+            meta = event["meta"]
+            rows.append((now, event["trace_id"], event["span_id"], event["parent_id"], event["name"],
+                         meta["span"]["kind"], data["ml_app"], data["model"], data["provider"],
+                         event["status"], event["start_ns"], event["duration"], metrics.get("input_tokens"),
+                         metrics.get("output_tokens"), metrics.get("total_tokens"), metrics.get("total_cost"),
+                         event.get("session_id"), orjson.dumps(event)))
         await asyncio.to_thread(self.store.insert, rows, evals)

@@ -1,8 +1,9 @@
-"""One sender per exporter: a bounded queue, batching, and retries with exponential backoff and jitter.
+"""One sender per exporter: reads its persistent queue in order, sends batches, retries with backoff.
 
-The queue bound is what receivers consult before accepting data (``has_room``), so a slow destination turns
-into backpressure (HTTP 429 / gRPC UNAVAILABLE) instead of silent loss. This queue is in memory; the
-persistent queue replaces it without changing the exporter interface.
+Retries use exponential backoff with jitter, honour ``Retry-After``, and stop at ``retry_max_elapsed``; items the
+destination refuses for good (4xx other than 408/429) or that exhaust their retries move to the dead letters
+with the reason, so nothing leaves the queue unaccounted for. Items are acknowledged (deleted) only after the
+destination accepted them.
 """
 
 from __future__ import annotations
@@ -11,122 +12,179 @@ import asyncio
 import logging
 import random
 import time
-from collections import deque
 from typing import Any
 
 from glassbox.collector.config import Sending
 from glassbox.collector.exporters.base import Exporter, PermanentError, RetryableError
+from glassbox.collector.queue import QueueStore
 from glassbox.collector.telemetry import Telemetry
 
 log = logging.getLogger("glassbox.sender")
 
 
 class Sender:
-    def __init__(self, exporter: Exporter, settings: Sending, telemetry: Telemetry):
+    def __init__(self, exporter: Exporter, settings: Sending, telemetry: Telemetry, store: QueueStore, *,
+                 max_items: int, max_bytes: int):
         self.exporter = exporter
+        self.name = exporter.name
         self.settings = settings
         self.telemetry = telemetry
-        self._queue: deque[Any] = deque()
+        self.store = store
+        self.max_items = max_items
+        self.max_bytes = max_bytes
         self._wakeup = asyncio.Event()
-        self._idle = asyncio.Event()
-        self._idle.set()
+        self._progress = asyncio.Event()
         self._task: asyncio.Task | None = None
+        self._cursor = 0
         self._closing = False
-        telemetry.gauge("exporter_queue_size", "items waiting in each exporter's queue", self._queue_gauge)
+        self._in_flight = 0
 
-    def _queue_gauge(self) -> dict:
-        return {(("exporter", self.exporter.name),): len(self._queue)}
+    @property
+    def queued(self) -> tuple[int, int]:
+        stats = self.store.stats.get(self.name)
+        return (stats.items, stats.bytes) if stats else (0, 0)
 
-    def has_room(self, count: int = 1) -> bool:
-        return len(self._queue) + count <= self.settings.queue_max_items
+    def has_room(self, items: int = 1, size: int = 0) -> bool:
+        count, used = self.queued
+        return count + items <= self.max_items and used + size <= self.max_bytes
 
-    def offer(self, items: list[Any]) -> None:
-        if not items:
-            return
-        self._queue.extend(items)
-        self._idle.clear()
-        self.telemetry.add("exporter_enqueued_items", len(items), exporter=self.exporter.name)
-        if len(self._queue) >= self.settings.batch_max_items:
+    def notify(self, count: int) -> None:
+        """New items are on disk for this exporter."""
+        if count:
+            self.telemetry.add("exporter_enqueued_items", count, exporter=self.name)
             self._wakeup.set()
 
     async def start(self) -> None:
         await self.exporter.start()
-        self._task = asyncio.create_task(self._run(), name=f"sender-{self.exporter.name}")
+        self._task = asyncio.create_task(self._run(), name=f"sender-{self.name}")
 
     async def _run(self) -> None:
         while True:
-            if not self._queue:
-                self._idle.set()
+            rows = await self.store.peek(self.name, self._cursor, self.settings.batch_max_items)
+            if not rows:
+                self._progress.set()
                 if self._closing:
                     return
+                try:
+                    await asyncio.wait_for(self._wakeup.wait(), self.settings.flush_interval)
+                except TimeoutError:
+                    pass
+                self._wakeup.clear()
+                continue
+            if len(rows) < self.settings.batch_max_items and not self._closing:
+                # A partial batch: give the batch a moment to fill, as the Collector's batcher does.
+                try:
+                    await asyncio.wait_for(self._wakeup.wait(), min(self.settings.flush_interval, 0.2))
+                except TimeoutError:
+                    pass
+                self._wakeup.clear()
+                rows = await self.store.peek(self.name, self._cursor, self.settings.batch_max_items)
+            self._in_flight = len(rows)
             try:
-                await asyncio.wait_for(self._wakeup.wait(), self.settings.flush_interval)
-            except TimeoutError:
-                pass
-            self._wakeup.clear()
-            while self._queue:
-                batch = [self._queue.popleft() for _ in range(min(len(self._queue), self.settings.batch_max_items))]
-                await self._send(batch)
+                await self._send(rows)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a queue or exporter bug must not kill the sender; the items stay queued
+                log.exception("exporter %s: sending failed unexpectedly; retrying the batch", self.name)
+                await asyncio.sleep(self.settings.retry_initial_interval)
+                continue
+            finally:
+                self._in_flight = 0
+            self._cursor = rows[-1][0]
+            self._progress.set()
 
-    async def _send(self, items: list[Any]) -> None:
-        name = self.exporter.name
+    async def _send(self, rows: list[tuple[int, str, bytes]]) -> None:
         started = time.monotonic()
         attempt = 0
-        while items:
+        pending = rows
+        while pending:
             try:
-                await self.exporter.send(items)
-                self.telemetry.add("exporter_sent_items", len(items), exporter=name)
+                await self.exporter.send([(kind, payload) for _, kind, payload in pending])
+                await self.store.ack(self.name, [row[0] for row in pending])
+                self.telemetry.add("exporter_sent_items", len(pending), exporter=self.name)
                 return
             except PermanentError as exc:
-                failed = exc.remaining if exc.remaining is not None else items
-                self.telemetry.add("exporter_sent_items", len(items) - len(failed), exporter=name)
-                self.telemetry.add("exporter_dropped_items", len(failed), exporter=name, reason=exc.reason)
-                log.error("exporter %s dropped %d item(s), permanent failure: %s", name, len(failed), exc)
+                failed = self._split(pending, exc.remaining)
+                await self.store.ack(self.name, [row[0] for row in pending if row not in failed])
+                self.telemetry.add("exporter_sent_items", len(pending) - len(failed), exporter=self.name)
+                await self._dead_letter(failed, exc.reason, str(exc))
                 return
             except RetryableError as exc:
-                if exc.remaining is not None:
-                    self.telemetry.add("exporter_sent_items", len(items) - len(exc.remaining), exporter=name)
-                    items = exc.remaining
+                remaining = self._split(pending, exc.remaining)
+                done = [row[0] for row in pending if row not in remaining]
+                if done:
+                    await self.store.ack(self.name, done)
+                    self.telemetry.add("exporter_sent_items", len(done), exporter=self.name)
+                pending = remaining
                 attempt += 1
                 delay = self._backoff(attempt, exc.retry_after)
                 if time.monotonic() - started + delay > self.settings.retry_max_elapsed:
-                    self.telemetry.add("exporter_dropped_items", len(items), exporter=name, reason="retries_exhausted")
-                    log.error("exporter %s gave up on %d item(s) after %d attempt(s): %s", name, len(items), attempt, exc)
+                    await self._dead_letter(pending, "retries_exhausted", str(exc))
                     return
-                self.telemetry.add("exporter_retries", 1, exporter=name)
-                log.warning("exporter %s: %s; retry %d in %.2fs", name, exc, attempt, delay)
-                await asyncio.sleep(delay)
-            except Exception as exc:  # a bug in an exporter must not kill the sender or lose the reason
-                self.telemetry.add("exporter_dropped_items", len(items), exporter=name, reason="exporter_error")
-                log.exception("exporter %s failed unexpectedly: %s", name, exc)
-                return
+                self.telemetry.add("exporter_retries", 1, exporter=self.name)
+                log.warning("exporter %s: %s; retry %d in %.2fs", self.name, exc, attempt, delay)
+                try:
+                    await asyncio.wait_for(self._stop_waiting(), delay)
+                except TimeoutError:
+                    pass
+                if self._closing:
+                    return  # shutting down: the items stay on disk for the next start
+
+    async def _stop_waiting(self) -> None:
+        while not self._closing:
+            self._wakeup.clear()
+            await self._wakeup.wait()
+
+    @staticmethod
+    def _split(pending: list[tuple[int, str, bytes]], remaining: list[Any] | None) -> list[tuple[int, str, bytes]]:
+        """The rows still to send: exporters report ``remaining`` as a suffix of the items they were given."""
+        if remaining is None:
+            return pending
+        return pending[len(pending) - len(remaining):] if remaining else []
+
+    async def _dead_letter(self, rows: list[tuple[int, str, bytes]], reason: str, error: str) -> None:
+        await self.store.dead_letter(self.name, [row[0] for row in rows], reason, error)
+        self.telemetry.add("exporter_dead_letters", len(rows), exporter=self.name, reason=reason,
+                           help="items the destination refused for good, kept in the dead-letter table")
+        log.error("exporter %s: %d item(s) moved to the dead letters (%s): %s", self.name, len(rows), reason, error)
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         base = min(self.settings.retry_max_interval, self.settings.retry_initial_interval * 2 ** (attempt - 1))
         delay = base * (0.5 + random.random() / 2)  # jitter in [base/2, base]
         if retry_after is not None:
-            delay = max(delay, min(retry_after, self.settings.retry_max_interval * 4))
+            delay = max(delay, min(retry_after, self.settings.retry_max_elapsed))
         return delay
 
     async def flush(self, timeout: float) -> bool:
-        """Wait until everything queued so far was sent (or dropped with a reason); False on timeout."""
-        self._wakeup.set()
-        try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
-            return True
-        except TimeoutError:
-            return False
+        """Wait until this exporter's queue is empty; False if it is not within ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while self.queued[0] > 0:
+            self._progress.clear()
+            self._wakeup.set()
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            try:
+                await asyncio.wait_for(self._progress.wait(), left)
+            except TimeoutError:
+                return False
+        return True
 
     async def shutdown(self, timeout: float) -> None:
+        """Drain for up to ``timeout`` seconds; whatever is left stays on disk for the next start."""
+        drained = await self.flush(timeout)
         self._closing = True
         self._wakeup.set()
         if self._task is not None:
-            try:
-                await asyncio.wait_for(asyncio.shield(self._task), timeout)
-            except TimeoutError:
+            if drained:
+                await asyncio.wait_for(asyncio.shield(self._task), 5)
+            else:
                 self._task.cancel()
-                left = len(self._queue)
-                if left:
-                    self.telemetry.add("exporter_dropped_items", left, exporter=self.exporter.name, reason="shutdown")
-                    log.error("exporter %s: %d item(s) not sent before the shutdown timeout", self.exporter.name, left)
+                try:
+                    await self._task
+                except (asyncio.CancelledError, Exception):
+                    pass
+        left = self.queued[0]
+        if left:
+            log.warning("exporter %s: %d item(s) left on disk for the next start", self.name, left)
         await self.exporter.shutdown()

@@ -28,7 +28,7 @@ class _Handler:
 
     async def run(self, signal: str, consume, request, context: grpc.aio.ServicerContext, response):
         try:
-            count = await consume(request)
+            count = await consume(request, request.ByteSize())
         except Backpressure as exc:
             self.telemetry.add("receiver_refused_requests", 1, transport="grpc", signal=signal, reason="queue_full")
             await context.abort_with_status(_unavailable(str(exc), exc.retry_after))

@@ -61,7 +61,7 @@ class HttpReceiver:
         except otlp.BadRequest as exc:
             return self._refuse(signal, 400, str(exc), content_type, "bad_request")
         try:
-            count = await self._consume(signal, message)
+            count = await self._consume(signal, message, len(body))
         except Backpressure as exc:
             response = self._refuse(signal, 429, str(exc), content_type, "queue_full")
             response.headers["Retry-After"] = str(int(exc.retry_after))
@@ -74,12 +74,12 @@ class HttpReceiver:
         self.telemetry.add(f"receiver_accepted_{_unit(signal)}", count, transport="http")
         return web.Response(body=otlp.encode_response(signal, json=as_json), content_type=content_type)
 
-    async def _consume(self, signal: str, message) -> int:
+    async def _consume(self, signal: str, message, size: int) -> int:
         if signal == "traces":
-            return await self.pipeline.consume_traces(message)
+            return await self.pipeline.consume_traces(message, size)
         if signal == "logs":
-            return await self.pipeline.consume_logs(message)
-        return await self.pipeline.consume_metrics(message)
+            return await self.pipeline.consume_logs(message, size)
+        return await self.pipeline.consume_metrics(message, size)
 
     async def _read_body(self, request: web.Request) -> bytes:
         """Read the (possibly chunked, possibly gzipped) body, never holding more than the limit."""

@@ -83,10 +83,7 @@ EMBED_USAGE = {"input_tokens": 4, "total_tokens": 4}
 # A check listed in ``known_bugs`` must fail today: the test then xfails with the reason, but only after every
 # other check passed. When the bug is fixed the check passes and the test fails, asking for the entry's removal.
 
-GZIP_BUG = ("OTLP/HTTP receiver decompresses gzip twice (aiohttp already inflated the body, auto_decompress=True), "
-            "so every Content-Encoding: gzip request is refused with 400 'incorrect header check'")
-OPENLIT_TOOL_DEFS_BUG = ("a span whose attributes carry its messages is released at once, so gen_ai.tool.definitions "
-                         "sent only in OpenLIT's operation.details log record is dropped")
+# (none open today)
 
 
 @dataclass(frozen=True)
@@ -140,15 +137,14 @@ LL = {
 }
 
 # use_attributes=False: content arrives in log records and is joined by trace + span id. No tool definitions
-# are emitted in this mode, the tool message carries no id, and for streams the gen_ai.choice record is attached
-# to the parent `scenario` span (not the LLM span), so a streamed answer cannot be joined.
+# are emitted in this mode and the tool message carries no id. For streams the gen_ai.choice record is attached
+# to the parent `scenario` span (not the LLM span); the relay gives it to the parent's one pending LLM child.
 LL_EVENTS = {
     **LL,
     "tools": replace(LL["tools"], tool_definitions=None),
     "toolresult": replace(LL["toolresult"], tool_definitions=None,
                           input=[*TOOL_HISTORY[:2], msg("tool", tool_results=[tool_result(None)])]),
-    "stream": replace(LL["stream"], output=None),
-    "streamtools": replace(LL["streamtools"], output=None, tool_definitions=None),
+    "streamtools": replace(LL["streamtools"], tool_definitions=None),
 }
 
 # 0.47.5: indexed gen_ai.prompt.{i}.* attributes, llm.request.functions.*, gen_ai.usage.prompt_tokens.
@@ -180,7 +176,8 @@ NODE = {"chat": Expect("chat gpt-4o-mini", {"input_tokens": 21, "total_tokens": 
 # OpenLIT 1.45.0: content on the span and again in one operation.details log record, which alone carries the tool
 # definitions. Cost is priced from the capture's pricing_json (int 0 = unpriced model, dropped). The toolresult
 # history it records has no assistant tool-call message. For streams the log record is attached to the parent
-# `scenario` span, so streamed calls get no tool definitions.
+# `scenario` span; the relay hands it to that span's one pending LLM child, which waits for it because it used
+# tools without carrying their definitions.
 OPENLIT_USAGE = {**USAGE, **CACHED, "cache_write_input_tokens": 0, "total_cost": 8.55e-06}
 OPENLIT_BASE = {
     "chat": Expect("chat gpt-4o-mini", OPENLIT_USAGE, input=CHAT_IN, output=ANSWER,
@@ -190,7 +187,8 @@ OPENLIT_BASE = {
     "toolresult": Expect("chat gpt-4o-mini", OPENLIT_USAGE, input=[ASK, msg("tool", tool_results=[tool_result()])],
                          output=ANSWER, tool_definitions=WEATHER_TOOL),
     "stream": Expect("chat gpt-4o-mini", OPENLIT_USAGE, input=[ASK], output=ANSWER, metadata=STREAMING),
-    "streamtools": Expect("chat gpt-4o-mini", OPENLIT_USAGE, input=[ASK], output=CALLS_TOOL, metadata=STREAMING),
+    "streamtools": Expect("chat gpt-4o-mini", OPENLIT_USAGE, input=[ASK], output=CALLS_TOOL, metadata=STREAMING,
+                          tool_definitions=WEATHER_TOOL),
     "embed": Expect("embeddings text-embedding-3-small", {**EMBED_USAGE, "total_cost": 8e-08}, kind="embedding",
                     model="text-embedding-3-small", documents=DOCUMENTS, metadata={"embedding_dimensions": 3}),
     "responses": Expect("chat gpt-4.1-mini", {**RESPONSES_USAGE, "cache_write_input_tokens": 0},
@@ -198,8 +196,6 @@ OPENLIT_BASE = {
 }
 OPENLIT = {
     **OPENLIT_BASE,
-    "tools": replace(OPENLIT_BASE["tools"], known_bugs={"tool_definitions": OPENLIT_TOOL_DEFS_BUG}),
-    "toolresult": replace(OPENLIT_BASE["toolresult"], known_bugs={"tool_definitions": OPENLIT_TOOL_DEFS_BUG}),
 }
 # Without content the span waits for its log record, so the tool definitions do arrive.
 OPENLIT_NOCONTENT = nocontent(OPENLIT_BASE, keep_tool_definitions=True)
@@ -238,7 +234,7 @@ SOURCES = [
     Source("v2_latest_event_only", V2),
     Source("v2_latest_nocontent", nocontent(V2)),
     Source("v2old_content", V2_OLD),
-    Source("v2_gzip", {"chat": nocontent(V2)["chat"]}, wire="gzip", known_bugs={"accepted": GZIP_BUG}),
+    Source("v2_gzip", {"chat": nocontent(V2)["chat"]}, wire="gzip"),
     Source("traceloop_sdk", None),
     Source("node_json", NODE, wire="json", unscoped_scenario="chat"),
     *_openlit_sources(),
@@ -335,7 +331,7 @@ async def run_source(make_relay: Any, source: Source) -> Run:
 
 
 class KnownBugs:
-    """Checks expected to fail because of a reported bug; see ``GZIP_BUG`` and friends above."""
+    """Checks expected to fail because of a reported bug (listed above when one is open)."""
 
     def __init__(self, bugs: dict[str, str]):
         self.bugs = bugs
@@ -475,11 +471,12 @@ async def test_traceloop_sdk_entities(make_relay):
     meta = llm["meta"]
     assert (meta["model_name"], meta["model_provider"]) == (GPT_4O_MINI, "openai")
     assert token_metrics(llm) == {**USAGE, **CACHED, **REASONING}
-    assert meta["input"]["messages"] == [msg("user", "Summarize: {'city': 'Paris', 'forecast': 'rainy'}")]
+    forecast = "{'city': 'Paris', 'forecast': 'rainy'}"
+    assert meta["input"]["messages"] == [msg("user", f"Summarize: {forecast}")]
     assert meta["output"]["messages"] == ANSWER
     prompt = meta["input"]["prompt"]
     assert {k: prompt.get(k) for k in ("version", "template", "variables")} == {
-        "version": "3", "template": "Summarize: {text}", "variables": {"text": "{'city': 'Paris', 'forecast': 'rainy'}"}}
+        "version": "3", "template": "Summarize: {text}", "variables": {"text": forecast}}
     assert prompt["id"]
     assert "prompt_version:3" in llm["tags"]
     assert meta["metadata"]["agent_name"] == "weather_agent"

@@ -37,14 +37,6 @@ FIXTURE_JSON = FIXTURE.with_suffix(".json")  # the same capture as OTLP/JSON
 FIXTURE_TRACE_ID = ExportTraceServiceRequest.FromString(FIXTURE.read_bytes()).resource_spans[0].scope_spans[0] \
     .spans[0].trace_id.hex()
 
-# One root cause, several symptoms: see the report. aiohttp's server inflates gzip/deflate request bodies by
-# itself (auto_decompress defaults to True on AppRunner/Server), so HttpReceiver._read_body gunzips bytes that
-# are already plain: valid gzip -> 400 "incorrect header check", corrupt gzip -> 500 (RequestPayloadError is not
-# caught), br -> aiohttp's own text/plain 400 without a Status body or a refusal counter.
-GZIP_BUG = pytest.mark.xfail(strict=True, reason="BUG: aiohttp auto-decompresses request bodies before the "
-                             "receiver does (needs web.AppRunner(..., auto_decompress=False))")
-
-
 @pytest.fixture
 async def relay(make_relay):
     return await make_relay(receivers={"otlp": {"grpc": None,
@@ -165,12 +157,13 @@ def deep_protobuf_kvlist(levels: int) -> bytes:
 
 
 def deep_json_kvlist(levels: int) -> bytes:
-    value: dict[str, Any] = {"stringValue": "leaf"}
+    """OTLP/JSON with one attribute of ``levels`` nested kvlistValues (written as text: too deep for orjson)."""
+    value = '{"stringValue": "leaf"}'
     for _ in range(levels):
-        value = {"kvlistValue": {"values": [{"key": "k", "value": value}]}}
-    return orjson.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [{
-        "traceId": "0102030405060708090a0b0c0d0e0f10", "spanId": "0102030405060708", "name": "deep",
-        "attributes": [{"key": "deep", "value": value}]}]}]}]})
+        value = '{"kvlistValue": {"values": [{"key": "k", "value": %s}]}}' % value
+    span = ('{"traceId": "0102030405060708090a0b0c0d0e0f10", "spanId": "0102030405060708", "name": "deep", '
+            '"attributes": [{"key": "deep", "value": %s}]}' % value)
+    return ('{"resourceSpans": [{"scopeSpans": [{"spans": [%s]}]}]}' % span).encode()
 
 
 def protobuf_with_bad_utf8() -> bytes:
@@ -219,13 +212,13 @@ CASES = [
                      says=("text/plain", PB, JSON), reply=JSON), id="text-plain"),
     pytest.param(Bad(bytes(2 * LIMIT), status=413, reason="too_large", says=(f"{LIMIT} bytes",)), id="over-limit"),
     pytest.param(Bad(gzip_bomb(64 << 20), encoding="gzip", status=413, reason="too_large",
-                     says=(f"{LIMIT} bytes", "decompression")), id="gzip-bomb", marks=GZIP_BUG),
+                     says=(f"{LIMIT} bytes", "decompression")), id="gzip-bomb"),
     pytest.param(Bad(b"this is not gzip at all", encoding="gzip", reason="bad_encoding", says=("decompress",)),
-                 id="bad-gzip", marks=GZIP_BUG),
+                 id="bad-gzip"),
     pytest.param(Bad(gzip.compress(FIXTURE.read_bytes())[:-12], encoding="gzip", reason="bad_encoding",
-                     says=("truncated",)), id="truncated-gzip", marks=GZIP_BUG),
+                     says=("truncated",)), id="truncated-gzip"),
     pytest.param(Bad(FIXTURE.read_bytes(), encoding="br", reason="bad_encoding", says=("'br'", "gzip")),
-                 id="brotli", marks=GZIP_BUG),
+                 id="brotli"),
 ]
 
 
@@ -262,7 +255,6 @@ async def test_over_limit_chunked_body_is_413(relay):
     await assert_still_serves(relay)
 
 
-@GZIP_BUG
 async def test_gzip_bomb_is_refused_without_inflating_it(relay):
     bomb = gzip_bomb(256 << 20)  # ~260 KB on the wire, 256 MiB inflated
     tracemalloc.start()
@@ -314,11 +306,20 @@ async def test_streamed_body_from_an_async_iterator_is_accepted(relay):
     assert FIXTURE_TRACE_ID in await stored_trace_ids(relay)
 
 
-@GZIP_BUG
 async def test_gzip_body_is_accepted(relay):
     status, body, _ = await post_otlp(relay, "traces", FIXTURE.read_bytes(), gzip_body=True)
 
     assert status == 200, body
+    assert FIXTURE_TRACE_ID in await stored_trace_ids(relay)
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: only the first member of a multi-member gzip body is "
+                   "inflated (zlib.decompressobj stops at the first member; RFC 1952 and Go's gzip reader allow many)")
+async def test_multi_member_gzip_body_is_accepted(relay):
+    body = FIXTURE.read_bytes()
+    status, reply, _ = await send(relay, gzip.compress(body[:700]) + gzip.compress(body[700:]), encoding="gzip")
+
+    assert status == 200, reply
     assert FIXTURE_TRACE_ID in await stored_trace_ids(relay)
 
 

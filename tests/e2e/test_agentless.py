@@ -152,7 +152,8 @@ async def test_retryable_then_permanent_failures(capture, make_relay):
     await send_llm_spans(relay, ["second"])
     assert await relay.flush(timeout=30)
     assert [r.response_status for r in span_posts(capture)] == [400]  # permanent: not retried
-    assert relay.telemetry.value("exporter_dropped_items", exporter="datadog", reason="http_400") == 1
+    assert relay.telemetry.value("exporter_dead_letters", exporter="datadog", reason="http_400") == 1
     metrics = relay.telemetry.render()
-    assert 'glassbox_exporter_dropped_items_total{exporter="datadog",reason="http_400"} 1' in metrics
+    assert 'glassbox_exporter_dead_letters_total{exporter="datadog",reason="http_400"} 1' in metrics
+    assert await relay.store.count_dead_letters() == {"datadog": 1}
     assert API_KEY not in metrics
