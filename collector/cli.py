@@ -57,6 +57,38 @@ def cmd_spans(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_deadletter(args: argparse.Namespace) -> int:
+    from glassbox.collector import deadletter
+
+    config = _config(args.config)
+    directory = Path(config.storage.directory)
+    if not directory.is_absolute():
+        directory = (Path(args.config).resolve().parent if args.config else Path.cwd()) / directory
+    path = directory / "queue.db"
+    try:
+        if args.action == "list":
+            print(deadletter.render_list(deadletter.list_letters(path, args.limit)))
+        elif args.action == "show":
+            if not args.ids:
+                print("deadletter show needs an id", file=sys.stderr)
+                return 2
+            letter = deadletter.show_letter(path, args.ids[0])
+            if letter is None:
+                print(f"no dead letter {args.ids[0]}", file=sys.stderr)
+                return 1
+            payload = letter.pop("payload")
+            print(deadletter.render_list([letter]))
+            print(payload.decode("utf-8", "replace") if letter["kind"] in ("span", "eval") else
+                  f"<{len(payload)} bytes of OTLP protobuf>")
+        else:
+            moved = deadletter.replay(path, args.ids or None)
+            print(f"moved {moved} dead letter(s) back to their queues")
+    except FileNotFoundError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="glassbox", description="OpenTelemetry GenAI spans → Datadog LLM Observability")
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
@@ -75,6 +107,12 @@ def parser() -> argparse.ArgumentParser:
     spans.add_argument("--db", help="path of the local SQLite store (default: from the config)")
     spans.add_argument("-n", "--limit", type=int, default=50)
     spans.set_defaults(func=cmd_spans)
+    dead = sub.add_parser("deadletter", help="list, show or replay items destinations refused for good")
+    dead.add_argument("action", choices=["list", "show", "replay"])
+    dead.add_argument("ids", nargs="*", type=int, help="dead-letter ids (show: one; replay: none = all)")
+    dead.add_argument("-c", "--config")
+    dead.add_argument("-n", "--limit", type=int, default=100)
+    dead.set_defaults(func=cmd_deadletter)
     return p
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal, Mapping
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 _ENV = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]+):(\d{1,5})$")
@@ -44,15 +44,45 @@ def _check_url(value: str) -> str:
     return value.rstrip("/")
 
 
+class ReceiverAuth(Strict):
+    """Clients must send ``Authorization: Bearer <bearer_token>`` and/or every listed header with its value."""
+
+    bearer_token: SecretStr | None = None
+    headers: dict[str, SecretStr] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _something(self) -> "ReceiverAuth":
+        if self.bearer_token is None and not self.headers:
+            raise ValueError("set bearer_token or headers (or remove auth)")
+        return self
+
+
+class ReceiverTls(Strict):
+    cert_file: str
+    key_file: str
+
+    @field_validator("cert_file", "key_file")
+    @classmethod
+    def _exists(cls, value: str) -> str:
+        if not Path(value).is_file():
+            raise ValueError(f"{value!r} is not a readable file")
+        return value
+
+
 class GrpcReceiver(Strict):
     endpoint: str = "127.0.0.1:4317"
     max_message_bytes: int = Field(default=32 << 20, gt=0)
+    auth: ReceiverAuth | None = None
+    tls: ReceiverTls | None = None
     _endpoint = field_validator("endpoint")(_check_endpoint)
 
 
 class HttpReceiver(Strict):
     endpoint: str = "127.0.0.1:4318"
     max_body_bytes: int = Field(default=32 << 20, gt=0, description="limit after decompression; larger → 413")
+    read_timeout: float = Field(default=30.0, gt=0, description="seconds to receive a whole body (slow clients)")
+    auth: ReceiverAuth | None = None
+    tls: ReceiverTls | None = None
     _endpoint = field_validator("endpoint")(_check_endpoint)
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import ssl
 from pathlib import Path
 from typing import Any
 
+import grpc
 from aiohttp import web
 
 from glassbox.collector.admin import admin_routes
@@ -23,6 +25,7 @@ from glassbox.collector.exporters.otlp import OtlpExporter
 from glassbox.collector.exporters.sender import Sender
 from glassbox.collector.pipeline import Pipeline
 from glassbox.collector.queue import QueueStore
+from glassbox.collector.receivers.auth import Authenticator
 from glassbox.collector.receivers.grpc import build_server
 from glassbox.collector.receivers.http import HttpReceiver
 from glassbox.collector.telemetry import Telemetry
@@ -46,6 +49,14 @@ def build_exporter(name: str, settings: Any, base_dir: Path | None) -> Any:
     if name == "debug":
         return DebugExporter(settings)
     raise ValueError(f"unknown exporter {name!r}")
+
+
+def _ssl(tls: Any) -> ssl.SSLContext | None:
+    if tls is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(tls.cert_file, tls.key_file)
+    return context
 
 
 class Relay:
@@ -112,30 +123,38 @@ class Relay:
         otlp = self.config.receivers.otlp
         if otlp.grpc is not None:
             host, port = _split(otlp.grpc.endpoint)
-            self._grpc = build_server(self.pipeline, self.telemetry, otlp.grpc.max_message_bytes)
-            self.grpc_port = self._grpc.add_insecure_port(f"{host}:{port}")
+            self._grpc = build_server(self.pipeline, self.telemetry, otlp.grpc.max_message_bytes,
+                                      Authenticator(otlp.grpc.auth))
+            if otlp.grpc.tls is not None:
+                credentials = grpc.ssl_server_credentials([(Path(otlp.grpc.tls.key_file).read_bytes(),
+                                                            Path(otlp.grpc.tls.cert_file).read_bytes())])
+                self.grpc_port = self._grpc.add_secure_port(f"{host}:{port}", credentials)
+            else:
+                self.grpc_port = self._grpc.add_insecure_port(f"{host}:{port}")
             await self._grpc.start()
             log.info("OTLP/gRPC receiver listening on %s:%d", host, self.grpc_port)
         if otlp.http is not None:
-            receiver = HttpReceiver(self.pipeline, self.telemetry, otlp.http.max_body_bytes)
+            receiver = HttpReceiver(self.pipeline, self.telemetry, otlp.http.max_body_bytes,
+                                    Authenticator(otlp.http.auth), otlp.http.read_timeout)
             app = web.Application(client_max_size=otlp.http.max_body_bytes)
             app.add_routes(receiver.routes())
             # The receiver decompresses itself, with the size limit applied to the decompressed bytes.
-            self.http_port = await self._serve(app, otlp.http.endpoint, auto_decompress=False,
+            self.http_port = await self._serve(app, otlp.http.endpoint, _ssl(otlp.http.tls), auto_decompress=False,
                                                keepalive_timeout=30.0)
             log.info("OTLP/HTTP receiver listening on %s:%d", _split(otlp.http.endpoint)[0], self.http_port)
         admin = web.Application()
         admin.add_routes(admin_routes(self))
-        self.admin_port = await self._serve(admin, self.config.admin.endpoint)
+        self.admin_port = await self._serve(admin, self.config.admin.endpoint, None)
         log.info("admin server (/healthz /readyz /metrics) listening on %s:%d",
                  _split(self.config.admin.endpoint)[0], self.admin_port)
         self._ready = True
 
-    async def _serve(self, app: web.Application, endpoint: str, **handler: Any) -> int:
+    async def _serve(self, app: web.Application, endpoint: str, ssl_context: ssl.SSLContext | None,
+                     **handler: Any) -> int:
         host, port = _split(endpoint)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2.0, **handler)
         await runner.setup()
-        site = web.TCPSite(runner, host, port, backlog=512)
+        site = web.TCPSite(runner, host, port, backlog=512, ssl_context=ssl_context)
         await site.start()
         self._runners.append(runner)
         return site._server.sockets[0].getsockname()[1]  # the real port when 0 was asked for

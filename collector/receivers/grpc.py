@@ -16,17 +16,22 @@ from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metric
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
 from glassbox.collector.pipeline import Backpressure, Pipeline
+from glassbox.collector.receivers.auth import Authenticator
 from glassbox.collector.telemetry import Telemetry
 
 log = logging.getLogger("glassbox.receiver.grpc")
 
 
 class _Handler:
-    def __init__(self, pipeline: Pipeline, telemetry: Telemetry):
+    def __init__(self, pipeline: Pipeline, telemetry: Telemetry, auth: Authenticator):
         self.pipeline = pipeline
         self.telemetry = telemetry
+        self.auth = auth
 
     async def run(self, signal: str, consume, request, context: grpc.aio.ServicerContext, response):
+        if self.auth.enabled and not self.auth.allows(context.invocation_metadata() or ()):
+            self.telemetry.add("receiver_refused_requests", 1, transport="grpc", signal=signal, reason="unauthorized")
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong credentials")
         try:
             count = await consume(request, request.ByteSize())
         except Backpressure as exc:
@@ -85,12 +90,13 @@ class MetricsService(metrics_service_pb2_grpc.MetricsServiceServicer):
                                       metrics_service_pb2.ExportMetricsServiceResponse())
 
 
-def build_server(pipeline: Pipeline, telemetry: Telemetry, max_message_bytes: int) -> grpc.aio.Server:
+def build_server(pipeline: Pipeline, telemetry: Telemetry, max_message_bytes: int,
+                 auth: Authenticator | None = None) -> grpc.aio.Server:
     server = grpc.aio.server(options=[
         ("grpc.max_receive_message_length", max_message_bytes),
         ("grpc.max_send_message_length", 4 << 20),
     ])
-    handler = _Handler(pipeline, telemetry)
+    handler = _Handler(pipeline, telemetry, auth or Authenticator(None))
     trace_service_pb2_grpc.add_TraceServiceServicer_to_server(TraceService(handler), server)
     logs_service_pb2_grpc.add_LogsServiceServicer_to_server(LogsService(handler), server)
     metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(MetricsService(handler), server)

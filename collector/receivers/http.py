@@ -7,6 +7,7 @@ unknown content types; 429 with ``Retry-After`` when exporter queues are full.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import zlib
 
@@ -16,6 +17,7 @@ from google.rpc import status_pb2
 
 from glassbox.collector import otlp
 from glassbox.collector.pipeline import Backpressure, Pipeline
+from glassbox.collector.receivers.auth import Authenticator
 from glassbox.collector.telemetry import Telemetry
 
 log = logging.getLogger("glassbox.receiver.http")
@@ -29,10 +31,13 @@ class TooLarge(Exception):
 
 
 class HttpReceiver:
-    def __init__(self, pipeline: Pipeline, telemetry: Telemetry, max_body_bytes: int):
+    def __init__(self, pipeline: Pipeline, telemetry: Telemetry, max_body_bytes: int,
+                 auth: Authenticator | None = None, read_timeout: float = 30.0):
         self.pipeline = pipeline
         self.telemetry = telemetry
         self.max_body_bytes = max_body_bytes
+        self.auth = auth or Authenticator(None)
+        self.read_timeout = read_timeout
 
     def routes(self) -> list[web.RouteDef]:
         return [web.post(f"/v1/{signal}", self._handler(signal)) for signal in otlp.SIGNALS]
@@ -44,13 +49,19 @@ class HttpReceiver:
         return handle
 
     async def handle(self, signal: str, request: web.Request) -> web.StreamResponse:
+        if not self.auth.allows(request.headers.items()):
+            return self._refuse(signal, 401, "missing or wrong credentials", JSON, "unauthorized")
         content_type = request.content_type.lower()
         if content_type not in (PROTOBUF, JSON):
             return self._refuse(signal, 415, f"unsupported Content-Type {content_type or '(none)'!r}; "
                                 f"send {PROTOBUF} or {JSON}", JSON, "unsupported_media_type")
         as_json = content_type == JSON
         try:
-            body = await self._read_body(request)
+            async with asyncio.timeout(self.read_timeout):
+                body = await self._read_body(request)
+        except TimeoutError:
+            return self._refuse(signal, 408, f"body not received within {self.read_timeout:g}s", content_type,
+                                "read_timeout")
         except TooLarge:
             return self._refuse(signal, 413, f"body exceeds {self.max_body_bytes} bytes after decompression",
                                 content_type, "too_large")
@@ -128,7 +139,9 @@ class HttpReceiver:
         return web.Response(status=status, body=body, content_type=content_type)
 
 
-_GRPC_CODES = {400: 3, 413: 8, 415: 3, 429: 14, 500: 13}  # INVALID_ARGUMENT, RESOURCE_EXHAUSTED, UNAVAILABLE, INTERNAL
+# HTTP status → google.rpc.Code: INVALID_ARGUMENT, UNAUTHENTICATED, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED,
+# UNAVAILABLE, INTERNAL
+_GRPC_CODES = {400: 3, 401: 16, 408: 4, 413: 8, 415: 3, 429: 14, 500: 13}
 
 
 def _unit(signal: str) -> str:
