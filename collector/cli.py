@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from glassbox.collector.config import ConfigError, RelayConfig, default_config, load
+from glassbox.collector.service import StartupError
 
 
 def _config(path: str | None) -> RelayConfig:
@@ -123,6 +124,9 @@ def main(argv: list[str] | None = None) -> None:
         code = args.func(args)
     except ConfigError as exc:
         print(str(exc), file=sys.stderr)
+        code = 1
+    except StartupError as exc:
+        print(f"glassbox: {exc}", file=sys.stderr)
         code = 1
     except KeyboardInterrupt:
         code = 130

@@ -215,6 +215,10 @@ def reference_problems(data: dict[str, Any]) -> list[str]:
             problems.append(f"pipeline.exporters[{i}]: unknown exporter {name!r}; known: {', '.join(Exporters.model_fields)}")
         elif name not in exporters:
             problems.append(f"pipeline.exporters[{i}]: {name!r} is not configured; add exporters.{name}: {{...}}")
+    dd = exporters.get("datadog")
+    if "datadog" in names and isinstance(dd, dict) and dd.get("transport") == "agentless" and not dd.get("api_key"):
+        problems.append("exporters.datadog.api_key: required with transport: agentless; "
+                        "set DD_API_KEY or api_key: ${env:DD_API_KEY}")
     processors = pipeline.get("processors") or []
     if isinstance(processors, list):
         for i, name in enumerate(processors):
@@ -255,15 +259,13 @@ def parse(data: Any, environ: Mapping[str, str] | None = None, source: str = "co
     if not isinstance(data, dict):
         raise ConfigError([f"(top level): expected a mapping of sections, got {type(data).__name__}"], source)
     errors: list[str] = []
-    data = substitute_env(data, environ, errors=errors)
+    data = with_datadog_env(substitute_env(data, environ, errors=errors), environ)
     config = None
     try:
         config = RelayConfig.model_validate(data)
     except ValidationError as exc:
         errors.extend(_format(exc))
     errors.extend(reference_problems(data))
-    if config is not None and not errors:
-        errors.extend(apply_datadog_env(config, environ))
     if errors or config is None:
         raise ConfigError(errors, source)
     return config
@@ -301,35 +303,44 @@ def default_config(environ: Mapping[str, str] | None = None) -> RelayConfig:
     otherwise the ``local`` exporter (SQLite) so nothing leaves the machine."""
     environ = os.environ if environ is None else environ
     data = yaml.safe_load(resources.files("glassbox.config").joinpath("default.yaml").read_text(encoding="utf-8"))
-    if environ.get("DD_API_KEY") or environ.get("DD_AGENT_HOST") or environ.get("DD_TRACE_AGENT_URL"):
+    wants_datadog = ("DD_API_KEY", "DD_AGENT_HOST", "DD_TRACE_AGENT_URL")
+    agentless = environ.get("DD_LLMOBS_AGENTLESS_ENABLED", "").strip().lower() in ("1", "true", "yes")
+    if agentless or any(environ.get(var) for var in wants_datadog):
         data["exporters"]["datadog"] = {}
         data["pipeline"]["exporters"] = ["datadog"]
     return parse(data, environ, "default config")
 
 
-def apply_datadog_env(config: RelayConfig, environ: Mapping[str, str]) -> list[str]:
-    """ddtrace's environment variables fill whatever the datadog exporter config leaves unset."""
-    dd = config.exporters.datadog
-    if dd is None:
-        return []
-    if dd.api_key is None and environ.get("DD_API_KEY"):
-        dd.api_key = SecretStr(environ["DD_API_KEY"])
-    dd.site = dd.site or environ.get("DD_SITE") or "datadoghq.com"
-    dd.ml_app = dd.ml_app or environ.get("DD_LLMOBS_ML_APP") or None
-    dd.override_origin = dd.override_origin or environ.get("DD_LLMOBS_OVERRIDE_ORIGIN") or None
-    if dd.agent_url is None:
-        if environ.get("DD_TRACE_AGENT_URL"):
-            dd.agent_url = environ["DD_TRACE_AGENT_URL"].rstrip("/")
+def with_datadog_env(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    """ddtrace's environment variables fill whatever the datadog exporter config leaves unset, before
+    validation, so values from the environment are checked exactly like values from the file."""
+    exporters = data.get("exporters")
+    if not isinstance(exporters, dict) or not isinstance(exporters.get("datadog", {}), dict) \
+            or "datadog" not in exporters:
+        return data
+    dd = dict(exporters["datadog"] or {})
+    env = {k: v for k, v in environ.items() if k.startswith("DD_") and v != ""}
+    for key, var in (("api_key", "DD_API_KEY"), ("site", "DD_SITE"), ("ml_app", "DD_LLMOBS_ML_APP"),
+                     ("override_origin", "DD_LLMOBS_OVERRIDE_ORIGIN")):
+        if dd.get(key) is None and var in env:
+            dd[key] = env[var]
+    dd.setdefault("site", "datadoghq.com")
+    explicit_agent = "DD_TRACE_AGENT_URL" in env or "DD_AGENT_HOST" in env
+    if dd.get("agent_url") is None:
+        dd["agent_url"] = env.get("DD_TRACE_AGENT_URL") or \
+            f"http://{env.get('DD_AGENT_HOST', '127.0.0.1')}:{env.get('DD_TRACE_AGENT_PORT', '8126')}"
+    if dd.get("transport") is None:
+        agentless = env.get("DD_LLMOBS_AGENTLESS_ENABLED", "").strip().lower()
+        if agentless in ("1", "true", "yes"):
+            dd["transport"] = "agentless"
+        elif agentless in ("0", "false", "no"):
+            dd["transport"] = "agent"
         else:
-            dd.agent_url = f"http://{environ.get('DD_AGENT_HOST', '127.0.0.1')}:{environ.get('DD_TRACE_AGENT_PORT', '8126')}"
-    if dd.transport is None:
-        agentless = environ.get("DD_LLMOBS_AGENTLESS_ENABLED", "").lower() in ("1", "true", "yes")
-        explicit_agent = environ.get("DD_AGENT_HOST") or environ.get("DD_TRACE_AGENT_URL")
-        dd.transport = "agentless" if agentless or (dd.api_key is not None and not explicit_agent) else "agent"
-    for tag, var in (("env", "DD_ENV"), ("service", "DD_SERVICE"), ("version", "DD_VERSION")):
-        if environ.get(var):
-            dd.tags.setdefault(tag, environ[var])
-    if dd.transport == "agentless" and dd.api_key is None:
-        return ["exporters.datadog.api_key: required with transport: agentless; "
-                "set DD_API_KEY or api_key: ${env:DD_API_KEY}"]
-    return []
+            dd["transport"] = "agentless" if dd.get("api_key") and not explicit_agent else "agent"
+    tags = dict(dd.get("tags") or {}) if isinstance(dd.get("tags") or {}, dict) else dd.get("tags")
+    if isinstance(tags, dict):
+        for tag, var in (("env", "DD_ENV"), ("service", "DD_SERVICE"), ("version", "DD_VERSION")):
+            if var in env:
+                tags.setdefault(tag, env[var])
+        dd["tags"] = tags
+    return {**data, "exporters": {**exporters, "datadog": dd}}

@@ -22,14 +22,24 @@ from glassbox.processors import model as M
 STATUS_ERROR = 2
 
 
-def spans(request: Any) -> list[M.Span]:
+class Rejected(ValueError):
+    """One span that cannot be used; the request is partially accepted (OTLP partial success)."""
+
+
+def spans(request: Any, rejected: list[str] | None = None) -> list[M.Span]:
+    """Every usable span of the request; unusable ones are described in ``rejected`` (never raise)."""
     out = []
     for resource_spans in request.resource_spans:
         resource = resource_spans.resource
-        resource_attrs = read_attributes(resource.attributes)
+        resource_attrs = _safe_attributes(resource.attributes)
         for scope_spans in resource_spans.scope_spans:
             for otlp_span in scope_spans.spans:
-                span = normalize_span(otlp_span, resource_attrs)
+                try:
+                    span = normalize_span(otlp_span, resource_attrs)
+                except (Rejected, RecursionError, ValueError, TypeError) as exc:
+                    if rejected is not None:
+                        rejected.append(f"span {otlp_span.span_id.hex() or '(no id)'}: {_reason(exc)}")
+                    continue
                 span.origin = M.Origin(
                     resource=resource,
                     scope=scope_spans.scope,
@@ -41,7 +51,26 @@ def spans(request: Any) -> list[M.Span]:
     return out
 
 
+def _safe_attributes(key_values: Any) -> dict[str, Any]:
+    try:
+        return read_attributes(key_values)
+    except RecursionError:
+        return {}
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "attribute values nested too deeply"
+    return str(exc) or type(exc).__name__
+
+
 def normalize_span(otlp_span: Any, resource_attrs: dict[str, Any]) -> M.Span:
+    if len(otlp_span.trace_id) != 16 or not any(otlp_span.trace_id):
+        raise Rejected("trace id must be 16 non-zero bytes")
+    if len(otlp_span.span_id) != 8 or not any(otlp_span.span_id):
+        raise Rejected("span id must be 8 non-zero bytes")
+    if otlp_span.parent_span_id and len(otlp_span.parent_span_id) != 8:
+        raise Rejected("parent span id must be 8 bytes or empty")
     attrs = read_attributes(otlp_span.attributes)
     start = otlp_span.start_time_unix_nano
     span = M.Span(
@@ -79,16 +108,16 @@ def span_kind(attrs: dict[str, Any], resource_attrs: dict[str, Any] | None = Non
     """The Datadog kind of a span, or None when it is not a GenAI span (it then only goes to OTLP exporters)."""
     if str(attrs.get(A.DD_LLMOBS_ENABLED, (resource_attrs or {}).get(A.DD_LLMOBS_ENABLED, ""))).lower() == "false":
         return None
-    operation = attrs.get(A.OPERATION_NAME)
+    operation = _str(attrs.get(A.OPERATION_NAME))
     if operation:
         return A.OPERATION_KINDS.get(str(operation), M.WORKFLOW)
-    traceloop = attrs.get(A.TRACELOOP_SPAN_KIND)
+    traceloop = _str(attrs.get(A.TRACELOOP_SPAN_KIND))
     if traceloop in A.TRACELOOP_KINDS:
         return A.TRACELOOP_KINDS[traceloop]
-    request_type = attrs.get(A.LLM_REQUEST_TYPE)
+    request_type = _str(attrs.get(A.LLM_REQUEST_TYPE))
     if request_type:
         return A.LLM_REQUEST_TYPE_KINDS.get(str(request_type), M.WORKFLOW)
-    openinference = attrs.get(A.OPENINFERENCE_SPAN_KIND)
+    openinference = _str(attrs.get(A.OPENINFERENCE_SPAN_KIND))
     if openinference:
         return A.OPENINFERENCE_KINDS.get(str(openinference).upper(), M.WORKFLOW)
     if A.REQUEST_MODEL in attrs or any(key in attrs for key in A.PROVIDER):

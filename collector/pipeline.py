@@ -17,6 +17,7 @@ is queued. After a crash the journal is replayed (``replay_journal``).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
 import logging
 import time
@@ -33,6 +34,7 @@ from glassbox.processors.model import Batch, DetachedEvaluation, Span
 
 log = logging.getLogger("glassbox.pipeline")
 Key = tuple[str, str]
+UNRENDERABLE = "[glassbox: this content could not be encoded (nested too deeply or invalid) and was dropped]"
 RECENT_SPANS = 200_000  # remembered (trace, span) → parent etc., for parent resolution across requests
 
 
@@ -120,8 +122,14 @@ class Pipeline:
 
     # --- entry points used by receivers ----------------------------------------------------------------------
 
-    async def consume_traces(self, request: Any, size: int = 0, replayed: int | None = None) -> int:
-        spans = normalize.spans(request)
+    async def consume_traces(self, request: Any, size: int = 0, replayed: int | None = None,
+                             rejected: list[str] | None = None) -> int:
+        """Accept a trace request; spans that cannot be used are described in ``rejected`` (partial success)."""
+        refused: list[str] = [] if rejected is None else rejected
+        spans = normalize.spans(request, refused)
+        if refused:
+            self.telemetry.add("receiver_rejected_spans", len(refused), reason="invalid_span",
+                               help="spans refused inside an accepted request (OTLP partial success)")
         if replayed is None:
             self.check_room(len(spans), size)
         ref = JournalRef()
@@ -363,7 +371,7 @@ class Pipeline:
         genai = sum(1 for span in batch.spans if span.is_genai)
         self.telemetry.add("pipeline_spans", genai, kind="genai")
         self.telemetry.add("pipeline_spans", len(batch.spans) - genai, kind="other")
-        enqueue = {sender.name: sender.exporter.render(batch) for sender in self.senders}
+        enqueue = {sender.name: self._render(sender, batch) for sender in self.senders}
         await self._make_room(enqueue)
         ref = hold[0] if hold is not None else None
         journal_add = None
@@ -383,6 +391,32 @@ class Pipeline:
                 self._finished_journal.append(ref.id)
         for sender in self.senders:
             sender.notify(len(enqueue[sender.name]))
+
+    def _render(self, sender: Sender, batch: Batch) -> list[tuple[str, bytes]]:
+        """Render for one exporter; a span that cannot be rendered (e.g. content nested beyond what JSON
+        encoders accept) is sent without its content and tagged, or, failing that, dropped and counted."""
+        try:
+            return sender.exporter.render(batch)
+        except Exception:
+            pass
+        items = sender.exporter.render(Batch(logs=batch.logs, metrics=batch.metrics, evaluations=batch.evaluations))
+        for span in batch.spans:
+            try:
+                items.extend(sender.exporter.render(Batch(spans=[span])))
+                continue
+            except Exception as exc:
+                error = exc
+            stripped = dataclasses.replace(span, input=M.IO(value=UNRENDERABLE), output=M.IO(value=UNRENDERABLE),
+                                           metadata={}, tool_definitions=[], evaluations=[],
+                                           tags={**span.tags, "glassbox.render_error": "true"})
+            try:
+                items.extend(sender.exporter.render(Batch(spans=[stripped])))
+                self.telemetry.add("exporter_stripped_spans", 1, exporter=sender.name, reason="render_error")
+            except Exception:
+                self.telemetry.add("exporter_dropped_items", 1, exporter=sender.name, reason="render_error")
+            log.warning("exporter %s could not render span %s (%s: %s)", sender.name, span.span_id,
+                        type(error).__name__, error)
+        return items
 
     async def _make_room(self, enqueue: dict[str, list[tuple[str, bytes]]]) -> None:
         for sender in self.senders:

@@ -69,6 +69,10 @@ class QueueStore:
 
     # --- lifecycle --------------------------------------------------------------------------------------------
 
+    @property
+    def is_open(self) -> bool:
+        return self._thread is not None
+
     def open(self) -> None:
         ready = threading.Event()
         failure: list[BaseException] = []

@@ -39,6 +39,10 @@ def _split(endpoint: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+class StartupError(Exception):
+    """The relay cannot start (a port is taken, a file is unreadable); the message says which and why."""
+
+
 def build_exporter(name: str, settings: Any, base_dir: Path | None) -> Any:
     if name == "datadog":
         return DatadogExporter(settings)
@@ -125,12 +129,16 @@ class Relay:
             host, port = _split(otlp.grpc.endpoint)
             self._grpc = build_server(self.pipeline, self.telemetry, otlp.grpc.max_message_bytes,
                                       Authenticator(otlp.grpc.auth))
-            if otlp.grpc.tls is not None:
-                credentials = grpc.ssl_server_credentials([(Path(otlp.grpc.tls.key_file).read_bytes(),
-                                                            Path(otlp.grpc.tls.cert_file).read_bytes())])
-                self.grpc_port = self._grpc.add_secure_port(f"{host}:{port}", credentials)
-            else:
-                self.grpc_port = self._grpc.add_insecure_port(f"{host}:{port}")
+            try:
+                if otlp.grpc.tls is not None:
+                    credentials = grpc.ssl_server_credentials([(Path(otlp.grpc.tls.key_file).read_bytes(),
+                                                                Path(otlp.grpc.tls.cert_file).read_bytes())])
+                    self.grpc_port = self._grpc.add_secure_port(f"{host}:{port}", credentials)
+                else:
+                    self.grpc_port = self._grpc.add_insecure_port(f"{host}:{port}")
+            except (RuntimeError, OSError) as exc:
+                raise StartupError(f"receivers.otlp.grpc: cannot listen on {otlp.grpc.endpoint} "
+                                   f"(is another process using the port?): {exc}") from None
             await self._grpc.start()
             log.info("OTLP/gRPC receiver listening on %s:%d", host, self.grpc_port)
         if otlp.http is not None:
@@ -154,9 +162,12 @@ class Relay:
         host, port = _split(endpoint)
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2.0, **handler)
         await runner.setup()
-        site = web.TCPSite(runner, host, port, backlog=512, ssl_context=ssl_context)
-        await site.start()
         self._runners.append(runner)
+        site = web.TCPSite(runner, host, port, backlog=512, ssl_context=ssl_context)
+        try:
+            await site.start()
+        except OSError as exc:
+            raise StartupError(f"cannot listen on {endpoint}: {exc.strerror or exc}") from None
         return site._server.sockets[0].getsockname()[1]  # the real port when 0 was asked for
 
     def ready(self) -> bool:
@@ -172,10 +183,12 @@ class Relay:
         self._ready = False
         if self._grpc is not None:
             await self._grpc.stop(grace=2.0)
+            self._grpc = None
         for runner in self._runners[:-1]:  # receivers first; the admin server answers until the end
             await runner.cleanup()
-        await self.pipeline.shutdown()
-        await asyncio.gather(*(sender.shutdown(self.shutdown_timeout) for sender in self.senders))
+        if self.store.is_open:
+            await self.pipeline.shutdown()
+            await asyncio.gather(*(sender.shutdown(self.shutdown_timeout) for sender in self.senders))
         if self._runners:
             await self._runners[-1].cleanup()
         self._runners.clear()
@@ -186,7 +199,11 @@ class Relay:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await self.start()
+        try:
+            await self.start()
+        except BaseException:
+            await self.stop()
+            raise
         log.info("glassbox relay ready (exporters: %s)", ", ".join(self.config.pipeline.exporters))
         await stop.wait()
         log.info("shutting down: draining exporters (up to %.0fs)", self.shutdown_timeout)

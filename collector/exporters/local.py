@@ -131,7 +131,13 @@ class LocalExporter:
             meta = event["meta"]
             rows.append((now, event["trace_id"], event["span_id"], event["parent_id"], event["name"],
                          meta["span"]["kind"], data["ml_app"], data["model"], data["provider"],
-                         event["status"], event["start_ns"], event["duration"], metrics.get("input_tokens"),
+                         event["status"], _int64(event["start_ns"]), _int64(event["duration"]),
+                         metrics.get("input_tokens"),
                          metrics.get("output_tokens"), metrics.get("total_tokens"), metrics.get("total_cost"),
                          event.get("session_id"), orjson.dumps(event)))
         await asyncio.to_thread(self.store.insert, rows, evals)
+
+
+def _int64(value: int) -> int:
+    """SQLite integers are signed 64-bit; OTLP timestamps are unsigned and may be garbage."""
+    return max(-(2**63), min(int(value), 2**63 - 1))

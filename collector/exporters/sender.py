@@ -172,6 +172,8 @@ class Sender:
 
     async def shutdown(self, timeout: float) -> None:
         """Drain for up to ``timeout`` seconds; whatever is left stays on disk for the next start."""
+        if self._task is None:  # never started (the relay failed to start): nothing to drain
+            return
         drained = await self.flush(timeout)
         self._closing = True
         self._wakeup.set()

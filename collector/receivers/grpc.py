@@ -1,7 +1,9 @@
 """OTLP/gRPC receiver: TraceService, LogsService and MetricsService ``Export`` on one ``grpc.aio`` server.
 
-Full exporter queues answer UNAVAILABLE with ``google.rpc.RetryInfo`` so OTel SDK exporters back off and retry;
-oversized messages are refused by gRPC itself (RESOURCE_EXHAUSTED, non-retryable, as the spec asks).
+Requests arrive as raw bytes and are parsed here, so a malformed message gets INVALID_ARGUMENT with a readable
+message (and is counted) instead of grpcio's generic UNKNOWN. Full exporter queues answer UNAVAILABLE with
+``google.rpc.RetryInfo`` so OTel SDK exporters back off and retry; oversized messages are refused by gRPC itself
+(RESOURCE_EXHAUSTED, non-retryable, as the spec asks).
 """
 
 from __future__ import annotations
@@ -11,41 +13,19 @@ import logging
 import grpc
 from google.protobuf import duration_pb2
 from google.rpc import error_details_pb2, status_pb2
-from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service_pb2_grpc
-from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
+from glassbox.collector import otlp
 from glassbox.collector.pipeline import Backpressure, Pipeline
 from glassbox.collector.receivers.auth import Authenticator
 from glassbox.collector.telemetry import Telemetry
 
 log = logging.getLogger("glassbox.receiver.grpc")
-
-
-class _Handler:
-    def __init__(self, pipeline: Pipeline, telemetry: Telemetry, auth: Authenticator):
-        self.pipeline = pipeline
-        self.telemetry = telemetry
-        self.auth = auth
-
-    async def run(self, signal: str, consume, request, context: grpc.aio.ServicerContext, response):
-        if self.auth.enabled and not self.auth.allows(context.invocation_metadata() or ()):
-            self.telemetry.add("receiver_refused_requests", 1, transport="grpc", signal=signal, reason="unauthorized")
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong credentials")
-        try:
-            count = await consume(request, request.ByteSize())
-        except Backpressure as exc:
-            self.telemetry.add("receiver_refused_requests", 1, transport="grpc", signal=signal, reason="queue_full")
-            await context.abort_with_status(_unavailable(str(exc), exc.retry_after))
-        except Exception:
-            log.exception("failed to process an OTLP/gRPC %s request", signal)
-            self.telemetry.add("receiver_refused_requests", 1, transport="grpc", signal=signal,
-                               reason="internal_error")
-            await context.abort(grpc.StatusCode.INTERNAL, "internal error while processing the request")
-        self.telemetry.add("receiver_accepted_requests", 1, transport="grpc", signal=signal)
-        unit = {"traces": "spans", "logs": "log_records", "metrics": "metric_points"}[signal]
-        self.telemetry.add(f"receiver_accepted_{unit}", count, transport="grpc")
-        return response
+SERVICES = {
+    "traces": "opentelemetry.proto.collector.trace.v1.TraceService",
+    "logs": "opentelemetry.proto.collector.logs.v1.LogsService",
+    "metrics": "opentelemetry.proto.collector.metrics.v1.MetricsService",
+}
+UNITS = {"traces": "spans", "logs": "log_records", "metrics": "metric_points"}
 
 
 class _Status(grpc.Status):
@@ -55,39 +35,55 @@ class _Status(grpc.Status):
         self.trailing_metadata = trailing_metadata
 
 
-def _unavailable(message: str, retry_after: float):
+def _unavailable(message: str, retry_after: float) -> _Status:
     """UNAVAILABLE carrying RetryInfo in ``grpc-status-details-bin``, the way grpcio-status encodes it."""
-    info = error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=int(retry_after)))
+    info = error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=max(1, int(retry_after))))
     status = status_pb2.Status(code=grpc.StatusCode.UNAVAILABLE.value[0], message=message)
     status.details.add().Pack(info)
     return _Status(grpc.StatusCode.UNAVAILABLE, message, (("grpc-status-details-bin", status.SerializeToString()),))
 
 
-class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
-    def __init__(self, handler: _Handler):
-        self.handler = handler
+class ExportHandler:
+    """One ``Export`` method: authenticate, parse, hand to the pipeline, answer."""
 
-    async def Export(self, request, context):  # noqa: N802 (gRPC method name)
-        return await self.handler.run("traces", self.handler.pipeline.consume_traces, request, context,
-                                      trace_service_pb2.ExportTraceServiceResponse())
+    def __init__(self, signal: str, pipeline: Pipeline, telemetry: Telemetry, auth: Authenticator):
+        self.signal = signal
+        self.pipeline = pipeline
+        self.telemetry = telemetry
+        self.auth = auth
 
+    async def __call__(self, body: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        signal = self.signal
+        if self.auth.enabled and not self.auth.allows(context.invocation_metadata() or ()):
+            self._refused("unauthorized")
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong credentials")
+        try:
+            request = otlp.decode(signal, body, json=False)
+        except otlp.BadRequest as exc:
+            self._refused("bad_request")
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        rejected: list[str] = []
+        try:
+            if signal == "traces":
+                count = await self.pipeline.consume_traces(request, len(body), rejected=rejected)
+            elif signal == "logs":
+                count = await self.pipeline.consume_logs(request, len(body))
+            else:
+                count = await self.pipeline.consume_metrics(request, len(body))
+        except Backpressure as exc:
+            self._refused("queue_full")
+            await context.abort_with_status(_unavailable(str(exc), exc.retry_after))
+        except Exception:
+            log.exception("failed to process an OTLP/gRPC %s request", signal)
+            self._refused("internal_error")
+            await context.abort(grpc.StatusCode.INTERNAL, "internal error while processing the request")
+        self.telemetry.add("receiver_accepted_requests", 1, transport="grpc", signal=signal)
+        self.telemetry.add(f"receiver_accepted_{UNITS[signal]}", count, transport="grpc")
+        message = "; ".join(rejected[:3]) + (f" (and {len(rejected) - 3} more)" if len(rejected) > 3 else "")
+        return otlp.encode_response(signal, json=False, rejected=len(rejected), message=message)
 
-class LogsService(logs_service_pb2_grpc.LogsServiceServicer):
-    def __init__(self, handler: _Handler):
-        self.handler = handler
-
-    async def Export(self, request, context):  # noqa: N802
-        return await self.handler.run("logs", self.handler.pipeline.consume_logs, request, context,
-                                      logs_service_pb2.ExportLogsServiceResponse())
-
-
-class MetricsService(metrics_service_pb2_grpc.MetricsServiceServicer):
-    def __init__(self, handler: _Handler):
-        self.handler = handler
-
-    async def Export(self, request, context):  # noqa: N802
-        return await self.handler.run("metrics", self.handler.pipeline.consume_metrics, request, context,
-                                      metrics_service_pb2.ExportMetricsServiceResponse())
+    def _refused(self, reason: str) -> None:
+        self.telemetry.add("receiver_refused_requests", 1, transport="grpc", signal=self.signal, reason=reason)
 
 
 def build_server(pipeline: Pipeline, telemetry: Telemetry, max_message_bytes: int,
@@ -95,9 +91,18 @@ def build_server(pipeline: Pipeline, telemetry: Telemetry, max_message_bytes: in
     server = grpc.aio.server(options=[
         ("grpc.max_receive_message_length", max_message_bytes),
         ("grpc.max_send_message_length", 4 << 20),
+        ("grpc.so_reuseport", 0),  # a second relay on a busy port must fail, not share it silently
     ])
-    handler = _Handler(pipeline, telemetry, auth or Authenticator(None))
-    trace_service_pb2_grpc.add_TraceServiceServicer_to_server(TraceService(handler), server)
-    logs_service_pb2_grpc.add_LogsServiceServicer_to_server(LogsService(handler), server)
-    metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(MetricsService(handler), server)
+    auth = auth or Authenticator(None)
+    for signal, service in SERVICES.items():
+        handler = grpc.unary_unary_rpc_method_handler(_coroutine(ExportHandler(signal, pipeline, telemetry, auth)))
+        server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, {"Export": handler}),))
     return server
+
+
+def _coroutine(handler: ExportHandler):
+    """grpc.aio recognises async handlers with ``inspect.iscoroutinefunction``, which a callable object fails."""
+    async def export(body: bytes, context: grpc.aio.ServicerContext) -> bytes:
+        return await handler(body, context)
+
+    return export

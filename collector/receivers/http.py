@@ -72,7 +72,8 @@ class HttpReceiver:
         except otlp.BadRequest as exc:
             return self._refuse(signal, 400, str(exc), content_type, "bad_request")
         try:
-            count = await self._consume(signal, message, len(body))
+            rejected: list[str] = []
+            count = await self._consume(signal, message, len(body), rejected)
         except Backpressure as exc:
             response = self._refuse(signal, 429, str(exc), content_type, "queue_full")
             response.headers["Retry-After"] = str(int(exc.retry_after))
@@ -83,11 +84,12 @@ class HttpReceiver:
                                 "internal_error")
         self.telemetry.add("receiver_accepted_requests", 1, transport="http", signal=signal)
         self.telemetry.add(f"receiver_accepted_{_unit(signal)}", count, transport="http")
-        return web.Response(body=otlp.encode_response(signal, json=as_json), content_type=content_type)
+        body = otlp.encode_response(signal, json=as_json, rejected=len(rejected), message=_summary(rejected))
+        return web.Response(body=body, content_type=content_type)
 
-    async def _consume(self, signal: str, message, size: int) -> int:
+    async def _consume(self, signal: str, message, size: int, rejected: list[str]) -> int:
         if signal == "traces":
-            return await self.pipeline.consume_traces(message, size)
+            return await self.pipeline.consume_traces(message, size, rejected=rejected)
         if signal == "logs":
             return await self.pipeline.consume_logs(message, size)
         return await self.pipeline.consume_metrics(message, size)
@@ -97,35 +99,24 @@ class HttpReceiver:
         encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
         if encoding not in ("identity", "", "gzip", "deflate"):
             raise ValueError(f"unsupported Content-Encoding {encoding!r} (use gzip or none)")
-        decompressor = None
-        if encoding == "gzip":
-            decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        elif encoding == "deflate":
-            decompressor = zlib.decompressobj()
-        if request.content_length is not None and decompressor is None and request.content_length > self.max_body_bytes:
+        if request.content_length is not None and encoding in ("identity", "") \
+                and request.content_length > self.max_body_bytes:
             raise TooLarge()
+        inflater = _Inflater(encoding, self.max_body_bytes) if encoding in ("gzip", "deflate") else None
         parts: list[bytes] = []
         size = 0
         while True:
             chunk = await request.content.read(READ_CHUNK)
             if not chunk:
                 break
-            if decompressor is not None:
-                chunk = decompressor.decompress(chunk, self.max_body_bytes + 1 - size)
-                if decompressor.unconsumed_tail:
-                    raise TooLarge()
+            if inflater is not None:
+                chunk = inflater.feed(chunk)
             size += len(chunk)
             if size > self.max_body_bytes:
                 raise TooLarge()
             parts.append(chunk)
-        if decompressor is not None:
-            tail = decompressor.flush()
-            size += len(tail)
-            if size > self.max_body_bytes:
-                raise TooLarge()
-            parts.append(tail)
-            if not decompressor.eof:
-                raise ValueError("truncated gzip stream")
+        if inflater is not None:
+            inflater.finish()
         return b"".join(parts)
 
     def _refuse(self, signal: str, status: int, message: str, content_type: str, reason: str) -> web.Response:
@@ -139,9 +130,52 @@ class HttpReceiver:
         return web.Response(status=status, body=body, content_type=content_type)
 
 
+class _Inflater:
+    """Streaming gzip/deflate with the size limit applied to the output; gzip bodies may have many members
+    (RFC 1952), as concatenated gzip files do."""
+
+    def __init__(self, encoding: str, limit: int):
+        self.wbits = 16 + zlib.MAX_WBITS if encoding == "gzip" else zlib.MAX_WBITS
+        self.limit = limit
+        self.produced = 0
+        self.engine = zlib.decompressobj(self.wbits)
+
+    def feed(self, data: bytes) -> bytes:
+        out = []
+        while data:
+            chunk = self.engine.decompress(data, self.limit + 1 - self.produced)
+            self.produced += len(chunk)
+            out.append(chunk)
+            if self.produced > self.limit or self.engine.unconsumed_tail:
+                raise TooLarge()
+            if self.engine.eof and self.engine.unused_data:
+                data = self.engine.unused_data  # the next gzip member starts here
+                self.engine = zlib.decompressobj(self.wbits)
+            else:
+                data = b""
+        return b"".join(out)
+
+    def finish(self) -> None:
+        tail = self.engine.flush()
+        if tail:
+            self.produced += len(tail)
+            if self.produced > self.limit:
+                raise TooLarge()
+            raise ValueError("trailing data after the compressed stream")
+        if not self.engine.eof:
+            raise ValueError("truncated compressed stream")
+
+
 # HTTP status → google.rpc.Code: INVALID_ARGUMENT, UNAUTHENTICATED, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED,
 # UNAVAILABLE, INTERNAL
 _GRPC_CODES = {400: 3, 401: 16, 408: 4, 413: 8, 415: 3, 429: 14, 500: 13}
+
+
+def _summary(rejected: list[str]) -> str:
+    if not rejected:
+        return ""
+    more = f" (and {len(rejected) - 3} more)" if len(rejected) > 3 else ""
+    return "; ".join(rejected[:3]) + more
 
 
 def _unit(signal: str) -> str:
