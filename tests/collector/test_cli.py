@@ -220,8 +220,6 @@ def test_spans_without_a_store_says_so(tmp_path: Path):
     assert "nothing-here.db: no local store yet" in result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="QUESTIONABLE: a busy port ends `glassbox run` with a raw OSError traceback "
-                   "(plus grpc 'Event loop is closed' noise) instead of one line naming the endpoint")
 def test_run_on_a_busy_port_fails_with_a_clear_message(tmp_path: Path):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))

@@ -108,9 +108,8 @@ admin: {endpoint: "${env:ADMIN}"}
     assert all(f"  - {error}" in message for error in caught.value.errors)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: parse() only runs apply_datadog_env when everything else is valid, so "
-                   "the missing agentless API key is reported only after the other errors are fixed")
 def test_the_agentless_key_error_is_reported_with_the_others():
+    """The missing key is not held back until the rest of the file is fixed."""
     errors = errors_of(with_datadog({"transport": "agentless"}, admin={"endpoint": "nowhere"}))
 
     assert any(e.startswith("admin.endpoint:") for e in errors)
@@ -214,9 +213,8 @@ def test_agentless_enabled_without_an_api_key_is_the_clear_error():
     assert caught.value.errors[0].startswith("exporters.datadog.api_key: required with transport: agentless")
 
 
-@pytest.mark.xfail(strict=True, reason="QUESTIONABLE: an explicit DD_LLMOBS_AGENTLESS_ENABLED=false is ignored "
-                   "when DD_API_KEY is set; ddtrace then uses the Agent")
 def test_agentless_disabled_explicitly_means_the_agent():
+    """As in ddtrace: an explicit DD_LLMOBS_AGENTLESS_ENABLED=false wins over the API key's presence."""
     assert datadog({"DD_API_KEY": SECRET, "DD_LLMOBS_AGENTLESS_ENABLED": "false"}).transport == "agent"
 
 
@@ -250,14 +248,16 @@ def test_dd_variables_do_nothing_without_a_datadog_exporter():
     assert config.pipeline.exporters == ["local"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: values from DD_SITE / DD_LLMOBS_OVERRIDE_ORIGIN / DD_TRACE_AGENT_URL "
-                   "are assigned after validation and never checked (site='https://datadoghq.eu' is accepted)")
-@pytest.mark.parametrize("environ", [{"DD_API_KEY": SECRET, "DD_SITE": "https://datadoghq.eu"},
-                                     {"DD_LLMOBS_OVERRIDE_ORIGIN": "localhost:9000"},
-                                     {"DD_TRACE_AGENT_URL": "dd-agent:8126"}])
-def test_environment_values_are_validated_like_file_values(environ):
-    with pytest.raises(ConfigError):
+@pytest.mark.parametrize(("environ", "path"), [
+    ({"DD_API_KEY": SECRET, "DD_SITE": "https://datadoghq.eu"}, "exporters.datadog.site"),
+    ({"DD_LLMOBS_OVERRIDE_ORIGIN": "localhost:9000"}, "exporters.datadog.override_origin"),
+    ({"DD_TRACE_AGENT_URL": "dd-agent:8126"}, "exporters.datadog.agent_url"),
+])
+def test_environment_values_are_validated_like_file_values(environ, path):
+    with pytest.raises(ConfigError) as caught:
         datadog(environ)
+
+    assert [error.split(": ")[0] for error in caught.value.errors] == [path]
 
 
 # --- the embedded default --------------------------------------------------------------------------------------------
@@ -286,11 +286,12 @@ def test_default_config_picks_datadog_from_the_environment(environ, transport):
     assert config.exporters.datadog.transport == transport
 
 
-@pytest.mark.xfail(strict=True, reason="QUESTIONABLE: DD_LLMOBS_AGENTLESS_ENABLED=true without DD_API_KEY silently "
-                   "falls back to the local exporter instead of the agentless api_key error")
 def test_default_config_with_agentless_enabled_but_no_key_is_an_error():
-    with pytest.raises(ConfigError):
+    """Asking for agentless without a key must not quietly fall back to the local store."""
+    with pytest.raises(ConfigError) as caught:
         default_config(environ={"DD_LLMOBS_AGENTLESS_ENABLED": "true"})
+
+    assert caught.value.errors[0].startswith("exporters.datadog.api_key: required with transport: agentless")
 
 
 # --- the API key never leaks ----------------------------------------------------------------------------------------

@@ -77,6 +77,19 @@ async def test_message_over_the_limit_is_resource_exhausted(relay):
     await assert_still_serves(relay)
 
 
+async def test_an_unusable_span_is_rejected_by_partial_success(relay):
+    request = fixture_request()
+    bad = request.resource_spans[0].scope_spans[0].spans.add()
+    bad.trace_id, bad.span_id, bad.name = bytes(range(1, 17)), b"", "no-span-id"
+
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{relay.grpc_port}") as channel:
+        response = await trace_service_pb2_grpc.TraceServiceStub(channel).Export(request, timeout=10)
+
+    assert response.partial_success.rejected_spans == 1
+    assert "span id" in response.partial_success.error_message
+    assert trace_ids(fixture_request()) <= await stored_trace_ids(relay)
+
+
 async def test_logs_and_metrics_services_answer(relay):
     async with grpc.aio.insecure_channel(f"127.0.0.1:{relay.grpc_port}") as channel:
         logs = await logs_service_pb2_grpc.LogsServiceStub(channel).Export(
@@ -146,8 +159,6 @@ async def test_garbage_bytes_get_a_non_retryable_error(relay):
     await assert_still_serves(relay)
 
 
-@pytest.mark.xfail(strict=True, reason="QUESTIONABLE: grpcio's own deserializer fails before the servicer, so "
-                   "garbage gets UNKNOWN ('Unexpected <class DecodeError>') and no receiver_refused_requests count")
 async def test_garbage_bytes_are_invalid_argument_and_counted(relay):
     async with grpc.aio.insecure_channel(f"127.0.0.1:{relay.grpc_port}") as channel:
         export = channel.unary_unary(TRACE_EXPORT, request_serializer=bytes, response_deserializer=bytes)
@@ -155,12 +166,12 @@ async def test_garbage_bytes_are_invalid_argument_and_counted(relay):
             await export(b"\xff\xfe\x00 not protobuf", timeout=10)
 
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "not a valid protobuf ExportTraceServiceRequest" in refused.value.details()
     assert relay.telemetry.value("receiver_refused_requests", transport="grpc", signal="traces",
                                  reason="bad_request") == 1
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: grpc.aio.server() binds with SO_REUSEPORT by default, so a second "
-                   "relay on a busy gRPC port starts fine and the kernel splits clients between the two")
 async def test_a_second_relay_cannot_take_the_same_grpc_port(relay, make_relay):
+    """grpcio binds with SO_REUSEPORT unless told not to: two relays would then silently share the port."""
     with pytest.raises(Exception):
         await make_relay(receivers={"otlp": {"grpc": {"endpoint": f"127.0.0.1:{relay.grpc_port}"}, "http": None}})

@@ -11,10 +11,11 @@ from __future__ import annotations
 import gzip
 import json
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -50,6 +51,7 @@ class CapturedRequest:
     body: bytes | None
     chunked: bool
     response_status: int = 0
+    received_at: float = 0.0  # time.monotonic() when the request was fully read
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -67,14 +69,17 @@ class _Script:
 class CaptureServer:
     """Records every request; answers from ``respond_with`` queue, then the default."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
+        """``port`` 0 picks a free port at ``start``; a fixed port lets a test stop the server and start a new
+        one at the same address (an outage the client under test must ride out)."""
+        self.port = port
         self.requests: list[CapturedRequest] = []
         self._cond = threading.Condition()
         self._script = _Script()
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
-        self.url = ""
+        self.url = f"http://127.0.0.1:{port}" if port else ""
 
     # -- scripting -----------------------------------------------------------------------
     def respond_with(self, responses: Iterable[Response]) -> None:
@@ -85,10 +90,12 @@ class CaptureServer:
         with self._cond:
             self._script.queue.extend(responses)
 
-    def set_default(self, status: int, headers: Mapping[str, str] | None = None, body: bytes | str = b"") -> None:
-        """Answer given once the queue is empty (initially 202 ``{}``)."""
+    def set_default(self, status: int, headers: Mapping[str, str] | None = None, body: bytes | str = b"",
+                    delay: float = 0.0) -> None:
+        """Answer given once the queue is empty (initially 202 ``{}``), optionally ``delay`` seconds late."""
         with self._cond:
-            self._script.default = (status, dict(headers or {}), body)
+            self._script.default = (status, dict(headers or {}), body, delay) if delay else \
+                (status, dict(headers or {}), body)
 
     def _next_response(self) -> Response:
         with self._cond:
@@ -111,6 +118,11 @@ class CaptureServer:
                 )
             return list(self.requests)
 
+    def wait_until(self, predicate: Callable[[list[CapturedRequest]], bool], timeout: float = 10.0) -> bool:
+        """Block until ``predicate(requests so far)`` holds (re-checked on every new request); False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(lambda: predicate(self.requests), timeout=timeout)
+
     def clear(self) -> None:
         """Forget recorded requests and any queued responses."""
         with self._cond:
@@ -119,7 +131,8 @@ class CaptureServer:
 
     # -- lifecycle -----------------------------------------------------------------------
     def start(self) -> "CaptureServer":
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._stopping.clear()  # a stopped server can be started again (same port when one was fixed)
+        self._server = _QuietServer(("127.0.0.1", self.port), _handler_for(self))
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
@@ -140,6 +153,15 @@ class CaptureServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that vanishes mid-connection (a killed process) is expected here, not a traceback."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            super().handle_error(request, client_address)
 
 
 def _read_chunked(rfile) -> bytes:
@@ -163,6 +185,10 @@ def _handler_for(server: CaptureServer) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"  # keep-alive, as real intakes do; always send Content-Length
 
         def _handle(self) -> None:
+            if server._stopping.is_set():
+                # Stopped: a kept-alive connection from before the stop must not be served either.
+                self.close_connection = True
+                return
             chunked = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
             try:
                 if chunked:
@@ -182,6 +208,7 @@ def _handler_for(server: CaptureServer) -> type[BaseHTTPRequestHandler]:
             req = CapturedRequest(
                 method=self.command, path=url.path, query=parse_qs(url.query, keep_blank_values=True),
                 headers=Headers(self.headers.items()), raw_body=raw, body=body, chunked=chunked,
+                received_at=time.monotonic(),
             )
             status, headers, resp_body, *delay = server._next_response()
             req.response_status = status
