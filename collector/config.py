@@ -259,12 +259,19 @@ def parse(data: Any, environ: Mapping[str, str] | None = None, source: str = "co
     if not isinstance(data, dict):
         raise ConfigError([f"(top level): expected a mapping of sections, got {type(data).__name__}"], source)
     errors: list[str] = []
-    data = with_datadog_env(substitute_env(data, environ, errors=errors), environ)
+    data = substitute_env(data, environ, errors=errors)
+    unset = {error.split(":", 1)[0] for error in errors}  # keys already reported as a missing variable
+    from_env: dict[str, str] = {}
+    data = with_datadog_env(data, environ, from_env)
     config = None
     try:
         config = RelayConfig.model_validate(data)
     except ValidationError as exc:
-        errors.extend(_format(exc))
+        for message in _format(exc):
+            path = message.split(":", 1)[0]
+            if path in unset:
+                continue
+            errors.append(f"{message} (from {from_env[path]})" if path in from_env else message)
     errors.extend(reference_problems(data))
     if errors or config is None:
         raise ConfigError(errors, source)
@@ -311,9 +318,12 @@ def default_config(environ: Mapping[str, str] | None = None) -> RelayConfig:
     return parse(data, environ, "default config")
 
 
-def with_datadog_env(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+def with_datadog_env(data: dict[str, Any], environ: Mapping[str, str],
+                     from_env: dict[str, str] | None = None) -> dict[str, Any]:
     """ddtrace's environment variables fill whatever the datadog exporter config leaves unset, before
-    validation, so values from the environment are checked exactly like values from the file."""
+    validation, so values from the environment are checked exactly like values from the file.
+    ``from_env`` receives key path → variable name, so errors can name the variable."""
+    from_env = {} if from_env is None else from_env
     exporters = data.get("exporters")
     if not isinstance(exporters, dict) or not isinstance(exporters.get("datadog", {}), dict) \
             or "datadog" not in exporters:
@@ -324,9 +334,11 @@ def with_datadog_env(data: dict[str, Any], environ: Mapping[str, str]) -> dict[s
                      ("override_origin", "DD_LLMOBS_OVERRIDE_ORIGIN")):
         if dd.get(key) is None and var in env:
             dd[key] = env[var]
+            from_env[f"exporters.datadog.{key}"] = var
     dd.setdefault("site", "datadoghq.com")
     explicit_agent = "DD_TRACE_AGENT_URL" in env or "DD_AGENT_HOST" in env
     if dd.get("agent_url") is None:
+        from_env["exporters.datadog.agent_url"] = "DD_TRACE_AGENT_URL" if "DD_TRACE_AGENT_URL" in env else "DD_AGENT_HOST"
         dd["agent_url"] = env.get("DD_TRACE_AGENT_URL") or \
             f"http://{env.get('DD_AGENT_HOST', '127.0.0.1')}:{env.get('DD_TRACE_AGENT_PORT', '8126')}"
     if dd.get("transport") is None:

@@ -51,7 +51,7 @@ class HttpReceiver:
     async def handle(self, signal: str, request: web.Request) -> web.StreamResponse:
         if not self.auth.allows(request.headers.items()):
             return self._refuse(signal, 401, "missing or wrong credentials", JSON, "unauthorized")
-        content_type = request.content_type.lower()
+        content_type = request.content_type.lower() if "Content-Type" in request.headers else ""
         if content_type not in (PROTOBUF, JSON):
             return self._refuse(signal, 415, f"unsupported Content-Type {content_type or '(none)'!r}; "
                                 f"send {PROTOBUF} or {JSON}", JSON, "unsupported_media_type")
