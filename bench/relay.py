@@ -1,0 +1,221 @@
+"""Relay throughput benchmark: spans/s, CPU seconds per 1,000 spans, ack and delivery latency, peak RSS.
+
+    python -m bench.relay [--spans 20000] [--batch 50] [--clients 4] [--sync full|normal] [--runs 3]
+
+Starts ``glassbox run`` as a subprocess (datadog exporter, agentless, pointed at an in-process stand-in for the
+intake on 127.0.0.1), sends GenAI chat spans over OTLP/HTTP from concurrent clients, and waits until the stand-in
+has every span. CPU and peak RSS are the relay process's own (/proc). Medians over ``--runs``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+PROMPT = ("You are Nova, the support assistant of Nordhaven Furniture. Be warm and concise. " * 4).strip()
+
+
+def make_request(first: int, count: int) -> bytes:
+    """One OTLP request with ``count`` chat spans, ids derived from ``first`` so every span is unique."""
+    request = ExportTraceServiceRequest()
+    resource_spans = request.resource_spans.add()
+    kv = resource_spans.resource.attributes.add()
+    kv.key, kv.value.string_value = "service.name", "bench-app"
+    scope = resource_spans.scope_spans.add()
+    now = time.time_ns()
+    for n in range(first, first + count):
+        span = scope.spans.add()
+        span.trace_id = n.to_bytes(16, "big")
+        span.span_id = (n + 1).to_bytes(8, "big")
+        span.name = "chat gpt-4o-mini"
+        span.kind = 3
+        span.start_time_unix_nano = now
+        span.end_time_unix_nano = now + 1_000_000
+        messages = [{"role": "system", "parts": [{"type": "text", "content": PROMPT}]},
+                    {"role": "user", "parts": [{"type": "text", "content": f"Where is order {n}? My email is a{n}@x.io"}]}]
+        answer = [{"role": "assistant", "parts": [{"type": "text", "content": "It ships tomorrow."}],
+                   "finish_reason": "stop"}]
+        for key, value in (("gen_ai.operation.name", "chat"), ("gen_ai.provider.name", "openai"),
+                           ("gen_ai.request.model", "gpt-4o-mini"), ("gen_ai.input.messages", json.dumps(messages)),
+                           ("gen_ai.output.messages", json.dumps(answer))):
+            attr = span.attributes.add()
+            attr.key, attr.value.string_value = key, value
+        for key, value in (("gen_ai.usage.input_tokens", 120), ("gen_ai.usage.output_tokens", 9)):
+            attr = span.attributes.add()
+            attr.key, attr.value.int_value = key, value
+    return request.SerializeToString()
+
+
+class Intake:
+    """Stand-in for Datadog's agentless intake: counts span events, remembers when each batch arrived."""
+
+    def __init__(self) -> None:
+        self.events = 0
+        self.arrivals: list[tuple[float, int]] = []
+        self.port = 0
+        self._ready = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        count = body.count(b'"_dd.stage"')
+        self.events += count
+        self.arrivals.append((time.monotonic(), count))
+        return web.Response(status=202, text="{}")
+
+    def start(self) -> None:
+        def run() -> None:
+            self._loop = asyncio.new_event_loop()
+            app = web.Application(client_max_size=64 << 20)
+            app.router.add_post("/api/v2/llmobs", self._handle)
+            app.router.add_post("/api/intake/llm-obs/v2/eval-metric", self._handle)
+            runner = web.AppRunner(app, access_log=None)
+            self._loop.run_until_complete(runner.setup())
+            site = web.TCPSite(runner, "127.0.0.1", 0)
+            self._loop.run_until_complete(site.start())
+            self.port = site._server.sockets[0].getsockname()[1]
+            self._ready.set()
+            self._loop.run_forever()
+
+        threading.Thread(target=run, daemon=True).start()
+        self._ready.wait(10)
+
+
+def proc_stats(pid: int) -> tuple[float, int]:
+    """(CPU seconds, peak RSS bytes) of a process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    cpu = (int(fields[11]) + int(fields[12])) / ticks
+    peak = next(int(line.split()[1]) * 1024 for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                if line.startswith("VmHWM:"))
+    return cpu, peak
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_relay(folder: Path, intake_port: int, sync: str) -> tuple[subprocess.Popen, int]:
+    http, admin = free_port(), free_port()
+    config = folder / "relay.yaml"
+    config.write_text(f"""
+receivers: {{otlp: {{grpc: {{endpoint: "127.0.0.1:0"}}, http: {{endpoint: "127.0.0.1:{http}"}}}}}}
+exporters:
+  datadog: {{transport: agentless, api_key: bench, override_origin: "http://127.0.0.1:{intake_port}",
+            batch_max_items: 1000, flush_interval: 0.05}}
+pipeline: {{exporters: [datadog]}}
+storage: {{directory: "{folder / 'queue'}", sync: {sync}}}
+admin: {{endpoint: "127.0.0.1:{admin}"}}
+""")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DD_", "OTEL_"))}
+    proc = subprocess.Popen([sys.executable, "-m", "glassbox.collector.cli", "--log-level", "WARNING", "run", "-c",
+                             str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{admin}/readyz", timeout=1) as resp:
+                if resp.status == 200:
+                    return proc, http
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("relay did not become ready")
+
+
+async def load(port: int, total: int, batch: int, clients: int) -> list[float]:
+    bodies = [make_request(i * batch + 1, batch) for i in range(total // batch)]
+    latencies: list[float] = []
+    queue: asyncio.Queue = asyncio.Queue()
+    for body in bodies:
+        queue.put_nowait(body)
+
+    async def client(session: aiohttp.ClientSession) -> None:
+        while not queue.empty():
+            body = queue.get_nowait()
+            while True:
+                started = time.monotonic()
+                async with session.post(f"http://127.0.0.1:{port}/v1/traces", data=body,
+                                        headers={"Content-Type": "application/x-protobuf"}) as resp:
+                    await resp.read()
+                    if resp.status == 200:
+                        latencies.append(time.monotonic() - started)
+                        break
+                    await asyncio.sleep(float(resp.headers.get("Retry-After", "0.1")))
+
+    async with aiohttp.ClientSession() as session:
+        await asyncio.gather(*(client(session) for _ in range(clients)))
+    return latencies
+
+
+def run_once(spans: int, batch: int, clients: int, sync: str, intake: Intake) -> dict:
+    with tempfile.TemporaryDirectory(prefix="glassbox-bench-") as tmp:
+        relay, port = start_relay(Path(tmp), intake.port, sync)
+        try:
+            cpu_before, _ = proc_stats(relay.pid)
+            intake.events, intake.arrivals = 0, []
+            started = time.monotonic()
+            latencies = asyncio.run(load(port, spans, batch, clients))
+            acked = time.monotonic()
+            deadline = time.monotonic() + 120
+            while intake.events < spans and time.monotonic() < deadline:
+                time.sleep(0.01)
+            delivered = time.monotonic()
+            cpu_after, peak = proc_stats(relay.pid)
+        finally:
+            relay.terminate()
+            relay.wait(30)
+    if intake.events < spans:
+        raise RuntimeError(f"only {intake.events} of {spans} spans delivered")
+    latencies.sort()
+    return {
+        "spans_per_s": spans / (delivered - started),
+        "ack_spans_per_s": spans / (acked - started),
+        "cpu_s_per_1000": (cpu_after - cpu_before) / spans * 1000,
+        "ack_p50_ms": latencies[len(latencies) // 2] * 1000,
+        "ack_p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        "drain_after_last_ack_ms": (delivered - acked) * 1000,
+        "peak_rss_mib": peak / (1 << 20),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spans", type=int, default=20_000)
+    parser.add_argument("--batch", type=int, default=50, help="spans per OTLP request")
+    parser.add_argument("--clients", type=int, default=4, help="concurrent OTLP/HTTP clients")
+    parser.add_argument("--sync", choices=["full", "normal"], nargs="+", default=["full", "normal"])
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args(argv)
+    intake = Intake()
+    intake.start()
+    print(f"{args.spans} spans, {args.batch} per request, {args.clients} clients, median of {args.runs} runs")
+    header = (f"{'storage.sync':<13}{'spans/s':>9}{'ack spans/s':>12}{'CPU s/1k':>10}{'ack p50 ms':>11}"
+              f"{'ack p99 ms':>11}{'drain ms':>10}{'peak RSS MiB':>13}")
+    print(header)
+    for sync in args.sync:
+        runs = [run_once(args.spans, args.batch, args.clients, sync, intake) for _ in range(args.runs)]
+        med = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+        print(f"{sync:<13}{med['spans_per_s']:>9.0f}{med['ack_spans_per_s']:>12.0f}{med['cpu_s_per_1000']:>10.3f}"
+              f"{med['ack_p50_ms']:>11.1f}{med['ack_p99_ms']:>11.1f}{med['drain_after_last_ack_ms']:>10.0f}"
+              f"{med['peak_rss_mib']:>13.0f}")
+
+
+if __name__ == "__main__":
+    main()
