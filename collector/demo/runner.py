@@ -34,7 +34,7 @@ async def run_demo(instrumentation: str = "openllmetry", out=sys.stdout) -> list
                 print(f"glassbox demo: relay on OTLP/HTTP 127.0.0.1:{relay.http_port}, fake OpenAI at {fake.base_url}",
                       file=out)
                 print("running the Nordhaven Furniture support assistant (3 conversations)...", file=out)
-                await _run_app(fake.base_url, f"http://127.0.0.1:{relay.http_port}", instrumentation)
+                await run_app(fake.base_url, f"http://127.0.0.1:{relay.http_port}", instrumentation)
                 await relay.flush()
             rows = relay.local_exporter.store.recent(500)
         finally:
@@ -43,7 +43,8 @@ async def run_demo(instrumentation: str = "openllmetry", out=sys.stdout) -> list
     return rows
 
 
-async def _run_app(openai_base_url: str, otlp_endpoint: str, instrumentation: str) -> None:
+async def run_app(openai_base_url: str, otlp_endpoint: str, instrumentation: str) -> None:
+    """Run the instrumented support app in a subprocess (instrumentation is process-global), clean env."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "TRACELOOP_", "DD_"))}
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "glassbox.collector.demo.app", "--openai-base-url", openai_base_url,

@@ -8,16 +8,13 @@ recorded is decoded, checked field by field, and validated against the JSON Sche
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import subprocess
-import sys
 from collections import Counter
 
 import pytest
 
 from glassbox.collector.demo.fake_openai import FakeOpenAI
+from glassbox.collector.demo.runner import run_app
 from tests.support.schemas import validate_eval_metrics, validate_span_events
 from tests.support.testagent import EVAL_METRIC_PATH, LLMOBS_SPANS_PATH, TestAgent
 
@@ -29,16 +26,6 @@ SYSTEM_PROMPT_START = "You are Nova, the customer-support assistant of Nordhaven
 def test_agent():
     with TestAgent() as agent:
         yield agent
-
-
-async def run_app(openai_base_url: str, otlp_endpoint: str, instrumentation: str) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "TRACELOOP_", "DD_"))}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "glassbox.collector.demo.app", "--openai-base-url", openai_base_url,
-        "--otlp-endpoint", otlp_endpoint, "--instrumentation", instrumentation,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    _, stderr = await asyncio.wait_for(proc.communicate(), 90)
-    assert proc.returncode == 0, stderr.decode()[-3000:]
 
 
 _RECORDED: dict[str, dict] = {}
