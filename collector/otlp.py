@@ -154,3 +154,28 @@ def set_value(any_value: Any, python_value: Any) -> None:
             set_value(kv.value, item)
     else:
         any_value.string_value = str(python_value)
+
+
+def traces_request(spans: list[Any]) -> ExportTraceServiceRequest:
+    """Model spans back as one request, grouped under the resource and scope they arrived with."""
+    request = ExportTraceServiceRequest()
+    resources: dict[int, Any] = {}
+    scopes: dict[tuple[int, int], Any] = {}
+    for span in spans:
+        origin = span.origin
+        if origin is None:
+            continue
+        rkey = id(origin.resource)
+        resource_spans = resources.get(rkey)
+        if resource_spans is None:
+            resource_spans = resources[rkey] = request.resource_spans.add()
+            resource_spans.resource.CopyFrom(origin.resource)
+            resource_spans.schema_url = origin.resource_schema_url
+        skey = (rkey, id(origin.scope))
+        scope_spans = scopes.get(skey)
+        if scope_spans is None:
+            scope_spans = scopes[skey] = resource_spans.scope_spans.add()
+            scope_spans.scope.CopyFrom(origin.scope)
+            scope_spans.schema_url = origin.scope_schema_url
+        scope_spans.spans.append(origin.span)
+    return request

@@ -52,6 +52,7 @@ class JournalRef:
 
     held: int = 0
     journaled: bool = False  # some part was held at admission: the request must be on disk
+    spans: list[Span] = field(default_factory=list)  # the held spans (only they are journaled for traces)
     id: int | None = None
     done: bool = False
 
@@ -192,6 +193,7 @@ class Pipeline:
             else:
                 ref.held += 1
                 ref.journaled = True
+                ref.spans.append(span)
                 self._pending[key] = Pending(span, now + self.join_timeout, content, ref)
         # A span in this request may be the parent some earlier span was waiting for.
         for key, pending in list(self._pending.items()):
@@ -376,7 +378,9 @@ class Pipeline:
         ref = hold[0] if hold is not None else None
         journal_add = None
         if ref is not None and ref.journaled:
-            journal_add = [(hold[1], hold[2].SerializeToString())]
+            # Traces: only the held spans (the rest is queued in this same transaction); logs: the request.
+            body = otlp.traces_request(ref.spans) if hold[1] == "traces" else hold[2]
+            journal_add = [(hold[1], body.SerializeToString())]
         finished, self._finished_journal = self._finished_journal, []
         if replayed is not None:
             finished.append(replayed)  # its held parts, if any, are re-journaled in this same transaction

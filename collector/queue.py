@@ -213,6 +213,13 @@ class QueueStore:
         self._shrink(exporter, removed)
         return removed
 
+    async def resync(self, exporter: str) -> None:
+        """Recount an exporter's queue from disk (items can arrive from outside: ``glassbox deadletter replay``)."""
+        count, size = await self._run(lambda db: db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM items WHERE exporter = ?", (exporter,)).fetchone())
+        stats = self.stats.setdefault(exporter, QueueStats())
+        stats.items, stats.bytes = count, size
+
     async def oldest_age(self) -> dict[str, float]:
         now = time.time()
         rows = await self._run(lambda db: db.execute(

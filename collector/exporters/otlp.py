@@ -11,38 +11,12 @@ import gzip
 from typing import Any
 
 import aiohttp
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-
 from glassbox.collector.config import OtlpExporter as Settings
+from glassbox.collector.otlp import traces_request
 from glassbox.collector.exporters.base import PermanentError, RetryableError, post
 from glassbox.processors.model import Batch
 
 PATHS = {"traces": "/v1/traces", "logs": "/v1/logs", "metrics": "/v1/metrics"}
-
-
-def traces_request(spans: list[Any]) -> ExportTraceServiceRequest:
-    """Group spans back under their resource and scope."""
-    request = ExportTraceServiceRequest()
-    resources: dict[int, Any] = {}
-    scopes: dict[tuple[int, int], Any] = {}
-    for span in spans:
-        origin = span.origin
-        if origin is None:
-            continue
-        rkey = id(origin.resource)
-        resource_spans = resources.get(rkey)
-        if resource_spans is None:
-            resource_spans = resources[rkey] = request.resource_spans.add()
-            resource_spans.resource.CopyFrom(origin.resource)
-            resource_spans.schema_url = origin.resource_schema_url
-        skey = (rkey, id(origin.scope))
-        scope_spans = scopes.get(skey)
-        if scope_spans is None:
-            scope_spans = scopes[skey] = resource_spans.scope_spans.add()
-            scope_spans.scope.CopyFrom(origin.scope)
-            scope_spans.schema_url = origin.scope_schema_url
-        scope_spans.spans.append(origin.span)
-    return request
 
 
 class OtlpExporter:

@@ -20,6 +20,7 @@ from glassbox.collector.queue import QueueStore
 from glassbox.collector.telemetry import Telemetry
 
 log = logging.getLogger("glassbox.sender")
+RESYNC_INTERVAL = 10.0  # seconds between recounts of the queue on disk
 
 
 class Sender:
@@ -59,8 +60,13 @@ class Sender:
         self._task = asyncio.create_task(self._run(), name=f"sender-{self.name}")
 
     async def _run(self) -> None:
+        resynced = time.monotonic()
         while True:
             rows = await self.store.peek(self.name, self._cursor, self.settings.batch_max_items)
+            if (not rows and self.queued[0]) or (rows and not self.queued[0]) \
+                    or time.monotonic() - resynced > RESYNC_INTERVAL:
+                await self.store.resync(self.name)  # the count drifted (items added from outside the relay)
+                resynced = time.monotonic()
             if not rows:
                 self._progress.set()
                 if self._closing:

@@ -36,11 +36,13 @@ class _Status(grpc.Status):
 
 
 def _unavailable(message: str, retry_after: float) -> _Status:
-    """UNAVAILABLE carrying RetryInfo in ``grpc-status-details-bin``, the way grpcio-status encodes it."""
+    """UNAVAILABLE carrying RetryInfo, in ``grpc-status-details-bin`` and as its own trailer."""
     info = error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=max(1, int(retry_after))))
     status = status_pb2.Status(code=grpc.StatusCode.UNAVAILABLE.value[0], message=message)
     status.details.add().Pack(info)
-    return _Status(grpc.StatusCode.UNAVAILABLE, message, (("grpc-status-details-bin", status.SerializeToString()),))
+    # grpcio-status reads the details; the OTel Python SDK reads the RetryInfo trailer: send both.
+    return _Status(grpc.StatusCode.UNAVAILABLE, message, (("grpc-status-details-bin", status.SerializeToString()),
+                                                          ("google.rpc.retryinfo-bin", info.SerializeToString())))
 
 
 class ExportHandler:
