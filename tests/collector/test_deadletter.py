@@ -1,0 +1,43 @@
+"""Dead letters: refused items are kept with the reason, and a replay into a running relay is counted and sent."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from glassbox.collector import deadletter
+from tests.conftest import fixture_files, post_otlp, signal_of
+from tests.support.capture_server import CaptureServer
+
+
+async def wait_until(predicate, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
+
+
+async def test_replay_into_a_running_relay_is_counted_then_delivered(make_relay, tmp_path):
+    with CaptureServer() as intake:
+        intake.set_default(400, {}, b'{"errors":["no"]}')
+        relay = await make_relay({"datadog": {"transport": "agentless", "api_key": "k", "override_origin": intake.url,
+                                              "flush_interval": 0.05, "retry_initial_interval": 0.05}})
+        for path in fixture_files("ll_default"):
+            assert (await post_otlp(relay, signal_of(path), path.read_bytes()))[0] == 200
+        await relay.flush()
+        queue_db = Path(tmp_path) / "storage" / "queue.db"
+        letters = deadletter.list_letters(queue_db)
+        assert len(letters) == 8 and {row["reason"] for row in letters} == {"http_400"}
+        assert "http_400" in deadletter.render_list(letters)
+        assert relay.store.stats["datadog"].items == 0
+
+        intake.set_default(503, {}, b"busy")  # replayed items must wait in the queue, and be counted there
+        assert deadletter.replay(queue_db) == 8
+        await wait_until(lambda: relay.store.stats["datadog"].items == 8)
+        assert deadletter.list_letters(queue_db) == []
+
+        intake.set_default(202, {}, b"{}")
+        assert await relay.flush(timeout=20)
+        delivered = [r for r in intake.requests if r.response_status == 202 and r.path == "/api/v2/llmobs"]
+        assert sum(len(r.json()) for r in delivered) == 8
