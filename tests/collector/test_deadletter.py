@@ -41,3 +41,11 @@ async def test_replay_into_a_running_relay_is_counted_then_delivered(make_relay,
         assert await relay.flush(timeout=20)
         delivered = [r for r in intake.requests if r.response_status == 202 and r.path == "/api/v2/llmobs"]
         assert sum(len(r.json()) for r in delivered) == 8
+
+
+async def test_memory_limit_refuses_new_data_with_a_retry_hint(make_relay):
+    relay = await make_relay(pipeline={"memory_limit_mib": 1})  # any Python process is above 1 MiB
+    path = fixture_files("ll_default")[0]
+    status, body, _ = await post_otlp(relay, "traces", path.read_bytes())
+    assert status == 429 and b"memory limit" in body
+    assert relay.telemetry.value("pipeline_memory_limit_refusals") == 1
