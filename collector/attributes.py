@@ -76,6 +76,7 @@ METADATA_ALIASES = {
     "gen_ai.workflow.name": "workflow_name",
     "traceloop.workflow.name": "workflow_name",
     "traceloop.entity.path": "entity_path",
+    "traceloop.entity.version": "entity_version",
     "gen_ai.data_source.id": "data_source_id",
 }
 
