@@ -15,6 +15,8 @@ from typing import Any, Literal, Mapping
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from glassbox.processors.redaction.config import RedactionSettings
+
 _ENV = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]+):(\d{1,5})$")
 
@@ -162,6 +164,7 @@ class DebugProcessor(Strict):
 
 class Processors(Strict):
     debug: DebugProcessor | None = None
+    redaction: RedactionSettings | None = None
 
 
 KNOWN_PROCESSORS = tuple(Processors.model_fields)

@@ -6,7 +6,6 @@ the EVP proxy with ``X-Datadog-EVP-Subdomain`` and no key. ``override_origin`` r
 
 from __future__ import annotations
 
-from typing import Any
 
 import aiohttp
 import orjson

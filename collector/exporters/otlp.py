@@ -8,7 +8,6 @@ protobuf (redaction) is what leaves. Serialized requests of one signal concatena
 from __future__ import annotations
 
 import gzip
-from typing import Any
 
 import aiohttp
 from glassbox.collector.config import OtlpExporter as Settings
