@@ -25,6 +25,7 @@ from glassbox.processors.model import Batch
 
 log = logging.getLogger("glassbox.pipeline")
 UNRENDERABLE = "[glassbox: this content could not be encoded (nested too deeply or invalid) and was dropped]"
+PROCESSOR_FAILED = "[glassbox: content removed because a processor failed]"
 
 
 class Backpressure(Exception):
@@ -147,8 +148,12 @@ class Pipeline:
                     replayed: int | None = None) -> None:
         """Run processors, render for every exporter, and commit the items (and journal changes) to disk."""
         for processor in self.processors:
-            result = processor.process(batch)
-            batch = await result if inspect.isawaitable(result) else result
+            try:
+                result = processor.process(batch)
+                batch = await result if inspect.isawaitable(result) else result
+            except Exception:
+                log.exception("processor %s failed; its batch goes on without content (fail closed)", processor.name)
+                batch = self._fail_closed(batch, processor.name)
             self.telemetry.add("processor_spans", len(batch.spans), processor=processor.name)
         genai = sum(1 for span in batch.spans if span.is_genai)
         self.telemetry.add("pipeline_spans", genai, kind="genai")
@@ -175,6 +180,32 @@ class Pipeline:
                 self.joiner.finished_journal.append(ref.id)
         for sender in self.senders:
             sender.notify(len(enqueue[sender.name]))
+
+    def _fail_closed(self, batch: Batch, processor: str) -> Batch:
+        """A processor raised: nothing it was meant to see may leave as it was. Spans keep ids, timing, model and
+        metrics but lose every content field (and their OTLP copies every attribute and event); raw log requests
+        are dropped. All of it is counted."""
+        for span in batch.spans:
+            span.input, span.output = M.IO(value=PROCESSOR_FAILED), M.IO(value=PROCESSOR_FAILED)
+            span.metadata, span.tool_definitions, span.prompt, span.tags = {}, [], None, {}
+            span.evaluations = [dataclasses.replace(ev, reasoning=None) for ev in span.evaluations]
+            if span.error is not None:
+                span.error = M.ErrorInfo(type=span.error.type, message=PROCESSOR_FAILED)
+            span.tags["glassbox.processor_error"] = processor
+            if span.origin is not None:
+                origin = span.origin.span
+                del origin.attributes[:]
+                del origin.events[:]
+                origin.status.message = ""
+                otlp.set_value(_attribute(origin, "glassbox.processor_error"), processor)
+        self.telemetry.add("processor_failed_spans", len(batch.spans), processor=processor,
+                           help="spans whose content was removed because a processor failed (fail closed)")
+        if batch.logs:
+            self.telemetry.add("pipeline_dropped_log_requests", len(batch.logs), reason=f"processor_error:{processor}")
+        batch.logs = []
+        batch.evaluations = [dataclasses.replace(d, evaluation=dataclasses.replace(d.evaluation, reasoning=None))
+                             for d in batch.evaluations]
+        return batch
 
     def _render(self, sender: Sender, batch: Batch) -> list[tuple[str, bytes]]:
         """Render for one exporter; a span that cannot be rendered (e.g. content nested beyond what JSON
@@ -231,3 +262,7 @@ class Pipeline:
             processor.shutdown()
 
 
+def _attribute(otlp_span: Any, key: str) -> Any:
+    kv = otlp_span.attributes.add()
+    kv.key = key
+    return kv.value
