@@ -80,6 +80,9 @@ class Relay:
                                        max_items=settings.queue_max_items, max_bytes=settings.queue_max_bytes))
         processors = registry()
         self.processors = [processors[name](config.processor_settings(name)) for name in config.pipeline.processors]
+        for processor in self.processors:
+            if hasattr(processor, "metrics"):  # processors that count things of their own (redaction)
+                self.telemetry.source(processor.metrics)
         self.pipeline = Pipeline(self.processors, self.senders, self.telemetry, self.store,
                                  join_timeout=config.pipeline.join_timeout,
                                  max_pending=config.pipeline.max_pending_spans,

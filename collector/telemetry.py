@@ -19,6 +19,7 @@ class Telemetry:
         self._counters: dict[str, dict[Labels, float]] = defaultdict(dict)
         self._help: dict[str, str] = {}
         self._gauges: dict[str, tuple[str, Callable[[], dict[Labels, float]]]] = {}
+        self._sources: list[Callable[[], dict[str, tuple[str, str, dict[Labels, float]]]]] = []
 
     def add(self, name: str, amount: float = 1, help: str = "", **labels: str) -> None:
         if not amount:
@@ -34,6 +35,11 @@ class Telemetry:
         """Register a gauge read at scrape time (queue sizes, pending joins)."""
         self._gauges[name] = (help, read)
 
+    def source(self, read: Callable[[], dict[str, tuple[str, str, dict[Labels, float]]]]) -> None:
+        """A component that keeps its own counters (e.g. a processor): ``read()`` returns
+        name → (``counter`` | ``gauge``, help, {labels: value}), read at scrape time."""
+        self._sources.append(read)
+
     def value(self, name: str, **labels: str) -> float:
         key = tuple(sorted(labels.items()))
         with self._lock:
@@ -48,19 +54,23 @@ class Telemetry:
         with self._lock:
             counters = {name: dict(series) for name, series in self._counters.items()}
         for name in sorted(counters):
-            metric = f"glassbox_{name}_total"
-            lines.append(f"# HELP {metric} {self._help.get(name, name.replace('_', ' '))}")
-            lines.append(f"# TYPE {metric} counter")
-            for labels, val in sorted(counters[name].items()):
-                lines.append(f"{metric}{_labels(labels)} {_number(val)}")
+            _family(lines, f"glassbox_{name}_total", "counter", self._help.get(name, name.replace("_", " ")),
+                    counters[name])
         for name in sorted(self._gauges):
             help_text, read = self._gauges[name]
-            metric = f"glassbox_{name}"
-            lines.append(f"# HELP {metric} {help_text}")
-            lines.append(f"# TYPE {metric} gauge")
-            for labels, val in sorted(read().items()):
-                lines.append(f"{metric}{_labels(labels)} {_number(val)}")
+            _family(lines, f"glassbox_{name}", "gauge", help_text, read())
+        for read in self._sources:
+            for name, (kind, help_text, series) in sorted(read().items()):
+                _family(lines, f"glassbox_{name}_total" if kind == "counter" else f"glassbox_{name}", kind,
+                        help_text, series)
         return "\n".join(lines) + "\n"
+
+
+def _family(lines: list[str], metric: str, kind: str, help_text: str, series: dict[Labels, float]) -> None:
+    lines.append(f"# HELP {metric} {help_text}")
+    lines.append(f"# TYPE {metric} {kind}")
+    for labels, val in sorted(series.items()):
+        lines.append(f"{metric}{_labels(labels)} {_number(val)}")
 
 
 def _labels(labels: Labels) -> str:
