@@ -20,5 +20,6 @@ class Processor(Protocol):
 def registry() -> dict[str, Any]:
     """Config name → processor class (each takes its validated settings object)."""
     from glassbox.processors.debug import DebugProcessor
+    from glassbox.processors.redaction.processor import RedactionProcessor
 
-    return {"debug": DebugProcessor}
+    return {"debug": DebugProcessor, "redaction": RedactionProcessor}

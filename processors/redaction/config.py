@@ -1,0 +1,255 @@
+"""Settings of the ``redaction`` processor (``processors: redaction:`` in the relay config).
+
+Every field has a default that is safe to run with: pattern entities only (no model download, nothing on the
+network), Presidio's own recognizers plus supplements for cards, e-mail addresses and IBANs it misses, fail
+closed on errors and timeouts.
+The model is validated once at startup, so a typo is a config error, not a silently unredacted span.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+# Presidio's pattern entities that are on by default. Off by default, on purpose (see README "Redaction"):
+# URL and UUID (links and request ids fill LLM traces and are not personal data by themselves),
+# DATE_TIME (every order date and timestamp would be redacted; a date alone identifies nobody).
+DEFAULT_PATTERN_ENTITIES = (
+    "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "IP_ADDRESS", "US_SSN", "US_ITIN",
+    "US_PASSPORT", "US_DRIVER_LICENSE", "US_BANK_NUMBER", "UK_NHS", "CRYPTO", "MAC_ADDRESS", "MEDICAL_LICENSE",
+)
+# Added to the default list when an NER model is configured (ORGANIZATION, NRP and DATE_TIME are noisy).
+DEFAULT_NER_ENTITIES = ("PERSON", "LOCATION")
+# Entities only an NER model emits (DATE_TIME also has Presidio's pattern DateRecognizer, so it is not here).
+NER_ONLY_ENTITIES = ("PERSON", "LOCATION", "NRP", "ORGANIZATION")
+# Recognizers whose patterns match any 6–17 digit number (order ids, SKUs, amounts): only a context word
+# ("account", "license", "passport", ...) lifts their score (Presidio's context enhancer: +0.35, at least 0.4)
+# over these thresholds, so "order 12345678" stays readable and "my account number is 12345678" does not.
+DEFAULT_ENTITY_THRESHOLDS = {"US_DRIVER_LICENSE": 0.4, "US_BANK_NUMBER": 0.4, "US_PASSPORT": 0.4}
+# Presidio's PhoneRecognizer.DEFAULT_SUPPORTED_REGIONS: the default keeps stock recall.
+DEFAULT_PHONE_REGIONS = ("US", "GB", "DE", "FR", "IL", "IN", "CA", "BR")
+# OTLP attribute keys never scanned: ids, enums, numbers-as-strings and names that carry no user content.
+DEFAULT_SKIPPED_KEYS = (
+    "service.*", "telemetry.*", "otel.*", "deployment.*", "host.arch", "os.type", "process.runtime.*",
+    "gen_ai.system", "gen_ai.provider.name", "gen_ai.operation.name", "gen_ai.request.model",
+    "gen_ai.response.model", "gen_ai.response.id", "gen_ai.response.finish_reasons", "gen_ai.usage.*",
+    "gen_ai.request.max_tokens", "gen_ai.request.temperature", "gen_ai.request.top_p", "gen_ai.token.type",
+    "llm.request.type", "llm.usage.*", "traceloop.span.kind", "traceloop.entity.name", "http.method",
+    "http.request.method", "http.status_code", "http.response.status_code", "rpc.system", "rpc.method",
+    "db.system", "span.kind", "event.name", "gen_ai.*.role", "gen_ai.prompt.*.role", "gen_ai.completion.*.role",
+    "gen_ai.completion.*.finish_reason", "error.type", "exception.type",
+)
+_ENTITY = re.compile(r"^[A-Z][A-Z0-9_]*$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PatternSettings(Strict):
+    """One regular expression of a custom recognizer (Presidio ``Pattern``)."""
+
+    name: str = Field(default="pattern", description="shown in Presidio's explanation")
+    regex: str = Field(description="Python `regex` syntax; Presidio compiles it with DOTALL|MULTILINE|IGNORECASE")
+    score: float = Field(default=0.5, ge=0, le=1, description="confidence of a match before context")
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        import regex
+
+        try:
+            regex.compile(value)
+        except regex.error as exc:
+            raise ValueError(f"invalid regex {value!r}: {exc}") from None
+        return value
+
+
+class CustomRecognizer(Strict):
+    """A recognizer of your own: patterns and/or a deny list (Presidio ``PatternRecognizer``), or any
+    Presidio ``EntityRecognizer`` subclass by import path (``class_path: "my_pkg.recognizers:Employee"``)."""
+
+    name: str
+    entity: str = Field(description="entity type it emits, e.g. EMPLOYEE_ID (UPPER_SNAKE_CASE)")
+    patterns: list[PatternSettings] = Field(default_factory=list)
+    deny_list: list[str] = Field(default_factory=list, description="exact words that are always this entity")
+    deny_list_score: float = Field(default=1.0, ge=0, le=1)
+    context: list[str] = Field(default_factory=list, description="words near a match that raise its score")
+    class_path: str | None = Field(default=None, description="'module:Class' or 'module.Class' of an EntityRecognizer")
+    kwargs: dict[str, Any] = Field(default_factory=dict, description="keyword arguments for class_path")
+
+    @field_validator("entity")
+    @classmethod
+    def _entity(cls, value: str) -> str:
+        if not _ENTITY.match(value):
+            raise ValueError(f"{value!r} is not an entity name; use UPPER_SNAKE_CASE like EMPLOYEE_ID")
+        return value
+
+    @model_validator(mode="after")
+    def _something_to_match(self) -> "CustomRecognizer":
+        if self.class_path is None and not self.patterns and not self.deny_list:
+            raise ValueError("give patterns, a deny_list, or a class_path")
+        if self.class_path is not None and (self.patterns or self.deny_list):
+            raise ValueError("class_path recognizers take their settings from kwargs, not patterns/deny_list")
+        return self
+
+
+class OperatorSettings(Strict):
+    """What happens to a finding: ``replace`` with ``<ENTITY_TYPE>`` (or ``new_value``), ``mask`` characters,
+    ``hash`` (salted SHA-256/512, stable within a deployment: same value → same digest on every span), or
+    ``drop`` the whole field (attribute / metadata key removed, text fields emptied)."""
+
+    type: Literal["replace", "mask", "hash", "drop"] = "replace"
+    new_value: str | None = Field(default=None, description="replace: text to put instead of <ENTITY_TYPE>")
+    masking_char: str = Field(default="*", min_length=1, max_length=1)
+    chars_to_mask: int = Field(default=1_000_000, gt=0, description="mask: how many characters")
+    from_end: bool = Field(default=False, description="mask: start masking from the end")
+    hash_type: Literal["sha256", "sha512"] = "sha256"
+
+
+class ContextSettings(Strict):
+    """Presidio's context enhancement: a recognizer's context words near a match raise its score.
+
+    With no NER model the text is only tokenized (spaCy's rule-based English tokenizer, lowercase as lemma;
+    no weights), and only when a recognizer with context words found something."""
+
+    enabled: bool = True
+    words_before: int = Field(default=5, ge=0, le=50)
+    words_after: int = Field(default=3, ge=0, le=50, description="Presidio's default is 0; people also write "
+                                                                 "'12345678 is my account number'")
+    similarity_factor: float = Field(default=0.35, ge=0, le=1)
+    min_score_with_context: float = Field(default=0.4, ge=0, le=1)
+
+
+class CacheSettings(Strict):
+    """Content-addressed cache of analysed texts (system prompts and chat history repeat on every call)."""
+
+    max_entries: int = Field(default=200_000, ge=0, description="0 disables the cache")
+    max_bytes: int = Field(default=64 << 20, ge=0, description="keys + redacted copies + findings, estimated")
+
+
+class AttributeSettings(Strict):
+    """Which OTLP attribute keys are scanned (span, event, link, resource, scope and log-record attributes).
+
+    Glob patterns (``*`` matches anything, dots included), like the OpenTelemetry Collector's redaction
+    processor. GenAI content (messages, tool calls, ...) is always scanned; so is every log-record body."""
+
+    include: list[str] = Field(default_factory=lambda: ["*"])
+    exclude: list[str] = Field(default_factory=lambda: list(DEFAULT_SKIPPED_KEYS))
+
+
+class RedactionSettings(Strict):
+    """PII redaction with Presidio: which entities, what to do with them, how fast, and how to fail."""
+
+    entities: list[str] | None = Field(
+        default=None, description="entity types to detect; default: the pattern entities above "
+                                  "(+ PERSON, LOCATION when nlp_engine is a model)")
+    nlp_engine: str = Field(default="none", description="'none' (pattern entities only, Presidio's no_op engine) "
+                                                        "or an installed spaCy model: package name or directory")
+    phone_regions: list[str] = Field(default_factory=lambda: list(DEFAULT_PHONE_REGIONS),
+                                     description="regions whose national formats PhoneRecognizer accepts; "
+                                                 "fewer is faster (international +NN numbers always match)")
+    score_threshold: float = Field(default=0.0, ge=0, le=1, description="minimum score (Presidio's default: 0)")
+    entity_thresholds: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_ENTITY_THRESHOLDS),
+                                                description="per-entity minimum score, overrides score_threshold; "
+                                                            "merged over the defaults (set one to 0 to undo it)")
+    context: ContextSettings = Field(default_factory=ContextSettings)
+    allow_list: list[str] = Field(default_factory=list, description="exact values never redacted "
+                                                                    "(e.g. your support address)")
+    custom_recognizers: list[CustomRecognizer] = Field(default_factory=list)
+    operators: dict[str, OperatorSettings] = Field(
+        default_factory=dict, description="per entity type; key DEFAULT applies to the others (default: replace)")
+    hash_salt: SecretStr | None = Field(default=None, description="≥16 characters; required by hash operators. "
+                                                                  "Same salt = same digest across relays/restarts")
+    text_timeout: float = Field(default=2.0, gt=0, description="seconds one text may take; then it fails closed")
+    max_text_chars: int = Field(default=1_000_000, gt=0, description="longer texts fail closed without analysis")
+    workers: int | Literal["auto"] = Field(default="auto", description="analysis processes; 0 = in the relay "
+                                                                        "process (a thread); auto = CPU count")
+    job_chars: int = Field(default=32_768, gt=0, description="characters per job sent to a worker")
+    worker_max_texts: int = Field(default=250_000, ge=0, description="restart a worker after this many texts "
+                                                                     "(spaCy's vocabulary only grows); 0 = never")
+    cache: CacheSettings = Field(default_factory=CacheSettings)
+    attributes: AttributeSettings = Field(default_factory=AttributeSettings)
+    failure_marker: str = Field(default="[REDACTION FAILED]", description="replaces content that could not be "
+                                                                          "redacted (error, timeout, unknown shape)")
+
+    @field_validator("entities")
+    @classmethod
+    def _entities(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            bad = [v for v in value if not _ENTITY.match(v)]
+            if bad:
+                raise ValueError(f"not entity names: {bad}; use Presidio's names like EMAIL_ADDRESS")
+            if not value:
+                raise ValueError("list at least one entity, or leave entities out for the default list")
+        return value
+
+    @field_validator("phone_regions")
+    @classmethod
+    def _regions(cls, value: list[str]) -> list[str]:
+        import phonenumbers
+
+        bad = [r for r in value if r not in phonenumbers.SUPPORTED_REGIONS]
+        if bad:
+            raise ValueError(f"unknown phone regions {bad}; use ISO 3166 codes like US, GB, DE")
+        return value
+
+    @field_validator("entity_thresholds")
+    @classmethod
+    def _thresholds(cls, value: dict[str, float]) -> dict[str, float]:
+        for key, score in value.items():
+            if not _ENTITY.match(key) or not 0 <= score <= 1:
+                raise ValueError(f"{key}: {score} — keys are entity names, values between 0 and 1")
+        return {**DEFAULT_ENTITY_THRESHOLDS, **value}
+
+    @field_validator("operators")
+    @classmethod
+    def _operators(cls, value: dict[str, OperatorSettings]) -> dict[str, OperatorSettings]:
+        bad = [k for k in value if k != "DEFAULT" and not _ENTITY.match(k)]
+        if bad:
+            raise ValueError(f"operator keys must be entity names or DEFAULT, got {bad}")
+        return value
+
+    @field_validator("workers")
+    @classmethod
+    def _workers(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and not 0 <= value <= 64:
+            raise ValueError("workers: 0 (in-process) to 64, or auto")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "RedactionSettings":
+        if any(op.type == "hash" for op in self.operators.values()):
+            salt = self.hash_salt.get_secret_value() if self.hash_salt else ""
+            if len(salt.encode()) < 16:
+                raise ValueError("hash operators need hash_salt of at least 16 characters, e.g. "
+                                 "hash_salt: ${env:GLASSBOX_REDACTION_SALT}")
+        ner = self.nlp_engine != "none"
+        if not ner:
+            needs_model = sorted(set(self.entities or ()) & set(NER_ONLY_ENTITIES) - self._custom_entities())
+            if needs_model:
+                raise ValueError(f"entities {needs_model} need an NER model: set nlp_engine to a spaCy model "
+                                 "(e.g. en_core_web_sm), or remove them")
+        return self
+
+    def _custom_entities(self) -> set[str]:
+        return {r.entity for r in self.custom_recognizers}
+
+    def resolved_entities(self) -> list[str]:
+        """The entity types to detect: the configured list, or the defaults, plus custom recognizers' types."""
+        if self.entities is not None:
+            base = list(self.entities)
+        else:
+            base = list(DEFAULT_PATTERN_ENTITIES)
+            if self.nlp_engine != "none":
+                base += DEFAULT_NER_ENTITIES
+        return base + sorted(self._custom_entities() - set(base))
+
+    def worker_count(self) -> int:
+        if self.workers == "auto":
+            import os
+
+            return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+        return int(self.workers)

@@ -1,0 +1,73 @@
+"""The NER path with a spaCy pipeline this test builds and saves itself (an entity_ruler: no weights to
+download), and the startup error for a model that is not installed — which must never trigger a download."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+import spacy
+
+from glassbox.processors import model as M
+from glassbox.processors.redaction.analyzer import Redactor
+from glassbox.processors.redaction.config import RedactionSettings
+from glassbox.processors.redaction.processor import RedactionProcessor
+
+
+@pytest.fixture(scope="module")
+def ruler_model(tmp_path_factory) -> str:
+    nlp = spacy.blank("en")
+    ruler = nlp.add_pipe("entity_ruler")
+    ruler.add_patterns([
+        {"label": "PERSON", "pattern": "Zed Quux"}, {"label": "PERSON", "pattern": [{"LOWER": "ana"}]},
+        {"label": "GPE", "pattern": "Xanadu"}, {"label": "ORG", "pattern": "Oak & Pine"},
+        {"label": "NORP", "pattern": "Martians"},
+    ])
+    path = tmp_path_factory.mktemp("model") / "ruler"
+    nlp.to_disk(path)
+    return str(path)
+
+
+def test_ner_entities_are_redacted_with_presidios_label_mapping(ruler_model):
+    redactor = Redactor(RedactionSettings(workers=0, nlp_engine=ruler_model))
+    assert redactor.settings.resolved_entities()[-2:] == ["PERSON", "LOCATION"]
+    out = redactor.redact(["Hi, I'm Zed Quux from Xanadu, mail zed@example.com", "ana works at Oak & Pine",
+                           "Martians like it"])
+    assert out[0].text == "Hi, I'm <PERSON> from <LOCATION>, mail <EMAIL_ADDRESS>"  # GPE → LOCATION
+    assert out[1].text == "<PERSON> works at Oak & Pine"  # ORGANIZATION: ignored, as in Presidio's default
+    assert out[2].text is None  # NRP is not in the default entity list
+
+
+def test_ner_entities_can_be_chosen(ruler_model):
+    redactor = Redactor(RedactionSettings(workers=0, nlp_engine=ruler_model, entities=["NRP", "PERSON"]))
+    assert redactor.redact(["Martians met Zed Quux"])[0].text == "<NRP> met <PERSON>"
+
+
+async def test_ner_runs_in_worker_processes(ruler_model):
+    processor = RedactionProcessor(RedactionSettings(workers=2, nlp_engine=ruler_model))
+    processor.start()
+    try:
+        spans = [M.Span(trace_id="ab" * 16, span_id=f"{i:016x}", parent_id=None, name="chat", kind=M.LLM, start_ns=0,
+                        duration_ns=1, input=M.IO(messages=[M.Message(role="user", content=f"I'm Zed Quux #{i}")]))
+                 for i in range(1, 9)]
+        batch = await processor.process(M.Batch(spans=spans))
+        assert {s.input.messages[0].content for s in batch.spans} == {f"I'm <PERSON> #{i}" for i in range(1, 9)}
+        assert all(s.tags["pii.type"] == "person" for s in batch.spans)
+    finally:
+        processor.shutdown()
+
+
+def test_an_uninstalled_model_is_a_startup_error_with_the_install_command(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("a download was attempted")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    processor = RedactionProcessor(RedactionSettings(nlp_engine="en_core_web_zz"))
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match=r"python -m spacy download en_core_web_zz"):
+        processor.start()
+    assert time.monotonic() - started < 5
+    with pytest.raises(Exception, match="not installed"):
+        Redactor(RedactionSettings(workers=0, nlp_engine="en_core_web_zz"))
