@@ -154,7 +154,7 @@ class Span:
     service: str | None = None
     env: str | None = None
     version: str | None = None
-    tags: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str | list[str]] = field(default_factory=dict)  # a list renders as one tag per value
     prompt: Prompt | None = None
     evaluations: list[Evaluation] = field(default_factory=list)
     redaction: RedactionSummary | None = None

@@ -28,8 +28,8 @@ async def run_demo(instrumentation: str = "openllmetry", out=sys.stdout) -> list
         config.receivers.otlp.http.endpoint = "127.0.0.1:0"
         config.admin.endpoint = "127.0.0.1:0"
         relay = Relay(config, base_dir=Path(tmp))
-        await relay.start()
         try:
+            await relay.start()
             async with FakeOpenAI() as fake:
                 print(f"glassbox demo: relay on OTLP/HTTP 127.0.0.1:{relay.http_port}, fake OpenAI at {fake.base_url}",
                       file=out)

@@ -80,7 +80,7 @@ def span_event(span: M.Span, *, ml_app: str, extra_tags: dict[str, str] | None =
 
 
 def tags(span: M.Span, ml_app: str, extra: dict[str, str] | None = None) -> list[str]:
-    values: dict[str, str] = {}
+    values: dict[str, Any] = {}
     values.update(extra or {})
     values.update(span.tags)
     values["ml_app"] = ml_app
@@ -94,7 +94,7 @@ def tags(span: M.Span, ml_app: str, extra: dict[str, str] | None = None) -> list
         values["error_type"] = span.error.type
     if span.prompt and span.prompt.version:
         values.setdefault("prompt_version", span.prompt.version)
-    return sorted(_tag(k, v) for k, v in values.items())
+    return sorted(_tag(k, item) for k, v in values.items() for item in (v if isinstance(v, list) else [v]))
 
 
 def _tag(key: str, val: Any) -> str:

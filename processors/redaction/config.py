@@ -40,6 +40,8 @@ DEFAULT_SKIPPED_KEYS = (
     "http.request.method", "http.status_code", "http.response.status_code", "rpc.system", "rpc.method",
     "db.system", "span.kind", "event.name", "gen_ai.*.role", "gen_ai.prompt.*.role", "gen_ai.completion.*.role",
     "gen_ai.completion.*.finish_reason", "error.type", "exception.type",
+    # where the app sent its request (the model API), not who the user is; client.* stays scanned
+    "server.address", "server.port", "gen_ai.openai.api_base",
 )
 _ENTITY = re.compile(r"^[A-Z][A-Z0-9_]*$")
 

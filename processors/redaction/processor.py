@@ -102,7 +102,7 @@ def annotate(span: M.Span, summary: Summary) -> None:
     types = sorted({t for v in summary.found.values() for t in v})
     span.tags["pii.detected"] = "true" if types else "false"
     if types:
-        span.tags["pii.type"] = ",".join(t.lower() for t in types)
+        span.tags["pii.type"] = [t.lower() for t in types]
     else:
         span.tags.pop("pii.type", None)
     if summary.failed:

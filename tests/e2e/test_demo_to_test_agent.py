@@ -19,6 +19,9 @@ from tests.support.schemas import validate_eval_metrics, validate_span_events
 from tests.support.testagent import EVAL_METRIC_PATH, LLMOBS_SPANS_PATH, TestAgent
 
 SESSIONS = {"sess-1001": "cust-jane-doe", "sess-1002": "cust-omar-h", "sess-1003": "cust-sam-lee"}
+# What the demo's customers typed: none of it may reach the Agent, in any payload or OTLP copy.
+TYPED_PII = ["jane.doe@example.com", "415-555-0134", "4111 1111 1111 1111", "omar.h@example.net",
+             "212-555-0199", "sam.lee@example.org"]
 SYSTEM_PROMPT_START = "You are Nova, the customer-support assistant of Nordhaven Furniture."
 
 
@@ -40,8 +43,8 @@ async def recorded(request, test_agent, make_relay):
     test_agent.clear()
     relay = await make_relay({
         "datadog": {"transport": "agent", "agent_url": test_agent.url, "flush_interval": 0.1},
-        "otlp": {"endpoint": test_agent.otlp_http_url, "flush_interval": 0.1},
-    })
+        "otlp": {"endpoint": test_agent.otlp_http_url, "flush_interval": 0.1, "compression": "none"},
+    }, processors={"redaction": {"workers": 0}}, pipeline={"processors": ["redaction"]})
     async with FakeOpenAI() as fake:
         await run_app(fake.base_url, f"http://127.0.0.1:{relay.http_port}", request.param)
     assert await relay.flush(timeout=30)
@@ -105,7 +108,7 @@ async def test_llm_spans_field_by_field(recorded):
         assert messages[-1]["role"] in ("user", "tool")
         assert meta["output"]["messages"][0]["role"] == "assistant"
         assert span["status"] == "ok" and span["duration"] > 0 and span["start_ns"] > 1_600_000_000 * 10**9
-    first = next(s for s in llm if "jane.doe@example.com" in s["meta"]["input"]["messages"][-1]["content"])
+    first = next(s for s in llm if "Jane Doe (<EMAIL_ADDRESS>)" in s["meta"]["input"]["messages"][-1]["content"])
     assert first["session_id"] == "sess-1001"
     assert "deliver" in first["meta"]["output"]["messages"][0]["content"].lower()
     streamed = [s for s in llm if s["meta"]["metadata"].get("stream") is True]
@@ -199,3 +202,14 @@ async def test_otlp_copy_reaches_the_agent_otlp_port(recorded):
             for ss in rs.scope_spans:
                 names.update(span.name for span in ss.spans)
     assert names["support_conversation"] == 3 and names["faq_search"] == 1  # plain spans are forwarded too
+
+
+async def test_no_typed_pii_reaches_the_agent_anywhere(recorded):
+    bodies = [r["body"] for r in recorded["requests"]]
+    assert any(r["path"] == "/v1/logs" for r in recorded["requests"]) or recorded["mode"] == "openllmetry"
+    for body in bodies:
+        for value in TYPED_PII:
+            assert value.encode() not in body, f"{value} reached the Agent"
+    llm = by_kind(recorded["spans"], "llm")
+    assert all("pii.detected:true" in s["tags"] for s in llm)  # every call carries the customer's first message
+    assert any("pii.type:credit_card" in s["tags"] for s in llm)
