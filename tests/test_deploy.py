@@ -23,3 +23,17 @@ def test_kubernetes_configmap_relay_config_is_valid():
     config = parse(yaml.safe_load(configmap["data"]["relay.yaml"]), environ={"DD_AGENT_HOST": "10.0.0.7"})
     assert config.exporters.datadog.transport == "agent"
     assert config.exporters.datadog.agent_url == "http://10.0.0.7:8126"
+
+
+def test_every_yaml_example_in_the_readme_is_a_valid_config():
+    import re
+
+    text = (DEPLOY.parent / "README.md").read_text()
+    blocks = re.findall(r"```yaml\n(.*?)```", text, re.S)
+    assert len(blocks) >= 2
+    for block in blocks:
+        data = yaml.safe_load(block)
+        if "pipeline" not in data:  # a section example: wrap it in the smallest complete config
+            data = {**data, "exporters": {"local": {}},
+                    "pipeline": {"exporters": ["local"], "processors": list(data.get("processors", {}))}}
+        parse(data, environ={"GLASSBOX_HASH_SALT": "a-salt-of-at-least-16-chars", "DD_API_KEY": "k"})
