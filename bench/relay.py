@@ -4,7 +4,7 @@
 
 Starts ``glassbox run`` as a subprocess (datadog exporter, agentless, pointed at an in-process stand-in for the
 intake on 127.0.0.1), sends GenAI chat spans over OTLP/HTTP from concurrent clients, and waits until the stand-in
-has every span. CPU and peak RSS are the relay process's own (/proc). Medians over ``--runs``.
+has every span. CPU and peak RSS are the relay's with its child processes (redaction workers), from /proc. Medians over ``--runs``.
 """
 
 from __future__ import annotations
@@ -97,12 +97,21 @@ class Intake:
 
 
 def proc_stats(pid: int) -> tuple[float, int]:
-    """(CPU seconds, peak RSS bytes) of a process, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    """(CPU seconds, peak RSS bytes) of the relay and its child processes (redaction workers), from /proc."""
     ticks = os.sysconf("SC_CLK_TCK")
-    cpu = (int(fields[11]) + int(fields[12])) / ticks
-    peak = next(int(line.split()[1]) * 1024 for line in Path(f"/proc/{pid}/status").read_text().splitlines()
-                if line.startswith("VmHWM:"))
+    cpu, peak = 0.0, 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if int(entry.name) != pid and int(fields[1]) != pid:  # fields[1] is the parent pid
+                continue
+            cpu += (int(fields[11]) + int(fields[12])) / ticks
+            peak += next(int(line.split()[1]) * 1024 for line in (entry / "status").read_text().splitlines()
+                         if line.startswith("VmHWM:"))
+        except (OSError, StopIteration, IndexError, ValueError):
+            continue
     return cpu, peak
 
 
@@ -112,7 +121,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_relay(folder: Path, intake_port: int, sync: str) -> tuple[subprocess.Popen, int]:
+def start_relay(folder: Path, intake_port: int, sync: str, redaction: bool) -> tuple[subprocess.Popen, int]:
     http, admin = free_port(), free_port()
     config = folder / "relay.yaml"
     config.write_text(f"""
@@ -120,14 +129,15 @@ receivers: {{otlp: {{grpc: {{endpoint: "127.0.0.1:0"}}, http: {{endpoint: "127.0
 exporters:
   datadog: {{transport: agentless, api_key: bench, override_origin: "http://127.0.0.1:{intake_port}",
             batch_max_items: 1000, flush_interval: 0.05}}
-pipeline: {{exporters: [datadog]}}
+processors: {{redaction: {{}}}}
+pipeline: {{exporters: [datadog], processors: [{"redaction" if redaction else ""}]}}
 storage: {{directory: "{folder / 'queue'}", sync: {sync}}}
 admin: {{endpoint: "127.0.0.1:{admin}"}}
 """)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DD_", "OTEL_"))}
     proc = subprocess.Popen([sys.executable, "-m", "glassbox.collector.cli", "--log-level", "WARNING", "run", "-c",
                              str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{admin}/readyz", timeout=1) as resp:
@@ -164,9 +174,9 @@ async def load(port: int, total: int, batch: int, clients: int) -> list[float]:
     return latencies
 
 
-def run_once(spans: int, batch: int, clients: int, sync: str, intake: Intake) -> dict:
+def run_once(spans: int, batch: int, clients: int, sync: str, intake: Intake, redaction: bool) -> dict:
     with tempfile.TemporaryDirectory(prefix="glassbox-bench-") as tmp:
-        relay, port = start_relay(Path(tmp), intake.port, sync)
+        relay, port = start_relay(Path(tmp), intake.port, sync, redaction)
         try:
             cpu_before, _ = proc_stats(relay.pid)
             intake.events, intake.arrivals = 0, []
@@ -202,15 +212,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--clients", type=int, default=4, help="concurrent OTLP/HTTP clients")
     parser.add_argument("--sync", choices=["full", "normal"], nargs="+", default=["full", "normal"])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--redaction", action="store_true", help="run the redaction processor (default settings)")
     args = parser.parse_args(argv)
     intake = Intake()
     intake.start()
-    print(f"{args.spans} spans, {args.batch} per request, {args.clients} clients, median of {args.runs} runs")
+    print(f"{args.spans} spans, {args.batch} per request, {args.clients} clients, median of {args.runs} runs, "
+          f"redaction {'on' if args.redaction else 'off'}")
     header = (f"{'storage.sync':<13}{'spans/s':>9}{'ack spans/s':>12}{'CPU s/1k':>10}{'ack p50 ms':>11}"
               f"{'ack p99 ms':>11}{'drain ms':>10}{'peak RSS MiB':>13}")
     print(header)
     for sync in args.sync:
-        runs = [run_once(args.spans, args.batch, args.clients, sync, intake) for _ in range(args.runs)]
+        runs = [run_once(args.spans, args.batch, args.clients, sync, intake, args.redaction) for _ in range(args.runs)]
         med = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
         print(f"{sync:<13}{med['spans_per_s']:>9.0f}{med['ack_spans_per_s']:>12.0f}{med['cpu_s_per_1000']:>10.3f}"
               f"{med['ack_p50_ms']:>11.1f}{med['ack_p99_ms']:>11.1f}{med['drain_after_last_ack_ms']:>10.0f}"
