@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,6 +25,8 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from tests.support.net import free_ports
 
 PROMPT = ("You are Nova, the support assistant of Nordhaven Furniture. Be warm and concise. " * 4).strip()
 
@@ -115,14 +116,8 @@ def proc_stats(pid: int) -> tuple[float, int]:
     return cpu, peak
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_relay(folder: Path, intake_port: int, sync: str, redaction: bool) -> tuple[subprocess.Popen, int]:
-    http, admin = free_port(), free_port()
+    http, admin = free_ports(2)
     config = folder / "relay.yaml"
     config.write_text(f"""
 receivers: {{otlp: {{grpc: {{endpoint: "127.0.0.1:0"}}, http: {{endpoint: "127.0.0.1:{http}"}}}}}}

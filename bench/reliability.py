@@ -27,7 +27,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -43,6 +42,7 @@ from typing import Any, Callable
 import yaml
 
 from tests.support.capture_server import CaptureServer
+from tests.support.net import free_ports
 
 SPAN_PATH = "/api/v2/llmobs"
 MODEL = "gpt-4o-mini"
@@ -52,20 +52,6 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 # --- small helpers --------------------------------------------------------------------------------------------
-
-def free_ports(count: int) -> list[int]:
-    """``count`` distinct ports free on 127.0.0.1 right now (held open together so none is picked twice)."""
-    sockets = []
-    try:
-        for _ in range(count):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.bind(("127.0.0.1", 0))
-            sockets.append(sock)
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
 
 def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
     """Poll ``predicate`` until it holds or ``timeout`` seconds passed; returns whether it held."""

@@ -188,7 +188,6 @@ class Generator:
         """A chat message of 20–2,000 characters (log-uniform), with 1–3 PII values when ``pii``."""
         r = self.rng
         target = int(math.exp(r.uniform(math.log(20), math.log(2000))))
-        parts: list[tuple[str, Label | None]] = []
         inserts: list[tuple[str, str]] = []
         if pii:
             weights = [WEIGHTS[t] for t in types]

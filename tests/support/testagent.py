@@ -37,7 +37,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -46,6 +45,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlsplit
+
+from .net import free_ports
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LLMOBS_SPANS_PATH = "/evp_proxy/v2/api/v2/llmobs"
@@ -65,20 +66,6 @@ def testagent_binary() -> Path:
             "(or set GLASSBOX_TESTAGENT_VENV to a venv with ddapm-test-agent==1.69.1)"
         )
     return binary
-
-
-def _free_ports(n: int) -> list[int]:
-    """n distinct free ports on 127.0.0.1 (all held open together so they differ)."""
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 def _clean_env() -> dict[str, str]:
@@ -113,7 +100,7 @@ class TestAgent:
         self.log_path = Path(self._tmp) / "testagent.log"
         last_error = ""
         for _ in range(3):
-            self.port, self.otlp_http_port, self.otlp_grpc_port = _free_ports(3)
+            self.port, self.otlp_http_port, self.otlp_grpc_port = free_ports(3)
             self.url = f"http://127.0.0.1:{self.port}"
             self.otlp_http_url = f"http://127.0.0.1:{self.otlp_http_port}"
             self.otlp_grpc_endpoint = f"127.0.0.1:{self.otlp_grpc_port}"
