@@ -142,6 +142,8 @@ def set_value(any_value: Any, python_value: Any) -> None:
         any_value.double_value = python_value
     elif isinstance(python_value, str):
         any_value.string_value = python_value
+    elif isinstance(python_value, bytes):
+        any_value.bytes_value = python_value
     elif isinstance(python_value, (list, tuple)):
         any_value.array_value.SetInParent()
         for item in python_value:

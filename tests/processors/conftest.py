@@ -10,6 +10,7 @@ import pytest
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from glassbox.collector.otlp import set_value
 from glassbox.processors.redaction.analyzer import Redactor
 from glassbox.processors.redaction.config import RedactionSettings
 
@@ -20,27 +21,6 @@ TRACE_ID = bytes.fromhex("0af7651916cd43dd8448eb211c80319c")
 def redactor() -> Redactor:
     """The default configuration, in this process (Presidio loads once per test session)."""
     return Redactor(RedactionSettings(workers=0))
-
-
-def set_value(any_value: Any, value: Any) -> None:
-    if isinstance(value, bool):
-        any_value.bool_value = value
-    elif isinstance(value, int):
-        any_value.int_value = value
-    elif isinstance(value, float):
-        any_value.double_value = value
-    elif isinstance(value, bytes):
-        any_value.bytes_value = value
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            set_value(any_value.array_value.values.add(), item)
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            kv = any_value.kvlist_value.values.add()
-            kv.key = k
-            set_value(kv.value, v)
-    else:
-        any_value.string_value = str(value)
 
 
 def add_attributes(target: Any, attributes: dict[str, Any]) -> None:
