@@ -23,6 +23,7 @@ def test_kubernetes_configmap_relay_config_is_valid():
     config = parse(yaml.safe_load(configmap["data"]["relay.yaml"]), environ={"DD_AGENT_HOST": "10.0.0.7"})
     assert config.exporters.datadog.transport == "agent"
     assert config.exporters.datadog.agent_url == "http://10.0.0.7:8126"
+    assert config.pipeline.processors == ["redaction"]
 
 
 def test_every_yaml_example_in_the_readme_is_a_valid_config():
