@@ -65,7 +65,7 @@ def render_summary(rows: list[dict[str, Any]]) -> str:
     header = f"{'kind':<10} {'name':<28} {'model':<26} {'in':>5} {'out':>5} {'cost $':>10}  session"
     lines += [header, "-" * len(header)]
     sessions: set[str] = set()
-    for row in rows:
+    for row in sorted(rows, key=lambda r: r["start_ns"]):  # each conversation reads top-down
         event = row["event"]
         metrics = event.get("metrics", {})
         cost = metrics.get("total_cost")
