@@ -1,11 +1,14 @@
-"""Dead letters: refused items are kept with the reason, and a replay into a running relay is counted and sent."""
+"""Dead letters, full queues and the memory limit: refused data is kept with its reason or refused up front."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+
+import aiohttp
 from pathlib import Path
 
+from bench.relay import make_request
 from glassbox.collector import deadletter
 from tests.conftest import fixture_files, post_otlp, signal_of
 from tests.support.capture_server import CaptureServer
@@ -49,3 +52,24 @@ async def test_memory_limit_refuses_new_data_with_a_retry_hint(make_relay):
     status, body, _ = await post_otlp(relay, "traces", path.read_bytes())
     assert status == 429 and b"memory limit" in body
     assert relay.telemetry.value("pipeline_memory_limit_refusals") == 1
+
+
+async def test_readyz_is_503_while_a_queue_is_full_and_200_once_it_drains(make_relay):
+    with CaptureServer() as intake:
+        intake.set_default(503, {}, b"busy")
+        relay = await make_relay({"datadog": {"transport": "agentless", "api_key": "k", "override_origin": intake.url,
+                                              "queue_max_items": 2, "flush_interval": 0.05,
+                                              "retry_initial_interval": 0.05, "retry_max_interval": 0.1}})
+        # root LLM spans with their content: nothing waits, each request puts one item in the queue
+        statuses = [(await post_otlp(relay, "traces", make_request(n * 10 + 1, 1)))[0] for n in range(4)]
+        assert statuses[:2] == [200, 200] and 429 in statuses[2:]
+
+        async def readyz() -> int:
+            async with aiohttp.ClientSession() as session:
+                async with session.get(f"http://127.0.0.1:{relay.admin_port}/readyz") as resp:
+                    return resp.status
+
+        assert await readyz() == 503
+        intake.set_default(202, {}, b"{}")
+        assert await relay.flush(timeout=20)
+        assert await readyz() == 200
