@@ -41,6 +41,7 @@ TOOL_CALL_ARGUMENTS = ("gen_ai.tool.call.arguments",)
 TOOL_CALL_RESULT = "gen_ai.tool.call.result"
 TOOL_DESCRIPTION = "gen_ai.tool.description"
 TOOL_TYPE = "gen_ai.tool.type"
+TOOL_METADATA = {TOOL_CALL_ID: "tool_id", TOOL_DESCRIPTION: "tool_description", TOOL_TYPE: "tool_type"}  # as Datadog
 
 # Usage.
 INPUT_TOKENS = ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.usage.prompt_tokens")

@@ -217,9 +217,9 @@ def _metadata(attrs: dict[str, Any]) -> dict[str, Any]:
             metadata[key[len(A.REQUEST_PREFIX):]] = val
         elif key in A.METADATA_ALIASES:
             metadata.setdefault(A.METADATA_ALIASES[key], val)
-    for key in (A.TOOL_CALL_ID, A.TOOL_DESCRIPTION, A.TOOL_TYPE):
+    for key, name in A.TOOL_METADATA.items():
         if key in attrs:
-            metadata[key.replace("gen_ai.tool.call.id", "tool_id").replace("gen_ai.", "").replace(".", "_")] = attrs[key]
+            metadata[name] = attrs[key]
     extra = C.loads_maybe(attrs.get(A.DD_METADATA))
     if isinstance(extra, dict):
         metadata.update({k: v for k, v in extra.items() if k not in ("model_name", "model_provider")})
