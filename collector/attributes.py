@@ -37,7 +37,7 @@ FLAT_COMPLETION = "gen_ai.completion"
 # Tools.
 TOOL_NAME = "gen_ai.tool.name"
 TOOL_CALL_ID = "gen_ai.tool.call.id"
-TOOL_CALL_ARGUMENTS = ("gen_ai.tool.call.arguments",)
+TOOL_CALL_ARGUMENTS = "gen_ai.tool.call.arguments"
 TOOL_CALL_RESULT = "gen_ai.tool.call.result"
 TOOL_DESCRIPTION = "gen_ai.tool.description"
 TOOL_TYPE = "gen_ai.tool.type"

@@ -152,7 +152,7 @@ def _content(span: M.Span, attrs: dict[str, Any], events: Any) -> None:
             inputs, outputs = _content_from_span_events(events, inputs, outputs)
         set_messages(span, inputs, outputs, attrs.get("gen_ai.embeddings.dimension.count"))
     else:
-        span.input.value = _entity_value(attrs.get(A.TOOL_CALL_ARGUMENTS[0], attrs.get(A.TRACELOOP_ENTITY_INPUT)))
+        span.input.value = _entity_value(attrs.get(A.TOOL_CALL_ARGUMENTS, attrs.get(A.TRACELOOP_ENTITY_INPUT)))
         span.output.value = _entity_value(attrs.get(A.TOOL_CALL_RESULT, attrs.get(A.TRACELOOP_ENTITY_OUTPUT)))
 
 
