@@ -30,7 +30,7 @@ class ConfigError(Exception):
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False)
+    model_config = ConfigDict(extra="forbid")
 
 
 def _check_endpoint(value: str) -> str:
@@ -163,8 +163,10 @@ class DebugProcessor(Strict):
 
 
 class Processors(Strict):
-    debug: DebugProcessor | None = None
-    redaction: RedactionSettings | None = None
+    """Settings per processor name; a processor listed in the pipeline but not here runs with its defaults."""
+
+    debug: DebugProcessor = Field(default_factory=DebugProcessor)
+    redaction: RedactionSettings = Field(default_factory=RedactionSettings)
 
 
 KNOWN_PROCESSORS = tuple(Processors.model_fields)
@@ -199,7 +201,7 @@ class RelayConfig(Strict):
     admin: Admin = Field(default_factory=Admin)
 
     def processor_settings(self, name: str) -> Any:
-        return getattr(self.processors, name) or Processors.model_fields[name].annotation.__args__[0]()
+        return getattr(self.processors, name)
 
 
 def reference_problems(data: dict[str, Any]) -> list[str]:

@@ -8,7 +8,10 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Callable
 
 import aiohttp
+import grpc
 import pytest
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service_pb2_grpc
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
 from glassbox.collector.config import RelayConfig, parse
 from glassbox.collector.service import Relay
@@ -63,6 +66,20 @@ async def post_otlp(relay: Relay, signal: str, body: bytes, *, content_type: str
         async with session.post(f"http://127.0.0.1:{relay.http_port}/v1/{signal}", data=body,
                                 headers=headers) as resp:
             return resp.status, await resp.read(), resp.content_type
+
+
+async def export_over_grpc(relay: Relay, paths: list[Path]) -> None:
+    """Send capture bodies through the relay's gRPC receiver with the real OTLP stubs (logs and traces)."""
+    options = [("grpc.enable_http_proxy", 0)]
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{relay.grpc_port}", options=options) as channel:
+        traces = trace_service_pb2_grpc.TraceServiceStub(channel)
+        logs = logs_service_pb2_grpc.LogsServiceStub(channel)
+        for path in paths:
+            if signal_of(path) == "logs":
+                await logs.Export(logs_service_pb2.ExportLogsServiceRequest.FromString(path.read_bytes()), timeout=10)
+            else:
+                await traces.Export(trace_service_pb2.ExportTraceServiceRequest.FromString(path.read_bytes()),
+                                    timeout=10)
 
 
 def fixture_files(source: str, base: Path = SHARED_OTLP) -> list[Path]:

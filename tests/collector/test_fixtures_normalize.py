@@ -19,12 +19,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator
 
-import grpc
 import pytest
-from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service_pb2_grpc
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
-from tests.conftest import OWN_OTLP, SHARED_OTLP, fixture_files, post_otlp, signal_of
+from tests.conftest import OWN_OTLP, SHARED_OTLP, export_over_grpc, fixture_files, post_otlp, signal_of
 from tests.support.schemas import validate_span_events
 
 # Flush releases everything; a long join timeout keeps the ticker from releasing a span between two POSTs on a
@@ -487,16 +485,7 @@ async def test_grpc_join_matches_http(make_relay):
     source = SOURCE["ll_events"]
     over_http = await run_source(make_relay, source)
     relay = await make_relay(local_store("grpc"), pipeline=PIPELINE)
-    options = [("grpc.enable_http_proxy", 0)]
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{relay.grpc_port}", options=options) as channel:
-        traces = trace_service_pb2_grpc.TraceServiceStub(channel)
-        logs = logs_service_pb2_grpc.LogsServiceStub(channel)
-        for path in source.bodies():
-            if signal_of(path) == "logs":
-                await logs.Export(logs_service_pb2.ExportLogsServiceRequest.FromString(path.read_bytes()), timeout=10)
-            else:
-                await traces.Export(trace_service_pb2.ExportTraceServiceRequest.FromString(path.read_bytes()),
-                                    timeout=10)
+    await export_over_grpc(relay, source.bodies())
     assert await relay.flush()
     over_grpc = [row["event"] for row in relay.local_exporter.store.recent(1000)]
 

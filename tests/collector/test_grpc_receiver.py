@@ -14,7 +14,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-from tests.conftest import fixture_files, signal_of
+from tests.conftest import export_over_grpc, fixture_files
 
 LIMIT = 16 * 1024  # receivers.otlp.grpc.max_message_bytes
 FIXTURE = fixture_files("ll_default")[0]
@@ -107,15 +107,7 @@ async def test_logs_and_metrics_services_answer(relay):
 async def test_content_sent_as_log_records_joins_its_span_over_grpc(make_relay):
     """OpenLLMetry's event mode: the chat content arrives through LogsService, the span through TraceService."""
     relay = await make_relay()
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{relay.grpc_port}") as channel:
-        traces = trace_service_pb2_grpc.TraceServiceStub(channel)
-        logs = logs_service_pb2_grpc.LogsServiceStub(channel)
-        for path in fixture_files("ll_events"):
-            if signal_of(path) == "logs":
-                await logs.Export(logs_service_pb2.ExportLogsServiceRequest.FromString(path.read_bytes()), timeout=10)
-            else:
-                await traces.Export(trace_service_pb2.ExportTraceServiceRequest.FromString(path.read_bytes()),
-                                    timeout=10)
+    await export_over_grpc(relay, fixture_files("ll_events"))
 
     assert await relay.flush()
     outputs = [row["event"]["meta"].get("output", {}).get("messages") for row in relay.local_exporter.store.recent(100)]
