@@ -8,25 +8,35 @@ import logging
 import sys
 from pathlib import Path
 
-from glassbox.collector.config import ConfigError, RelayConfig, default_config, load
-from glassbox.collector.service import StartupError
+from glassbox.collector.config import RelayConfig, component_problems, default_config, load
+from glassbox.collector.errors import ConfigError, StartupError
+from glassbox.processors.base import Context
+
+
+def _base(path: str | None) -> Path:
+    """Relative paths in a config file are relative to its folder; with the default config, to the cwd."""
+    return Path(path).resolve().parent if path else Path.cwd()
 
 
 def _config(path: str | None) -> RelayConfig:
-    return load(path) if path else default_config()
+    return load(path) if path else default_config(base_dir=Path.cwd())
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from glassbox.collector.service import Relay
 
     config = _config(args.config)
-    base = Path(args.config).resolve().parent if args.config else Path.cwd()
-    asyncio.run(Relay(config, base_dir=base).run_until_signalled())
+    asyncio.run(Relay(config, base_dir=_base(args.config)).run_until_signalled())
     return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    """Everything ``run`` would refuse at startup, short of binding ports: the config, and each used
+    component's deep check (e.g. the redaction analyzer is built once)."""
     config = load(args.config)
+    deep = component_problems(config, Context(base_dir=_base(args.config), deep=True))
+    if deep:
+        raise ConfigError(deep, args.config)
     print(f"{args.config}: valid (exporters: {', '.join(config.pipeline.exporters)}; "
           f"processors: {', '.join(config.pipeline.processors) or 'none'})")
     return 0
@@ -41,7 +51,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_spans(args: argparse.Namespace) -> int:
     from glassbox.collector.demo.runner import render_summary
-    from glassbox.collector.exporters.local import LocalStore
+    from glassbox.collector.exporters.local.store import LocalStore
 
     path = args.db
     if path is None:
@@ -49,8 +59,7 @@ def cmd_spans(args: argparse.Namespace) -> int:
         if config.exporters.local is None:
             print("no local exporter configured; pass --db PATH", file=sys.stderr)
             return 1
-        base = Path(args.config).resolve().parent if args.config else Path.cwd()
-        path = str(base / config.exporters.local.path)
+        path = str(config.exporters.local.resolved_path(_base(args.config)))
     if not Path(path).exists():
         print(f"{path}: no local store yet (run `glassbox run` and send it some spans)", file=sys.stderr)
         return 1
@@ -59,13 +68,10 @@ def cmd_spans(args: argparse.Namespace) -> int:
 
 
 def cmd_deadletter(args: argparse.Namespace) -> int:
-    from glassbox.collector import deadletter
+    from glassbox.collector.delivery import deadletter
 
     config = _config(args.config)
-    directory = Path(config.storage.directory)
-    if not directory.is_absolute():
-        directory = (Path(args.config).resolve().parent if args.config else Path.cwd()) / directory
-    path = directory / "queue.db"
+    path = config.storage.resolved_directory(_base(args.config)) / "queue.db"
     try:
         if args.action == "list":
             print(deadletter.render_list(deadletter.list_letters(path, args.limit)))
@@ -126,7 +132,7 @@ def main(argv: list[str] | None = None) -> None:
         print(str(exc), file=sys.stderr)
         code = 1
     except StartupError as exc:
-        print(f"glassbox: {exc}", file=sys.stderr)
+        print(f"glassbox: cannot start: {exc}", file=sys.stderr)
         code = 1
     except KeyboardInterrupt:
         code = 130

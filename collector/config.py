@@ -1,7 +1,11 @@
-"""Relay configuration: YAML + ``${env:NAME}`` substitution, validated at startup with every error at once.
+"""The relay's configuration: YAML + ``${env:NAME}`` substitution, validated at startup with every error at once.
 
-Each error names its key path and, where there is one, the fix. Secrets are ``SecretStr`` so they never show
-up in reprs, logs or error messages.
+This module only assembles: the ``receivers``, ``processors`` and ``exporters`` sections are built from the
+component registry (each component's config model lives beside the component), ``pipeline``, ``storage`` and
+``admin`` are the runtime's own. It substitutes the environment, lets components fill defaults from their
+environment variables, checks cross-references (pipeline names ↔ configured components) and runs each used
+component's ``check`` — so what ``glassbox run`` would refuse at startup is an error here too, with its key
+path. Secrets are ``SecretStr`` so they never show up in reprs, logs or error messages.
 """
 
 from __future__ import annotations
@@ -13,199 +17,76 @@ from pathlib import Path
 from typing import Any, Literal, Mapping
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, create_model, field_validator
 
-from glassbox.processors.redaction.config import RedactionSettings
+from glassbox.collector import components, validators
+from glassbox.collector.exporters.datadog.config import wanted_by_environment
+from glassbox.processors.base import ComponentConfig, ConfigError, Context
+
+__all__ = ["ConfigError", "RelayConfig", "default_config", "load", "parse"]
 
 _ENV = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]+):(\d{1,5})$")
 
 
-class ConfigError(Exception):
-    """All problems found in a config; ``errors`` are ``"key.path: message"`` strings."""
-
-    def __init__(self, errors: list[str], source: str = "config"):
-        self.errors = errors
-        super().__init__(f"{source} has {len(errors)} error(s):\n" + "\n".join(f"  - {e}" for e in errors))
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+def _section(name: str, factories: Mapping[str, Any], defaults: tuple[str, ...] = ()) -> type[BaseModel]:
+    """A config section with one optional field per registered component type."""
+    fields: dict[str, Any] = {}
+    for type_, factory in factories.items():
+        default = Field(default_factory=factory.config) if type_ in defaults else None
+        fields[type_] = (factory.config | None, default)
+    return create_model(name, __base__=ComponentConfig, **fields)
 
 
-def _check_endpoint(value: str) -> str:
-    match = _HOST_PORT.match(value)
-    if not match or not 0 <= int(match.group(2)) <= 65535:
-        raise ValueError(f"{value!r} is not host:port (e.g. 127.0.0.1:4318; port 0 picks a free port)")
-    return value
+Receivers = _section("Receivers", components.RECEIVERS, defaults=("otlp",))
+Processors = _section("Processors", components.PROCESSORS)
+Exporters = _section("Exporters", components.EXPORTERS)
 
 
-def _check_url(value: str) -> str:
-    if not re.match(r"^https?://[^/\s]+", value):
-        raise ValueError(f"{value!r} is not an http(s) URL (e.g. http://127.0.0.1:8126)")
-    return value.rstrip("/")
-
-
-class ReceiverAuth(Strict):
-    """Clients must send ``Authorization: Bearer <bearer_token>`` and/or every listed header with its value."""
-
-    bearer_token: SecretStr | None = None
-    headers: dict[str, SecretStr] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _something(self) -> "ReceiverAuth":
-        if self.bearer_token is None and not self.headers:
-            raise ValueError("set bearer_token or headers (or remove auth)")
-        return self
-
-
-class ReceiverTls(Strict):
-    cert_file: str
-    key_file: str
-
-    @field_validator("cert_file", "key_file")
-    @classmethod
-    def _exists(cls, value: str) -> str:
-        if not Path(value).is_file():
-            raise ValueError(f"{value!r} is not a readable file")
-        return value
-
-
-class GrpcReceiver(Strict):
-    endpoint: str = "127.0.0.1:4317"
-    max_message_bytes: int = Field(default=32 << 20, gt=0)
-    auth: ReceiverAuth | None = None
-    tls: ReceiverTls | None = None
-    _endpoint = field_validator("endpoint")(_check_endpoint)
-
-
-class HttpReceiver(Strict):
-    endpoint: str = "127.0.0.1:4318"
-    max_body_bytes: int = Field(default=32 << 20, gt=0, description="limit after decompression; larger → 413")
-    read_timeout: float = Field(default=30.0, gt=0, description="seconds to receive a whole body (slow clients)")
-    auth: ReceiverAuth | None = None
-    tls: ReceiverTls | None = None
-    _endpoint = field_validator("endpoint")(_check_endpoint)
-
-
-class OtlpReceiver(Strict):
-    grpc: GrpcReceiver | None = Field(default_factory=GrpcReceiver)
-    http: HttpReceiver | None = Field(default_factory=HttpReceiver)
-
-
-class Receivers(Strict):
-    otlp: OtlpReceiver = Field(default_factory=OtlpReceiver)
-
-
-class Sending(Strict):
-    """Batching and retry settings every exporter shares."""
-
-    timeout: float = Field(default=10.0, gt=0, description="seconds per request")
-    batch_max_items: int = Field(default=500, gt=0)
-    flush_interval: float = Field(default=1.0, gt=0, description="seconds before a partial batch is sent")
-    queue_max_items: int = Field(default=100_000, gt=0, description="items on disk for this exporter")
-    queue_max_bytes: int = Field(default=1 << 30, gt=0, description="bytes on disk for this exporter")
-    overflow: Literal["backpressure", "drop_oldest"] = Field(
-        default="backpressure", description="when the queue is full: refuse new data (429/UNAVAILABLE) "
-                                            "or delete the oldest items (each one counted)")
-    retry_initial_interval: float = Field(default=0.5, gt=0)
-    retry_max_interval: float = Field(default=30.0, gt=0)
-    retry_max_elapsed: float = Field(default=300.0, gt=0)
-
-
-class DatadogExporter(Sending):
-    transport: Literal["agent", "agentless"] | None = None
-    agent_url: str | None = None
-    api_key: SecretStr | None = None
-    site: str | None = None
-    override_origin: str | None = None
-    ml_app: str | None = None
-    tags: dict[str, str] = Field(default_factory=dict)
-    _urls = field_validator("agent_url", "override_origin")(lambda v: v if v is None else _check_url(v))
-
-    @field_validator("site")
-    @classmethod
-    def _site(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^[a-z0-9.\-]+$", value):
-            raise ValueError(f"{value!r} is not a Datadog site (e.g. datadoghq.com, datadoghq.eu, us5.datadoghq.com)")
-        return value
-
-
-class OtlpExporter(Sending):
-    endpoint: str
-    headers: dict[str, SecretStr] = Field(default_factory=dict)
-    compression: Literal["gzip", "none"] = "gzip"
-    _endpoint = field_validator("endpoint")(_check_url)
-
-
-class LocalExporter(Sending):
-    flush_interval: float = Field(default=0.2, gt=0)
-    path: str = "glassbox.db"
-    max_spans: int = Field(default=100_000, gt=0, description="oldest spans are pruned beyond this")
-
-
-class DebugExporter(Sending):
-    flush_interval: float = Field(default=0.2, gt=0)
-    verbosity: Literal["basic", "detailed"] = "basic"
-
-
-class Exporters(Strict):
-    datadog: DatadogExporter | None = None
-    otlp: OtlpExporter | None = None
-    local: LocalExporter | None = None
-    debug: DebugExporter | None = None
-
-
-class DebugProcessor(Strict):
-    """Logs a line per batch; useful to see what reaches a point of the chain."""
-
-    verbosity: Literal["basic", "detailed"] = "basic"
-
-
-class Processors(Strict):
-    """Settings per processor name; a processor listed in the pipeline but not here runs with its defaults."""
-
-    debug: DebugProcessor = Field(default_factory=DebugProcessor)
-    redaction: RedactionSettings = Field(default_factory=RedactionSettings)
-
-
-KNOWN_PROCESSORS = tuple(Processors.model_fields)
-
-
-class Pipeline(Strict):
-    processors: list[str] = Field(default_factory=list)
-    exporters: list[str] = Field(default_factory=list)
+class PipelineConfig(ComponentConfig):
+    processors: list[str] = Field(default_factory=list, description="processor names, run in this order")
+    exporters: list[str] = Field(default_factory=list, description="exporter names; each gets every item")
     join_timeout: float = Field(default=1.0, ge=0, le=60, description="seconds a span waits for its log content")
     max_pending_spans: int = Field(default=50_000, gt=0)
     memory_limit_mib: int = Field(default=0, ge=0, description="refuse new data above this RSS; 0 = no limit")
 
 
-class Storage(Strict):
+class StorageConfig(ComponentConfig):
     directory: str = "./.glassbox"
     sync: Literal["full", "normal"] = Field(
         default="full", description="full: every acknowledged request survives power loss (fsync per commit); "
                                     "normal: survives a relay crash or kill -9, not an OS crash; faster")
 
+    def resolved_directory(self, base_dir: Path | None) -> Path:
+        path = Path(self.directory)
+        return base_dir / path if not path.is_absolute() and base_dir is not None else path
 
-class Admin(Strict):
+
+class AdminConfig(ComponentConfig):
     endpoint: str = "127.0.0.1:13133"
-    _endpoint = field_validator("endpoint")(_check_endpoint)
+    _endpoint = field_validator("endpoint")(validators.endpoint)
 
 
-class RelayConfig(Strict):
-    receivers: Receivers = Field(default_factory=Receivers)
-    processors: Processors = Field(default_factory=Processors)
-    exporters: Exporters = Field(default_factory=Exporters)
-    pipeline: Pipeline = Field(default_factory=Pipeline)
-    storage: Storage = Field(default_factory=Storage)
-    admin: Admin = Field(default_factory=Admin)
+class RelayConfig(ComponentConfig):
+    receivers: Receivers = Field(default_factory=Receivers)  # type: ignore[valid-type]
+    processors: Processors = Field(default_factory=Processors)  # type: ignore[valid-type]
+    exporters: Exporters = Field(default_factory=Exporters)  # type: ignore[valid-type]
+    pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    admin: AdminConfig = Field(default_factory=AdminConfig)
 
-    def processor_settings(self, name: str) -> Any:
-        return getattr(self.processors, name)
+    def processor_config(self, name: str) -> Any:
+        """A processor's config: its section, or its defaults when the pipeline lists it without one."""
+        return getattr(self.processors, name) or components.PROCESSORS[name].config()
+
+    def exporter_config(self, name: str) -> Any:
+        return getattr(self.exporters, name)
+
+
+# --- cross-references and component checks --------------------------------------------------------------------
 
 
 def reference_problems(data: dict[str, Any]) -> list[str]:
-    """Cross-section checks (pipeline names ↔ configured components), run even when fields have errors."""
+    """Pipeline names ↔ configured components; run even when fields have errors."""
     problems: list[str] = []
     exporters = data.get("exporters") if isinstance(data.get("exporters"), dict) else {}
     pipeline = data.get("pipeline") if isinstance(data.get("pipeline"), dict) else {}
@@ -213,25 +94,81 @@ def reference_problems(data: dict[str, Any]) -> list[str]:
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         return problems  # the field validation reports the type problem
     if not names:
-        configured = [n for n in exporters if n in Exporters.model_fields]
+        configured = [n for n in exporters if n in components.EXPORTERS]
         problems.append(f"pipeline.exporters: list at least one exporter (configured: {configured or 'none'})")
-    for i, name in enumerate(names):
-        if name not in Exporters.model_fields:
-            problems.append(f"pipeline.exporters[{i}]: unknown exporter {name!r}; known: {', '.join(Exporters.model_fields)}")
-        elif name not in exporters:
-            problems.append(f"pipeline.exporters[{i}]: {name!r} is not configured; add exporters.{name}: {{...}}")
-    dd = exporters.get("datadog")
-    if "datadog" in names and isinstance(dd, dict) and dd.get("transport") == "agentless" and not dd.get("api_key"):
-        problems.append("exporters.datadog.api_key: required with transport: agentless; "
-                        "set DD_API_KEY or api_key: ${env:DD_API_KEY}")
+    problems += _names("pipeline.exporters", names, components.EXPORTERS, "exporter", configured=exporters)
     processors = pipeline.get("processors") or []
-    if isinstance(processors, list):
-        for i, name in enumerate(processors):
-            if name not in KNOWN_PROCESSORS:
-                problems.append(f"pipeline.processors[{i}]: unknown processor {name!r}; known: {', '.join(KNOWN_PROCESSORS)}")
-        if len(set(map(str, processors))) != len(processors):
-            problems.append("pipeline.processors: a processor is listed twice")
+    if isinstance(processors, list) and all(isinstance(n, str) for n in processors):
+        problems += _names("pipeline.processors", processors, components.PROCESSORS, "processor")
     return problems
+
+
+def _names(key: str, names: list[str], known: Mapping[str, Any], what: str,
+           configured: Mapping[str, Any] | None = None) -> list[str]:
+    problems = []
+    for i, name in enumerate(names):
+        if name not in known:
+            problems.append(f"{key}[{i}]: unknown {what} {name!r}; known: {', '.join(known)}")
+        elif configured is not None and name not in configured:
+            problems.append(f"{key}[{i}]: {name!r} is not configured; add {key.split('.')[1]}.{name}: {{...}}")
+        elif name in names[:i]:
+            problems.append(f"{key}[{i}]: {name!r} is listed twice (at [{names.index(name)}] too); "
+                            f"each {what} runs once")
+    return problems
+
+
+def component_problems(config: RelayConfig, context: Context) -> list[str]:
+    """Each used component's ``check``: what its start would refuse, found without starting it."""
+    data = {"receivers": {name: {} for name in components.RECEIVERS if getattr(config.receivers, name) is not None},
+            "pipeline": {"processors": config.pipeline.processors, "exporters": config.pipeline.exporters}}
+    return _checks(data, context, validated=config)
+
+
+def _checks(data: dict[str, Any], context: Context, validated: RelayConfig | None = None) -> list[str]:
+    """Run the check of every used component whose own section is valid (so these problems are reported
+    together with field errors elsewhere in the file)."""
+    sections = {key: data.get(key) if isinstance(data.get(key), dict) else {} for key in
+                ("receivers", "processors", "exporters", "pipeline", "storage")}
+    pipeline = sections["pipeline"]
+    used: list[tuple[str, str, Any]] = [("receivers", name, factory) for name, factory in components.RECEIVERS.items()
+                                       if name in sections["receivers"]]
+    for key, table in (("processors", components.PROCESSORS), ("exporters", components.EXPORTERS)):
+        names = pipeline.get(key) or []
+        if isinstance(names, list):
+            used += [(key, name, table[name]) for name in dict.fromkeys(names) if isinstance(name, str) and name in table]
+    problems: list[str] = []
+    for section, name, factory in used:
+        if factory.check is None:
+            continue
+        component_config = _component_config(section, name, factory, sections[section], validated)
+        if component_config is None:
+            continue  # its own field errors are reported by the validation
+        for key, message in factory.check(component_config, context):
+            problems.append(f"{section}.{name}{'.' + key if key else ''}: {message}")
+    try:
+        storage = validated.storage if validated is not None else StorageConfig.model_validate(sections["storage"])
+    except ValidationError:
+        return problems
+    directory = storage.resolved_directory(context.base_dir).resolve()
+    existing = next((p for p in (directory, *directory.parents) if p.exists()), None)
+    if existing is None or not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        problems.append(f"storage.directory: cannot create or write {directory}: {existing} is not a writable folder")
+    return problems
+
+
+def _component_config(section: str, name: str, factory: Any, raw: dict[str, Any],
+                      validated: RelayConfig | None) -> Any:
+    if validated is not None:
+        return validated.processor_config(name) if section == "processors" else getattr(getattr(validated, section), name)
+    if name not in raw and section == "processors":
+        return factory.config()
+    try:
+        return factory.config.model_validate(raw.get(name) or {})
+    except ValidationError:
+        return None
+
+
+# --- loading ------------------------------------------------------------------------------------------------------
 
 
 def substitute_env(node: Any, environ: Mapping[str, str], path: str = "", errors: list[str] | None = None) -> Any:
@@ -256,7 +193,26 @@ def substitute_env(node: Any, environ: Mapping[str, str], path: str = "", errors
     return _ENV.sub(replace, node)
 
 
-def parse(data: Any, environ: Mapping[str, str] | None = None, source: str = "config") -> RelayConfig:
+def environment_defaults(data: dict[str, Any], environ: Mapping[str, str], from_env: dict[str, str]) -> dict[str, Any]:
+    """Exporters that honour environment variables (ddtrace's ``DD_*``) fill what their section leaves unset,
+    before validation, so values from the environment are checked exactly like values from the file.
+    ``from_env`` receives key path → variable name, so errors can name the variable."""
+    exporters = data.get("exporters")
+    if not isinstance(exporters, dict):
+        return data
+    filled = dict(exporters)
+    for name, section in exporters.items():
+        factory = components.EXPORTERS.get(name)
+        if factory is None or factory.from_environment is None or not isinstance(section or {}, dict):
+            continue
+        keys: dict[str, str] = {}
+        filled[name] = factory.from_environment(dict(section or {}), environ, keys)
+        from_env.update({f"exporters.{name}.{key}": var for key, var in keys.items()})
+    return {**data, "exporters": filled}
+
+
+def parse(data: Any, environ: Mapping[str, str] | None = None, source: str = "config",
+          base_dir: Path | None = None) -> RelayConfig:
     """Validate a loaded YAML document; raise ConfigError listing every problem."""
     environ = os.environ if environ is None else environ
     if data is None:
@@ -267,7 +223,7 @@ def parse(data: Any, environ: Mapping[str, str] | None = None, source: str = "co
     data = substitute_env(data, environ, errors=errors)
     unset = {error.split(":", 1)[0] for error in errors}  # keys already reported as a missing variable
     from_env: dict[str, str] = {}
-    data = with_datadog_env(data, environ, from_env)
+    data = environment_defaults(data, environ, from_env)
     config = None
     try:
         config = RelayConfig.model_validate(data)
@@ -278,6 +234,9 @@ def parse(data: Any, environ: Mapping[str, str] | None = None, source: str = "co
                 continue
             errors.append(f"{message} (from {from_env[path]})" if path in from_env else message)
     errors.extend(reference_problems(data))
+    for problem in _checks(data, Context(base_dir=base_dir), validated=config):
+        path = problem.split(":", 1)[0]
+        errors.append(f"{problem} (from {from_env[path]})" if path in from_env else problem)
     if errors or config is None:
         raise ConfigError(errors, source)
     return config
@@ -307,57 +266,15 @@ def load(path: str | Path, environ: Mapping[str, str] | None = None) -> RelayCon
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         raise ConfigError([f"{where}invalid YAML: {getattr(exc, 'problem', exc)}"], str(path)) from None
-    return parse(data, environ, str(path))
+    return parse(data, environ, str(path), base_dir=path.resolve().parent)
 
 
-def default_config(environ: Mapping[str, str] | None = None) -> RelayConfig:
+def default_config(environ: Mapping[str, str] | None = None, base_dir: Path | None = None) -> RelayConfig:
     """The shipped default: Datadog agentless with DD_API_KEY, the Agent with DD_AGENT_HOST/DD_TRACE_AGENT_URL,
     otherwise the ``local`` exporter (SQLite) so nothing leaves the machine."""
     environ = os.environ if environ is None else environ
     data = yaml.safe_load(resources.files("glassbox.config").joinpath("default.yaml").read_text(encoding="utf-8"))
-    wants_datadog = ("DD_API_KEY", "DD_AGENT_HOST", "DD_TRACE_AGENT_URL")
-    agentless = environ.get("DD_LLMOBS_AGENTLESS_ENABLED", "").strip().lower() in ("1", "true", "yes")
-    if agentless or any(environ.get(var) for var in wants_datadog):
+    if wanted_by_environment(environ):
         data["exporters"]["datadog"] = {}
         data["pipeline"]["exporters"] = ["datadog"]
-    return parse(data, environ, "default config")
-
-
-def with_datadog_env(data: dict[str, Any], environ: Mapping[str, str],
-                     from_env: dict[str, str] | None = None) -> dict[str, Any]:
-    """ddtrace's environment variables fill whatever the datadog exporter config leaves unset, before
-    validation, so values from the environment are checked exactly like values from the file.
-    ``from_env`` receives key path → variable name, so errors can name the variable."""
-    from_env = {} if from_env is None else from_env
-    exporters = data.get("exporters")
-    if not isinstance(exporters, dict) or not isinstance(exporters.get("datadog", {}), dict) \
-            or "datadog" not in exporters:
-        return data
-    dd = dict(exporters["datadog"] or {})
-    env = {k: v for k, v in environ.items() if k.startswith("DD_") and v != ""}
-    for key, var in (("api_key", "DD_API_KEY"), ("site", "DD_SITE"), ("ml_app", "DD_LLMOBS_ML_APP"),
-                     ("override_origin", "DD_LLMOBS_OVERRIDE_ORIGIN")):
-        if dd.get(key) is None and var in env:
-            dd[key] = env[var]
-            from_env[f"exporters.datadog.{key}"] = var
-    dd.setdefault("site", "datadoghq.com")
-    explicit_agent = "DD_TRACE_AGENT_URL" in env or "DD_AGENT_HOST" in env
-    if dd.get("agent_url") is None:
-        from_env["exporters.datadog.agent_url"] = "DD_TRACE_AGENT_URL" if "DD_TRACE_AGENT_URL" in env else "DD_AGENT_HOST"
-        dd["agent_url"] = env.get("DD_TRACE_AGENT_URL") or \
-            f"http://{env.get('DD_AGENT_HOST', '127.0.0.1')}:{env.get('DD_TRACE_AGENT_PORT', '8126')}"
-    if dd.get("transport") is None:
-        agentless = env.get("DD_LLMOBS_AGENTLESS_ENABLED", "").strip().lower()
-        if agentless in ("1", "true", "yes"):
-            dd["transport"] = "agentless"
-        elif agentless in ("0", "false", "no"):
-            dd["transport"] = "agent"
-        else:
-            dd["transport"] = "agentless" if dd.get("api_key") and not explicit_agent else "agent"
-    tags = dict(dd.get("tags") or {}) if isinstance(dd.get("tags") or {}, dict) else dd.get("tags")
-    if isinstance(tags, dict):
-        for tag, var in (("env", "DD_ENV"), ("service", "DD_SERVICE"), ("version", "DD_VERSION")):
-            if var in env:
-                tags.setdefault(tag, env[var])
-        dd["tags"] = tags
-    return {**data, "exporters": {**exporters, "datadog": dd}}
+    return parse(data, environ, "default config", base_dir=base_dir)

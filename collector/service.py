@@ -1,7 +1,10 @@
-"""The relay service: builds components from a validated config, starts them in order, stops them in reverse.
+"""The relay service: builds every component from a validated config through the registry, starts them in
+order, stops them in reverse.
 
-Start order: exporters (senders) → pipeline → receivers → admin. Stop order is the reverse of intake:
-receivers stop accepting, the pipeline releases what it holds, senders drain up to the shutdown timeout.
+Start order: queue store → exporters (senders) → processors → pipeline (+ journal replay) → receivers → admin.
+Stop order is the reverse of intake: receivers stop accepting, the pipeline releases what it holds, senders
+drain up to the shutdown timeout, processors stop. A component that fails to start is one line naming its
+config key (``StartupError``), never a traceback, and whatever already started is stopped again.
 """
 
 from __future__ import annotations
@@ -9,111 +12,92 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import ssl
 from pathlib import Path
 from typing import Any
 
-import grpc
 from aiohttp import web
 
+from glassbox.collector import components
+from glassbox.collector import telemetry as T
 from glassbox.collector.admin import admin_routes
 from glassbox.collector.config import RelayConfig
-from glassbox.collector.exporters.datadog import DatadogExporter
-from glassbox.collector.exporters.debug import DebugExporter
-from glassbox.collector.exporters.local import LocalExporter
-from glassbox.collector.exporters.otlp import OtlpExporter
-from glassbox.collector.exporters.sender import Sender
+from glassbox.collector.delivery.admission import Admission
+from glassbox.collector.delivery.sender import Sender
+from glassbox.collector.delivery.store import QueueStore
+from glassbox.collector.errors import GlassboxError, StartupError
 from glassbox.collector.pipeline import Pipeline
-from glassbox.collector.queue import QueueStore
-from glassbox.collector.receivers.auth import Authenticator
-from glassbox.collector.receivers.grpc import build_server
-from glassbox.collector.receivers.http import HttpReceiver
-from glassbox.collector.telemetry import Telemetry
-from glassbox.processors.base import registry
+from glassbox.collector.receivers.base import Receiver
+from glassbox.collector.receivers.otlp.receiver import serve
+from glassbox.collector.validators import split_endpoint
+from glassbox.processors.base import Context, Processor
 
 log = logging.getLogger("glassbox")
-
-
-def _split(endpoint: str) -> tuple[str, int]:
-    host, _, port = endpoint.rpartition(":")
-    return host.strip("[]"), int(port)
-
-
-class StartupError(Exception):
-    """The relay cannot start (a port is taken, a file is unreadable); the message says which and why."""
-
-
-def build_exporter(name: str, settings: Any, base_dir: Path | None) -> Any:
-    if name == "datadog":
-        return DatadogExporter(settings)
-    if name == "otlp":
-        return OtlpExporter(settings)
-    if name == "local":
-        return LocalExporter(settings, base_dir)
-    if name == "debug":
-        return DebugExporter(settings)
-    raise ValueError(f"unknown exporter {name!r}")
-
-
-def _ssl(tls: Any) -> ssl.SSLContext | None:
-    if tls is None:
-        return None
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(tls.cert_file, tls.key_file)
-    return context
 
 
 class Relay:
     def __init__(self, config: RelayConfig, base_dir: Path | None = None, shutdown_timeout: float = 10.0):
         self.config = config
         self.shutdown_timeout = shutdown_timeout
-        self.telemetry = Telemetry()
-        directory = Path(config.storage.directory)
-        if not directory.is_absolute() and base_dir is not None:
-            directory = base_dir / directory
-        self.store = QueueStore(directory / "queue.db", sync=config.storage.sync)
-        self.senders = []
-        for name in config.pipeline.exporters:
-            settings = getattr(config.exporters, name)
-            exporter = build_exporter(name, settings, base_dir)
-            self.senders.append(Sender(exporter, settings, self.telemetry, self.store,
-                                       max_items=settings.queue_max_items, max_bytes=settings.queue_max_bytes))
-        processors = registry()
-        self.processors = [processors[name](config.processor_settings(name)) for name in config.pipeline.processors]
-        for processor in self.processors:
-            if hasattr(processor, "metrics"):  # processors that count things of their own (redaction)
-                self.telemetry.source(processor.metrics)
-        self.pipeline = Pipeline(self.processors, self.senders, self.telemetry, self.store,
+        self.telemetry = T.Telemetry()
+        context = Context(base_dir=base_dir)
+        self.store = QueueStore(config.storage.resolved_directory(base_dir) / "queue.db", sync=config.storage.sync)
+        self.senders = [Sender(name, components.EXPORTERS[name].create(config.exporter_config(name), context),
+                               config.exporter_config(name), self.telemetry, self.store)
+                        for name in config.pipeline.exporters]
+        self.processors: list[tuple[str, Processor]] = [
+            (name, components.PROCESSORS[name].create(config.processor_config(name), context))
+            for name in config.pipeline.processors]
+        for _, processor in self.processors:
+            metrics = getattr(processor, "metrics", None)
+            if callable(metrics):  # processors that count things of their own (redaction)
+                self.telemetry.source(metrics)
+        self.admission = Admission(self.senders, self.store, self.telemetry, config.pipeline.memory_limit_mib)
+        self.pipeline = Pipeline(self.processors, self.senders, self.telemetry, self.store, self.admission,
                                  join_timeout=config.pipeline.join_timeout,
-                                 max_pending=config.pipeline.max_pending_spans,
-                                 memory_limit_mib=config.pipeline.memory_limit_mib)
+                                 max_pending=config.pipeline.max_pending_spans)
+        self.receivers: list[Receiver] = [
+            factory.create(getattr(config.receivers, name), context, self.pipeline, self.telemetry)
+            for name, factory in components.RECEIVERS.items() if getattr(config.receivers, name) is not None]
         self._register_gauges()
-        self.grpc_port: int | None = None
-        self.http_port: int | None = None
         self.admin_port: int | None = None
-        self._grpc = None
-        self._runners: list[web.AppRunner] = []
+        self._admin: web.AppRunner | None = None
         self._ready = False
 
+    # --- where things are -------------------------------------------------------------------------------------
+
+    def _port(self, transport: str) -> int | None:
+        return next((r.ports[transport] for r in self.receivers if transport in r.ports), None)
+
     @property
-    def local_exporter(self) -> LocalExporter | None:
-        return next((s.exporter for s in self.senders if isinstance(s.exporter, LocalExporter)), None)
+    def grpc_port(self) -> int | None:
+        return self._port("grpc")
+
+    @property
+    def http_port(self) -> int | None:
+        return self._port("http")
+
+    def exporter(self, name: str) -> Any:
+        """The exporter configured under ``name`` in the pipeline, or None."""
+        return next((s.exporter for s in self.senders if s.name == name), None)
+
+    @property
+    def local_exporter(self) -> Any:
+        return self.exporter("local")
+
+    # --- telemetry ----------------------------------------------------------------------------------------------
 
     def _register_gauges(self) -> None:
-        names = [sender.name for sender in self.senders]
         stats = self.store.stats
+        names = [sender.name for sender in self.senders]
 
-        def per_exporter(index: int):
-            def read() -> dict:
-                return {(("exporter", n),): (stats[n].items, stats[n].bytes)[index] if n in stats else 0
-                        for n in names}
-            return read
+        def per_exporter(read: Any) -> Any:
+            return lambda: {(("exporter", n),): read(stats[n]) if n in stats else 0 for n in names}
 
-        self.telemetry.gauge("exporter_queue_size", "items waiting on disk, per exporter", per_exporter(0))
-        self.telemetry.gauge("exporter_queue_bytes", "bytes waiting on disk, per exporter", per_exporter(1))
-        self.telemetry.gauge("exporter_queue_capacity", "queue_max_items, per exporter",
+        self.telemetry.gauge(T.EXPORTER_QUEUE_SIZE, per_exporter(lambda s: s.items))
+        self.telemetry.gauge(T.EXPORTER_QUEUE_BYTES, per_exporter(lambda s: s.bytes))
+        self.telemetry.gauge(T.EXPORTER_QUEUE_CAPACITY,
                              lambda: {(("exporter", s.name),): s.max_items for s in self.senders})
-        self.telemetry.gauge("exporter_queue_oldest_age_seconds", "age of the oldest queued item, per exporter",
+        self.telemetry.gauge(T.EXPORTER_QUEUE_OLDEST_AGE,
                              lambda: {(("exporter", n),): age for n, age in self._oldest.items()})
         self._oldest: dict[str, float] = {}
 
@@ -121,60 +105,46 @@ class Relay:
         """Gauges that need a query (oldest item age), refreshed before each /metrics scrape."""
         self._oldest = await self.store.oldest_age()
 
+    # --- lifecycle ----------------------------------------------------------------------------------------------
+
     async def start(self) -> None:
-        self.store.open()
+        try:
+            self.store.open()
+        except Exception as exc:
+            raise StartupError(f"storage.directory: cannot open {self.store.path}: {exc}") from None
         for sender in self.senders:
-            await sender.start()
+            await self._start(f"exporters.{sender.name}", sender.start)
+        for name, processor in self.processors:
+            await self._start(f"processors.{name}", processor.start)
         await self.pipeline.start()
         await self.pipeline.replay_journal()
-        otlp = self.config.receivers.otlp
-        if otlp.grpc is not None:
-            host, port = _split(otlp.grpc.endpoint)
-            self._grpc = build_server(self.pipeline, self.telemetry, otlp.grpc.max_message_bytes,
-                                      Authenticator(otlp.grpc.auth))
-            try:
-                if otlp.grpc.tls is not None:
-                    credentials = grpc.ssl_server_credentials([(Path(otlp.grpc.tls.key_file).read_bytes(),
-                                                                Path(otlp.grpc.tls.cert_file).read_bytes())])
-                    self.grpc_port = self._grpc.add_secure_port(f"{host}:{port}", credentials)
-                else:
-                    self.grpc_port = self._grpc.add_insecure_port(f"{host}:{port}")
-            except (RuntimeError, OSError) as exc:
-                raise StartupError(f"receivers.otlp.grpc: cannot listen on {otlp.grpc.endpoint} "
-                                   f"(is another process using the port?): {exc}") from None
-            await self._grpc.start()
-            log.info("OTLP/gRPC receiver listening on %s:%d", host, self.grpc_port)
-        if otlp.http is not None:
-            receiver = HttpReceiver(self.pipeline, self.telemetry, otlp.http.max_body_bytes,
-                                    Authenticator(otlp.http.auth), otlp.http.read_timeout)
-            app = web.Application(client_max_size=otlp.http.max_body_bytes)
-            app.add_routes(receiver.routes())
-            # The receiver decompresses itself, with the size limit applied to the decompressed bytes.
-            self.http_port = await self._serve(app, otlp.http.endpoint, _ssl(otlp.http.tls), auto_decompress=False,
-                                               keepalive_timeout=30.0)
-            log.info("OTLP/HTTP receiver listening on %s:%d", _split(otlp.http.endpoint)[0], self.http_port)
+        for receiver in self.receivers:
+            await self._start("receivers", receiver.start)
+        pages = [route for sender in self.senders if callable(getattr(sender.exporter, "routes", None))
+                 for route in sender.exporter.routes()]  # pages a component serves (the local viewer)
         admin = web.Application()
-        admin.add_routes(admin_routes(self))
-        self.admin_port = await self._serve(admin, self.config.admin.endpoint, None)
+        admin.add_routes(admin_routes(self, pages))
+        self._admin, self.admin_port = await serve(admin, self.config.admin.endpoint, None, "admin.endpoint")
         log.info("admin server (/healthz /readyz /metrics) listening on %s:%d",
-                 _split(self.config.admin.endpoint)[0], self.admin_port)
+                 split_endpoint(self.config.admin.endpoint)[0], self.admin_port)
         self._ready = True
 
-    async def _serve(self, app: web.Application, endpoint: str, ssl_context: ssl.SSLContext | None,
-                     **handler: Any) -> int:
-        host, port = _split(endpoint)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2.0, **handler)
-        await runner.setup()
-        self._runners.append(runner)
-        site = web.TCPSite(runner, host, port, backlog=512, ssl_context=ssl_context)
+    @staticmethod
+    async def _start(key: str, start: Any) -> None:
         try:
-            await site.start()
-        except OSError as exc:
-            raise StartupError(f"cannot listen on {endpoint}: {exc.strerror or exc}") from None
-        return site._server.sockets[0].getsockname()[1]  # the real port when 0 was asked for
+            result = start()
+            if asyncio.iscoroutine(result):
+                await result
+        except GlassboxError:
+            raise
+        except Exception as exc:
+            raise StartupError(f"{key}: cannot start: {type(exc).__name__}: {exc}") from None
 
-    def ready(self) -> bool:
-        return self._ready and all(sender.has_room() for sender in self.senders)
+    def ready(self) -> tuple[bool, str]:
+        """Ready = started, and admission would accept a request now (the one rule receivers refuse by)."""
+        if not self._ready:
+            return False, "starting or stopping"
+        return self.admission.ready()
 
     async def flush(self, timeout: float = 10.0) -> bool:
         """Release held spans and wait until every exporter sent what it has (tests and the demo use this)."""
@@ -184,17 +154,19 @@ class Relay:
 
     async def stop(self) -> None:
         self._ready = False
-        if self._grpc is not None:
-            await self._grpc.stop(grace=2.0)
-            self._grpc = None
-        for runner in self._runners[:-1]:  # receivers first; the admin server answers until the end
-            await runner.cleanup()
+        for receiver in self.receivers:  # receivers first; the admin server answers until the end
+            await receiver.shutdown()
         if self.store.is_open:
             await self.pipeline.shutdown()
             await asyncio.gather(*(sender.shutdown(self.shutdown_timeout) for sender in self.senders))
-        if self._runners:
-            await self._runners[-1].cleanup()
-        self._runners.clear()
+        for _, processor in self.processors:
+            try:
+                processor.shutdown()
+            except Exception:  # one processor failing to stop must not keep the others running
+                log.exception("processor shutdown failed")
+        if self._admin is not None:
+            await self._admin.cleanup()
+            self._admin = None
         self.store.close()
 
     async def run_until_signalled(self) -> None:

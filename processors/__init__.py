@@ -1,5 +1,7 @@
-"""Processors: plain objects with ``start()``, ``process(batch) -> batch`` and ``shutdown()``.
+"""Processors and the span model they share.
 
-The pipeline calls them in the configured order; a processor never calls the next one. ``process`` may be a
-coroutine function when the work is better done off the event loop. Processors import only ``model``.
+The shared layer — ``model`` (the span model and its enrichment API), ``semconv`` (every attribute name),
+``wire`` (the only code that reads or writes the OTLP copy), ``scrub`` (the one fail-closed policy) and
+``base`` (the processor contract, its factory and errors) — imports nothing of the collector. Each processor
+is one folder (``config.py`` + ``processor.py``) that imports only that shared layer.
 """

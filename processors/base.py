@@ -1,10 +1,46 @@
-"""The processor contract, and the registry that maps config names to processor classes."""
+"""What a processor is, how it is registered, and the errors every component may raise at startup.
+
+A processor is a plain object: ``start()``, ``process(batch) -> batch`` (a coroutine function when its work is
+better done off the event loop), ``shutdown()``. The pipeline calls processors in the configured order; a
+processor never calls the next one. It changes the span model only (``model.Span``'s fields and enrichment
+methods), never a protobuf: ``processors.wire`` owns the OTLP copy.
+
+A processor is registered with a ``ProcessorFactory`` (its config name, its config model, how to create it,
+and an optional ``check`` of what would make it fail at startup) listed once in ``collector.components``.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Protocol
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Protocol
+
+from pydantic import BaseModel, ConfigDict
 
 from glassbox.processors.model import Batch
+
+
+class ComponentConfig(BaseModel):
+    """Base of every component's config model: unknown keys are errors (typos never pass silently)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class GlassboxError(Exception):
+    """Base of the errors glassbox raises on purpose; the message is meant for the operator."""
+
+
+class ConfigError(GlassboxError):
+    """Problems found in a config; ``errors`` are ``"key.path: message"`` strings, all of them at once."""
+
+    def __init__(self, errors: list[str], source: str = "config"):
+        self.errors = errors
+        self.source = source
+        super().__init__(f"{source} has {len(errors)} error(s):\n" + "\n".join(f"  - {e}" for e in errors))
+
+
+class StartupError(GlassboxError):
+    """A component cannot start (a port is taken, a model is not installed); the message names the key and fix."""
 
 
 class Processor(Protocol):
@@ -17,9 +53,22 @@ class Processor(Protocol):
     def shutdown(self) -> None: ...
 
 
-def registry() -> dict[str, Any]:
-    """Config name → processor class (each takes its validated settings object)."""
-    from glassbox.processors.debug import DebugProcessor
-    from glassbox.processors.redaction.processor import RedactionProcessor
+Problems = list[tuple[str, str]]  # (key path inside the component's config, or "", message)
 
-    return {"debug": DebugProcessor, "redaction": RedactionProcessor}
+
+@dataclass(frozen=True)
+class Context:
+    """What the relay tells a component when it creates or checks it."""
+
+    base_dir: Path | None = None  # relative paths in the config are relative to this (the config file's folder)
+    deep: bool = False  # checks may take seconds (``glassbox validate``); the quick form runs before every start
+
+
+@dataclass(frozen=True)
+class ProcessorFactory:
+    """How the relay builds one processor type from its config section ``processors.<type>``."""
+
+    type: str
+    config: type[ComponentConfig]
+    create: Callable[[Any, Context], Processor]
+    check: Callable[[Any, Context], Problems] | None = None  # what ``start()`` would refuse, without starting

@@ -115,19 +115,79 @@ class RedactionSummary:
     failed_closed: int = 0
 
 
-@dataclass(slots=True)
-class Origin:
-    """Where a span came from on the wire, kept so OTLP exporters can forward it unchanged.
+@dataclass(slots=True, eq=False)
+class Opaque:
+    """An attribute value this version cannot read (an AnyValue kind newer than our OTLP library). It is kept as
+    bytes so it can be forwarded unchanged; redaction cannot analyse it, so it replaces it (fail closed)."""
 
-    ``span`` is the decoded OTLP protobuf span; ``resource`` and ``scope`` are the protobuf messages it arrived
-    under. Processors that change content (redaction) must change these too, because OTLP exporters send them.
-    """
+    raw: bytes
 
-    resource: Any
-    scope: Any
-    span: Any
-    resource_schema_url: str = ""
-    scope_schema_url: str = ""
+
+@dataclass(slots=True, eq=False)
+class WireResource:
+    """The resource (or instrumentation scope) spans and log records arrived under, as plain values.
+
+    One object per resource of a request, shared by every span and record under it, so it is edited once.
+    ``source`` and ``read`` belong to ``processors.wire`` (the protobuf it came from; what was read from it)."""
+
+    attributes: dict[str, Any]
+    schema_url: str = ""
+    source: Any = None
+    read: Any = None
+
+
+@dataclass(slots=True, eq=False)
+class WireEvent:
+    name: str
+    attributes: dict[str, Any]
+    time_unix_nano: int = 0
+    index: int = -1  # position on the wire; -1 for an event glassbox added (an evaluation result)
+    read: Any = None
+
+
+@dataclass(slots=True, eq=False)
+class WireLink:
+    attributes: dict[str, Any]
+    trace_id: bytes = b""
+    span_id: bytes = b""
+    trace_state: str = ""
+    flags: int = 0
+    index: int = -1
+    read: Any = None
+
+
+@dataclass(slots=True, eq=False)
+class Wire:
+    """The OTLP copy of a span, as plain values: what ``otlp`` exporters forward.
+
+    Processors edit these values like any other field (redaction replaces a text, drops a key); they never see a
+    protobuf. ``processors.wire`` renders the copy onto the protobuf the span arrived as, adding what processors
+    set through the span's enrichment API (metrics, tags, prompt, evaluations)."""
+
+    attributes: dict[str, Any]
+    events: list[WireEvent]
+    links: list[WireLink]
+    status_message: str
+    resource: WireResource
+    scope: WireResource
+    source: Any = None
+    read: Any = None
+
+
+@dataclass(slots=True, eq=False)
+class LogRecord:
+    """One OTLP log record as plain values (forwarded by ``otlp`` exporters as it came, after processors)."""
+
+    trace_id: str  # hex, "" when the record has no span context
+    span_id: str
+    event_name: str
+    time_unix_nano: int  # when it happened (observed time when the producer did not say)
+    body: Any
+    attributes: dict[str, Any]
+    resource: WireResource
+    scope: WireResource
+    source: Any = None
+    read: Any = None
 
 
 @dataclass(slots=True)
@@ -158,12 +218,41 @@ class Span:
     prompt: Prompt | None = None
     evaluations: list[Evaluation] = field(default_factory=list)
     redaction: RedactionSummary | None = None
-    origin: Origin | None = None
+    wire: Wire | None = None  # the OTLP copy (None for spans built in code, e.g. tests)
     llm_parent_id: str | None = None  # nearest GenAI ancestor, resolved by the pipeline; None = root
+    # What processors added through the methods below; processors.wire puts it on the OTLP copy too.
+    enriched_metrics: set[str] = field(default_factory=set)
+    enriched_tags: set[str] = field(default_factory=set)
+    enriched_prompt: bool = False
+    added_evaluations: list[Evaluation] = field(default_factory=list)
 
     @property
     def is_genai(self) -> bool:
         return self.kind is not None
+
+    # --- enrichment: how processors add data, so that every exporter (OTLP copies included) gets it ---------
+
+    def set_metric(self, name: str, value: float) -> None:
+        """Set a metric (a token count, a cost in USD) under its Datadog name (the constants above)."""
+        self.metrics[name] = value
+        self.enriched_metrics.add(name)
+
+    def set_tag(self, key: str, value: str | list[str]) -> None:
+        """Set a tag; a list becomes one ``key:value`` tag per item."""
+        self.tags[key] = value
+        self.enriched_tags.add(key)
+
+    def drop_tag(self, key: str) -> None:
+        self.tags.pop(key, None)
+        self.enriched_tags.add(key)
+
+    def set_prompt(self, prompt: Prompt | None) -> None:
+        self.prompt = prompt
+        self.enriched_prompt = True
+
+    def add_evaluation(self, evaluation: Evaluation) -> None:
+        self.evaluations.append(evaluation)
+        self.added_evaluations.append(evaluation)
 
 
 @dataclass(slots=True)
@@ -181,8 +270,8 @@ class Batch:
     """What flows through processors: GenAI and plain spans, plus OTLP log/metric requests to forward."""
 
     spans: list[Span] = field(default_factory=list)
-    logs: list[Any] = field(default_factory=list)  # ExportLogsServiceRequest protobufs not joined to a span
-    metrics: list[Any] = field(default_factory=list)  # ExportMetricsServiceRequest protobufs
+    logs: list[LogRecord] = field(default_factory=list)  # log records to forward to OTLP exporters
+    metrics: list[Any] = field(default_factory=list)  # metric requests, forwarded untouched (opaque to processors)
     evaluations: list[DetachedEvaluation] = field(default_factory=list)
 
     def __len__(self) -> int:

@@ -28,10 +28,10 @@ def main(argv: list[str] | None = None) -> int:
     from bench.pii import corpus as corpora
     from bench.pii.harness import floors, measure, render, stock_presidio
     from glassbox.processors.redaction.analyzer import WARM_UP
-    from glassbox.processors.redaction.config import RedactionSettings
+    from glassbox.processors.redaction.config import RedactionConfig
 
     workers = args.workers if args.workers == "auto" else int(args.workers)
-    settings = RedactionSettings(nlp_engine=args.nlp_engine, workers=workers)
+    settings = RedactionConfig(nlp_engine=args.nlp_engine, workers=workers)
     entities = settings.resolved_entities()
     types = corpora.PATTERN_TYPES + corpora.NER_TYPES
     stock = stock_presidio(entities, args.nlp_engine)

@@ -1,75 +1,50 @@
-"""What an exporter is, and the error vocabulary the shared sender understands.
+"""What an exporter is and how it is registered.
 
-An exporter renders a batch into items (synchronously, on the pipeline's path) and sends a list of items
-(asynchronously, from its sender). Errors are data: ``PermanentError`` drops with a reason, ``RetryableError``
-is retried with backoff, honouring ``retry_after``; ``remaining`` says which items still need sending when part
-of a list already went out, so a retry never duplicates what the destination accepted.
+An exporter renders a batch into items (synchronously, on the pipeline's path; each item is ``(kind, bytes)``
+and is what its queue stores) and sends a list of items (asynchronously, from its sender). Errors are data: a
+send that fails raises ``RetryableError`` or ``PermanentError`` (``collector.errors``) saying which of the items
+the destination accepted before it failed, by index — the sender acknowledges exactly those.
+
+``start``/``shutdown`` must be safe to call in any order and more than once (shutdown without start, shutdown
+twice): the relay may fail half-way through starting.
+
+An exporter is registered with an ``ExporterFactory`` listed once in ``collector.components``; its config model
+extends ``SendingConfig`` and lives beside it.
 """
 
 from __future__ import annotations
 
-import email.utils
-import time
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Protocol
 
-import aiohttp
-
+from glassbox.collector.delivery.config import SendingConfig
+from glassbox.collector.delivery.store import Item
+from glassbox.processors.base import Context, Problems
 from glassbox.processors.model import Batch
 
 
-class PermanentError(Exception):
-    def __init__(self, reason: str, message: str, remaining: list[Any] | None = None):
-        super().__init__(message)
-        self.reason = reason
-        self.remaining = remaining
-
-
-class RetryableError(Exception):
-    def __init__(self, message: str, retry_after: float | None = None, remaining: list[Any] | None = None):
-        super().__init__(message)
-        self.retry_after = retry_after
-        self.remaining = remaining
-
-
 class Exporter(Protocol):
-    name: str
+    def render(self, batch: Batch) -> list[Item]: ...
 
-    def render(self, batch: Batch) -> list[Any]: ...
-
-    async def send(self, items: list[Any]) -> None: ...
+    async def send(self, items: list[Item]) -> None: ...
 
     async def start(self) -> None: ...
 
     async def shutdown(self) -> None: ...
 
 
-def retry_after_seconds(header: str | None) -> float | None:
-    """``Retry-After`` as seconds: either a number of seconds or an HTTP date."""
-    if not header:
-        return None
-    header = header.strip()
-    try:
-        return max(0.0, float(header))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(header)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
+# ``from_environment(section, environ, from_env) -> section``: fill what the config section leaves unset from
+# the environment before validation (so env values are checked like file values); record key → variable
+# name in ``from_env`` so errors can name the variable.
+EnvironmentDefaults = Callable[[dict[str, Any], Mapping[str, str], dict[str, str]], dict[str, Any]]
 
 
-async def post(session: aiohttp.ClientSession, url: str, body: bytes, headers: dict[str, str], timeout: float,
-               what: str) -> None:
-    """POST and classify the outcome: 2xx ok; 408/429/5xx/connection errors retryable; other 4xx permanent."""
-    try:
-        async with session.post(url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
-            detail = (await resp.content.read(512)).decode("utf-8", "replace").strip()
-            if 200 <= resp.status < 300:
-                return
-            message = f"{what}: {url} answered {resp.status}" + (f": {detail}" if detail else "")
-            if resp.status in (408, 429) or resp.status >= 500:
-                raise RetryableError(message, retry_after_seconds(resp.headers.get("Retry-After")))
-            raise PermanentError(f"http_{resp.status}", message)
-    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-        raise RetryableError(f"{what}: {url} unreachable: {type(exc).__name__}: {exc}") from None
+@dataclass(frozen=True)
+class ExporterFactory:
+    """How the relay builds one exporter type from its config section ``exporters.<type>``."""
+
+    type: str
+    config: type[SendingConfig]
+    create: Callable[[Any, Context], Exporter]
+    check: Callable[[Any, Context], Problems] | None = None  # what ``start()`` would refuse, without starting
+    from_environment: EnvironmentDefaults | None = None

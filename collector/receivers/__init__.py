@@ -1,0 +1,2 @@
+"""Receivers: one folder each (factory in ``__init__``, ``config.py``, the servers), registered once in
+``collector.components``. ``base`` is the contract."""

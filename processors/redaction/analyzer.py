@@ -33,7 +33,7 @@ from typing import Any, Iterable, NamedTuple
 
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")  # before tldextract is imported (Presidio #1205)
 
-from glassbox.processors.redaction.config import RedactionSettings  # noqa: E402
+from glassbox.processors.redaction.config import RedactionConfig  # noqa: E402
 
 log = logging.getLogger("glassbox.processors.redaction")
 LANGUAGE = "en"
@@ -143,12 +143,45 @@ def model_problem(name: str) -> str | None:
             f"processors.redaction.nlp_engine to a model directory, or to none")
 
 
+def startup_problems(settings: RedactionConfig, deep: bool = False) -> list[tuple[str, str]]:
+    """What would stop the redaction processor from starting, as (key, message), without starting it.
+
+    Fast checks always (the spaCy model is installed; every ``class_path`` imports and is a Presidio
+    ``EntityRecognizer``); with ``deep``, the analyzer is also built once in this process, so ``glassbox
+    validate`` refuses whatever ``glassbox run`` would (a recognizer that raises, an entity nothing detects)."""
+    problems = []
+    problem = model_problem(settings.nlp_engine)
+    if problem:
+        problems.append(("nlp_engine", problem))
+    for i, custom in enumerate(settings.custom_recognizers):
+        if not custom.class_path:
+            continue
+        from presidio_analyzer import EntityRecognizer
+
+        key = f"custom_recognizers[{i}].class_path"
+        try:
+            cls = _import(custom.class_path)
+        except Exception as exc:  # noqa: BLE001 — any import failure is the user's to fix
+            problems.append((key, f"cannot import {custom.class_path!r}: {type(exc).__name__}: {exc}"))
+            continue
+        if not (isinstance(cls, type) and issubclass(cls, EntityRecognizer)):
+            problems.append((key, f"{custom.class_path!r} is not a Presidio EntityRecognizer subclass"))
+    if deep and not problems:
+        try:
+            Redactor(settings)
+        except Exception as exc:  # noqa: BLE001
+            problems.append(("", f"the analyzer cannot be built: {type(exc).__name__}: {exc}"))
+    return problems
+
+
 def _import(path: str) -> Any:
     module, _, attr = path.partition(":") if ":" in path else path.rpartition(".")
+    if not module or not attr:
+        raise ValueError("write it as 'package.module:ClassName'")
     return getattr(importlib.import_module(module), attr)
 
 
-def build_recognizers(settings: RedactionSettings, nlp_engine: Any) -> list[Any]:
+def build_recognizers(settings: RedactionConfig, nlp_engine: Any) -> list[Any]:
     """Presidio's English predefined recognizers for the configured entities, plus ours and custom ones."""
     from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerRegistry
     from presidio_analyzer.predefined_recognizers import EmailRecognizer, PhoneRecognizer
@@ -202,7 +235,7 @@ def build_recognizers(settings: RedactionSettings, nlp_engine: Any) -> list[Any]
     return chosen
 
 
-def build_nlp_engine(settings: RedactionSettings) -> Any:
+def build_nlp_engine(settings: RedactionConfig) -> Any:
     if settings.nlp_engine == "none":
         from glassbox.processors.redaction.nlp import ContextNlpEngine
 
@@ -218,7 +251,7 @@ def build_nlp_engine(settings: RedactionSettings) -> Any:
 class Redactor:
     """Analyse + anonymize texts in this process. Used inside workers (and in-process with ``workers: 0``)."""
 
-    def __init__(self, settings: RedactionSettings, use_alarm: bool = False):
+    def __init__(self, settings: RedactionConfig, use_alarm: bool = False):
         """``use_alarm``: this process is a redaction worker, and its main thread may own SIGALRM for per-text
         deadlines (never in the relay process: its main thread runs the event loop)."""
         tune_presidio(settings.text_timeout)

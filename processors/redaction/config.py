@@ -11,7 +11,10 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from glassbox.processors import semconv
+from glassbox.processors.base import ComponentConfig
 
 # Presidio's pattern entities that are on by default. Off by default, on purpose (see README "Redaction"):
 # URL and UUID (links and request ids fill LLM traces and are not personal data by themselves),
@@ -30,24 +33,11 @@ NER_ONLY_ENTITIES = ("PERSON", "LOCATION", "NRP", "ORGANIZATION")
 DEFAULT_ENTITY_THRESHOLDS = {"US_DRIVER_LICENSE": 0.4, "US_BANK_NUMBER": 0.4, "US_PASSPORT": 0.4}
 # Presidio's PhoneRecognizer.DEFAULT_SUPPORTED_REGIONS: the default keeps stock recall.
 DEFAULT_PHONE_REGIONS = ("US", "GB", "DE", "FR", "IL", "IN", "CA", "BR")
-# OTLP attribute keys never scanned: ids, enums, numbers-as-strings and names that carry no user content.
-DEFAULT_SKIPPED_KEYS = (
-    "service.*", "telemetry.*", "otel.*", "deployment.*", "host.arch", "os.type", "process.runtime.*",
-    "gen_ai.system", "gen_ai.provider.name", "gen_ai.operation.name", "gen_ai.request.model",
-    "gen_ai.response.model", "gen_ai.response.id", "gen_ai.response.finish_reasons", "gen_ai.usage.*",
-    "gen_ai.request.max_tokens", "gen_ai.request.temperature", "gen_ai.request.top_p", "gen_ai.token.type",
-    "llm.request.type", "llm.usage.*", "traceloop.span.kind", "traceloop.entity.name", "http.method",
-    "http.request.method", "http.status_code", "http.response.status_code", "rpc.system", "rpc.method",
-    "db.system", "span.kind", "event.name", "gen_ai.*.role", "gen_ai.prompt.*.role", "gen_ai.completion.*.role",
-    "gen_ai.completion.*.finish_reason", "error.type", "exception.type",
-    # where the app sent its request (the model API), not who the user is; client.* stays scanned
-    "server.address", "server.port", "gen_ai.openai.api_base",
-)
 _ENTITY = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Strict(ComponentConfig):
+    """Sub-sections reject unknown keys too."""
 
 
 class PatternSettings(Strict):
@@ -139,10 +129,10 @@ class AttributeSettings(Strict):
     processor. GenAI content (messages, tool calls, ...) is always scanned; so is every log-record body."""
 
     include: list[str] = Field(default_factory=lambda: ["*"])
-    exclude: list[str] = Field(default_factory=lambda: list(DEFAULT_SKIPPED_KEYS))
+    exclude: list[str] = Field(default_factory=lambda: list(semconv.NON_CONTENT_ATTRIBUTES))
 
 
-class RedactionSettings(Strict):
+class RedactionConfig(Strict):
     """PII redaction with Presidio: which entities, what to do with them, how fast, and how to fail."""
 
     entities: list[str] | None = Field(
@@ -222,7 +212,7 @@ class RedactionSettings(Strict):
         return value
 
     @model_validator(mode="after")
-    def _consistent(self) -> "RedactionSettings":
+    def _consistent(self) -> "RedactionConfig":
         if any(op.type == "hash" for op in self.operators.values()):
             salt = self.hash_salt.get_secret_value() if self.hash_salt else ""
             if len(salt.encode()) < 16:

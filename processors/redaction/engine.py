@@ -21,14 +21,14 @@ from concurrent.futures import Future
 
 from glassbox.processors.redaction import cache as cache_mod
 from glassbox.processors.redaction.analyzer import Outcome, model_problem
-from glassbox.processors.redaction.config import RedactionSettings
+from glassbox.processors.redaction.config import RedactionConfig
 from glassbox.processors.redaction.pool import make_backend
 
 CLEAN = Outcome(None)
 
 
 class RedactionEngine:
-    def __init__(self, settings: RedactionSettings):
+    def __init__(self, settings: RedactionConfig):
         self.settings = settings
         self.cache = cache_mod.OutcomeCache(settings.cache.max_entries, settings.cache.max_bytes)
         self.backend = make_backend(settings)

@@ -26,14 +26,14 @@ from concurrent.futures import Future
 from typing import Any
 
 from glassbox.processors.redaction.analyzer import Outcome
-from glassbox.processors.redaction.config import RedactionSettings
+from glassbox.processors.redaction.config import RedactionConfig
 
 log = logging.getLogger("glassbox.processors.redaction")
 START_TIMEOUT = 180.0  # seconds for a worker to import Presidio and load a model
 GRACE = 2.0  # seconds on top of text_timeout × texts before a job's worker is killed
 
 
-def settings_payload(settings: RedactionSettings) -> str:
+def settings_payload(settings: RedactionConfig) -> str:
     """Settings as JSON for a worker, with the hash salt revealed (pydantic masks SecretStr when dumping)."""
     data = settings.model_dump(mode="json")
     data["hash_salt"] = settings.hash_salt.get_secret_value() if settings.hash_salt else None
@@ -48,7 +48,7 @@ def _worker_main(conn: Any, settings_json: str) -> None:
     try:
         from glassbox.processors.redaction.analyzer import Redactor
 
-        redactor = Redactor(RedactionSettings.model_validate(json.loads(settings_json)), use_alarm=True)
+        redactor = Redactor(RedactionConfig.model_validate(json.loads(settings_json)), use_alarm=True)
         # Presidio, spaCy and phonenumbers leave ~100 MB of long-lived objects; a full collection walking them
         # stalls a job for tens of ms. Freeze them out of the collector's view; garbage from jobs still goes.
         gc.collect()
@@ -105,7 +105,7 @@ class _Worker:
 class ProcessBackend:
     """``submit(items) -> Future[list[Outcome]]``; jobs go to whichever worker is free."""
 
-    def __init__(self, settings: RedactionSettings, workers: int):
+    def __init__(self, settings: RedactionConfig, workers: int):
         self.settings = settings
         self.timeout = settings.text_timeout
         self._ctx = multiprocessing.get_context("spawn")
@@ -208,7 +208,7 @@ class ProcessBackend:
 class ThreadBackend:
     """``workers: 0``: Presidio in one thread of the relay process (no IPC; the event loop stays free)."""
 
-    def __init__(self, settings: RedactionSettings):
+    def __init__(self, settings: RedactionConfig):
         self.settings = settings
         self._redactor: Any = None
         self._executor: Any = None
@@ -235,7 +235,7 @@ class ThreadBackend:
             self._executor.shutdown(wait=True, cancel_futures=True)
 
 
-def make_backend(settings: RedactionSettings) -> Any:
+def make_backend(settings: RedactionConfig) -> Any:
     workers = settings.worker_count()
     return ProcessBackend(settings, workers) if workers > 0 else ThreadBackend(settings)
 

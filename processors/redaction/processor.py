@@ -3,8 +3,8 @@ every span, and counters for /metrics.
 
 Fail closed at three levels: a text the engine could not redact (error, timeout, too large) or a shape the
 walker cannot read gets the failure marker (``walk.py``); anything unexpected while walking or writing back
-scrubs the whole batch (``scrub``); a span that cannot even be scrubbed is dropped, and counted. Nothing is
-ever forwarded raw.
+scrubs the whole batch with the one fail-closed policy (``processors.scrub``); an item that cannot even be
+scrubbed is dropped, and counted. Nothing is ever forwarded raw.
 
 Tags on every span: ``pii.detected:true|false``, ``pii.type:<types, comma-separated, lowercase>`` and, when
 something failed closed, ``pii.failed_closed:<count>``; ``span.redaction`` has the same per location.
@@ -15,7 +15,8 @@ from __future__ import annotations
 import logging
 
 from glassbox.processors import model as M
-from glassbox.processors.redaction.config import RedactionSettings
+from glassbox.processors.scrub import scrub_batch
+from glassbox.processors.redaction.config import RedactionConfig
 from glassbox.processors.redaction.engine import RedactionEngine
 from glassbox.processors.redaction.walk import Collector, Summary
 
@@ -26,8 +27,8 @@ Labels = tuple[tuple[str, str], ...]
 class RedactionProcessor:
     name = "redaction"
 
-    def __init__(self, settings: RedactionSettings | None = None):
-        self.settings = settings if settings is not None else RedactionSettings()
+    def __init__(self, settings: RedactionConfig | None = None):
+        self.settings = settings if settings is not None else RedactionConfig()
         self.engine = RedactionEngine(self.settings)
         self.spans: dict[str, int] = {"true": 0, "false": 0}
         self.failed_closed: dict[str, int] = {}
@@ -49,7 +50,10 @@ class RedactionProcessor:
         except Exception as exc:  # noqa: BLE001 — a bug must not let content through
             log.error("redaction failed for a batch (%s); scrubbing every span and log in it", type(exc).__name__)
             self.scrubbed_batches += 1
-            batch = scrub(batch, self.settings, self)
+            self.dropped_spans += scrub_batch(batch, "redaction_error", self.settings.failure_marker)
+            self.failed_closed["batch_error"] = self.failed_closed.get("batch_error", 0) + 1
+            for span in batch.spans:  # the pii.* vocabulary is redaction's: say the span failed closed
+                span.set_tag("pii.failed_closed", "1")
         return batch
 
     def _summarize(self, batch: M.Batch, collector: Collector) -> None:
@@ -100,74 +104,10 @@ def annotate(span: M.Span, summary: Summary) -> None:
     span.redaction = M.RedactionSummary(found={k: set(v) for k, v in summary.found.items()},
                                         failed_closed=summary.failed)
     types = sorted({t for v in summary.found.values() for t in v})
-    span.tags["pii.detected"] = "true" if types else "false"
+    span.set_tag("pii.detected", "true" if types else "false")
     if types:
-        span.tags["pii.type"] = [t.lower() for t in types]
-    else:
-        span.tags.pop("pii.type", None)
+        span.set_tag("pii.type", [t.lower() for t in types])
+    elif "pii.type" in span.tags:
+        span.drop_tag("pii.type")
     if summary.failed:
-        span.tags["pii.failed_closed"] = str(summary.failed)
-
-
-def scrub(batch: M.Batch, settings: RedactionSettings, processor: RedactionProcessor | None = None) -> M.Batch:
-    """Last resort: replace every content field of every span and log record with the marker."""
-    marker = settings.failure_marker
-    kept = []
-    for span in batch.spans:
-        try:
-            _scrub_span(span, marker)
-            kept.append(span)
-        except Exception:  # noqa: BLE001 — cannot even scrub it: it does not leave
-            if processor is not None:
-                processor.dropped_spans += 1
-    batch.spans = kept
-    logs = []
-    for request in batch.logs:
-        try:
-            for resource_logs in request.resource_logs:
-                for scope_logs in resource_logs.scope_logs:
-                    for record in scope_logs.log_records:
-                        if record.HasField("body"):
-                            record.body.Clear()
-                            record.body.string_value = marker
-                        del record.attributes[:]
-            logs.append(request)
-        except Exception:  # noqa: BLE001
-            pass
-    batch.logs = logs
-    for detached in batch.evaluations:
-        detached.evaluation.reasoning = marker if detached.evaluation.reasoning else None
-    if processor is not None:
-        processor.failed_closed["batch_error"] = processor.failed_closed.get("batch_error", 0) + 1
-    return batch
-
-
-def _scrub_span(span: M.Span, marker: str) -> None:
-    span.input = M.IO(value=marker)
-    span.output = M.IO(value=marker)
-    span.metadata = {}
-    span.tool_definitions = []
-    if span.error is not None:
-        span.error = M.ErrorInfo(type=span.error.type if isinstance(span.error.type, str) else None,
-                                 message=marker, stack=None)
-    if span.prompt is not None:
-        span.prompt = M.Prompt(id=span.prompt.id, name=span.prompt.name, version=span.prompt.version,
-                               template=marker)
-    for evaluation in span.evaluations:
-        evaluation.reasoning = marker if evaluation.reasoning else None
-    span.tags = {k: v for k, v in span.tags.items() if k in ("env", "service", "version", "ml_app")}
-    span.user_id = marker if span.user_id else None
-    span.session_id = marker if span.session_id else None
-    summary = Summary()
-    summary.fail("batch_error")
-    annotate(span, summary)
-    origin = span.origin
-    if origin is not None:
-        otlp = origin.span
-        del otlp.attributes[:]
-        for event in otlp.events:
-            del event.attributes[:]
-        for link in otlp.links:
-            del link.attributes[:]
-        if otlp.status.message:
-            otlp.status.message = marker
+        span.set_tag("pii.failed_closed", str(summary.failed))

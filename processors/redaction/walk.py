@@ -2,8 +2,9 @@
 
 Two passes, so one batch makes one round trip to the workers: ``collect`` walks the span model (messages, tool
 calls and results, documents, values, metadata, errors, prompts, evaluations, tags, user/session ids) and the
-OTLP protobufs exporters forward (each span's attributes, events, links and status; resource and scope
-attributes; log records' bodies and attributes), producing ``Slot``s; ``apply`` writes the outcomes back.
+OTLP copy exporters forward, as the model holds it (each span's attributes, events, links and status; resource
+and scope attributes; log records' bodies and attributes), producing ``Slot``s; ``apply`` writes the outcomes
+back.
 
 * JSON is walked, not scanned as text: a string that parses as a JSON object/array (tool arguments,
   ``gen_ai.input.messages``, ``traceloop.entity.input``) has its values redacted and its keys and structure
@@ -11,12 +12,10 @@ attributes; log records' bodies and attributes), producing ``Slot``s; ``apply`` 
   cache message by message.
 * Integers of 6+ digits (a card or phone number sent as a JSON number) are scanned as text and become strings
   only if something was found.
-* Anything the walker does not know how to read — an unknown AnyValue kind, undecodable bytes, an object where
-  a string or JSON was expected, nesting deeper than ``MAX_DEPTH`` — is replaced by the failure marker at
-  once: fail closed, counted as ``unknown_shape``.
-
-Duck-typed on purpose: OTLP messages are only touched through their field names (``attributes``, ``events``,
-``WhichOneof``), so any protobuf runtime works.
+* Bytes values are analysed as UTF-8 text and written back as bytes.
+* Anything the walker does not know how to read — an AnyValue kind newer than our OTLP library
+  (``model.Opaque``), bytes that are not UTF-8, an object where a string or JSON was expected, nesting deeper
+  than ``MAX_DEPTH`` — is replaced by the failure marker at once: fail closed, counted as ``unknown_shape``.
 """
 
 from __future__ import annotations
@@ -28,20 +27,15 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from glassbox.processors import model as M
+from glassbox.processors import semconv
 from glassbox.processors.redaction.analyzer import Outcome
-from glassbox.processors.redaction.config import RedactionSettings
+from glassbox.processors.redaction.config import RedactionConfig
 
 MAX_DEPTH = 32  # JSON / AnyValue nesting; deeper content is replaced by the marker (protobuf itself stops near 100 messages)
 MIN_INT = 100_000  # integers below this cannot be a card, phone, SSN, account...
 OWN_TAGS = ("pii.detected", "pii.type", "pii.failed_closed")
 # Tags that are routing/identity, not content (their values also appear in many spans).
 SAFE_TAGS = ("env", "service", "version", "ml_app", "source", "language", "session_id", "user_id") + OWN_TAGS
-# Attribute keys that carry GenAI or error content: scanned whatever ``attributes.include/exclude`` say.
-CONTENT_KEYS = ("gen_ai.prompt*", "gen_ai.completion*", "gen_ai.input.messages", "gen_ai.output.messages",
-                "gen_ai.system_instructions", "gen_ai.tool.call.arguments", "gen_ai.tool.call.result",
-                "gen_ai.tool.definitions", "gen_ai.evaluation.explanation", "gen_ai.content.*", "llm.prompts*",
-                "llm.completions*", "traceloop.entity.input", "traceloop.entity.output", "input.value",
-                "output.value", "exception.message", "exception.stacktrace", "db.statement", "db.query.text")
 Setter = Callable[[str], None]
 Dropper = Callable[[], None]
 
@@ -80,7 +74,7 @@ class Slot:
 
 @dataclass
 class Collector:
-    settings: RedactionSettings
+    settings: RedactionConfig
     slots: list[Slot] = field(default_factory=list)
     finalizers: list[Callable[[], None]] = field(default_factory=list)
     summaries: dict[int, Summary] = field(default_factory=dict)  # id(span) -> summary
@@ -91,7 +85,7 @@ class Collector:
         self.marker = self.settings.failure_marker
         self._include = _globs(list(attrs.include))
         self._exclude = _globs(list(attrs.exclude))
-        self._content = _globs(CONTENT_KEYS)
+        self._content = _globs(semconv.CONTENT_ATTRIBUTES)  # scanned whatever include/exclude say
         self._keys: dict[str, bool] = {}
 
     # --- entry ----------------------------------------------------------------------------------------------
@@ -103,15 +97,15 @@ class Collector:
             summary = self.summaries[id(span)] = Summary()
             by_id[(span.trace_id, span.span_id)] = summary
             self._span(span, summary)
-            origin = span.origin
-            if origin is not None:
-                self._otlp_span(origin.span, summary)
-                for part, where in ((origin.resource, "resource.attributes"), (origin.scope, "scope.attributes")):
-                    if part is not None and id(part) not in seen:
-                        seen.add(id(part))
-                        self._kvs(part.attributes, where, self.orphan, 0)
-        for request in batch.logs:
-            self._logs(request, by_id)
+            if span.wire is not None:
+                self._wire(span.wire, summary)
+                self._resources((span.wire.resource, span.wire.scope), seen)
+        for record in batch.logs:
+            summary = by_id.get((record.trace_id, record.span_id), self.orphan)
+            if record.body is not None:
+                self._value(_Attr(record), "body", "logs", summary, 0)
+            self._attributes(record.attributes, "logs", summary)
+            self._resources((record.resource, record.scope), seen)
         for detached in batch.evaluations:
             self._evaluation(detached.evaluation, by_id.get((detached.trace_id, detached.span_id), self.orphan))
 
@@ -183,6 +177,13 @@ class Collector:
         elif isinstance(value, int):
             if abs(value) >= MIN_INT:
                 self.slots.append(Slot(str(value), where, summary, put, drop))
+        elif isinstance(value, bytes):
+            try:
+                text = value.decode("utf-8")
+            except UnicodeDecodeError:
+                self._fail(put, summary, "unknown_shape")  # binary: cannot be analysed, cannot pass
+                return
+            self._string(text, where, summary, lambda new: put(new.encode("utf-8")), drop, depth)
         elif isinstance(value, dict):
             for k in list(value):
                 self._value(value, k, where, summary, depth + 1, changed)
@@ -261,7 +262,7 @@ class Collector:
         if isinstance(evaluation.value, (str, dict, list)):  # categorical labels, JSON results
             self._value(_Attr(evaluation), "value", "evaluations", summary, 0)
 
-    # --- OTLP protobufs ---------------------------------------------------------------------------------------
+    # --- the OTLP copy ------------------------------------------------------------------------------------------
 
     def scanned(self, key: str) -> bool:
         hit = self._keys.get(key)
@@ -271,74 +272,26 @@ class Collector:
                 self._keys[key] = hit
         return hit
 
-    def _otlp_span(self, span: Any, summary: Summary) -> None:
-        self._kvs(span.attributes, "span.attributes", summary, 0)
-        for event in span.events:
-            self._kvs(event.attributes, "span.events", summary, 0)
-        for link in span.links:
-            self._kvs(link.attributes, "span.links", summary, 0)
-        status = span.status
-        if status.message:
-            def set_(new: str, status: Any = status) -> None:
-                status.message = new
+    def _attributes(self, attrs: dict[str, Any], where: str, summary: Summary) -> None:
+        for key in list(attrs):
+            if self.scanned(key):
+                self._value(attrs, key, where, summary, 0)
 
-            self._string(status.message, "span.status", summary, set_, lambda: set_(""), 0)
+    def _wire(self, wire: M.Wire, summary: Summary) -> None:
+        self._attributes(wire.attributes, "span.attributes", summary)
+        for event in wire.events:
+            self._attributes(event.attributes, "span.events", summary)
+        for link in wire.links:
+            self._attributes(link.attributes, "span.links", summary)
+        if wire.status_message:
+            self._field(wire, "status_message", "span.status", summary, empty="")
 
-    def _logs(self, request: Any, by_id: dict[tuple[str, str], Summary]) -> None:
-        for resource_logs in request.resource_logs:
-            self._kvs(resource_logs.resource.attributes, "resource.attributes", self.orphan, 0)
-            for scope_logs in resource_logs.scope_logs:
-                self._kvs(scope_logs.scope.attributes, "scope.attributes", self.orphan, 0)
-                for record in scope_logs.log_records:
-                    summary = by_id.get((record.trace_id.hex(), record.span_id.hex()), self.orphan)
-                    if record.HasField("body"):
-                        self._any(record.body, "logs", summary, 0, lambda record=record: record.ClearField("body"))
-                    self._kvs(record.attributes, "logs", summary, 0)
-
-    def _kvs(self, kvs: Any, where: str, summary: Summary, depth: int, filter_keys: bool = True) -> None:
-        for kv in list(kvs):
-            if filter_keys and not self.scanned(kv.key):
-                continue
-            self._any(kv.value, where, summary, depth, lambda kv=kv: kvs.remove(kv))
-
-    def _any(self, value: Any, where: str, summary: Summary, depth: int, drop: Dropper) -> None:
-        def set_string(new: str, value: Any = value) -> None:
-            value.string_value = new  # setting one member of the oneof clears the others
-
-        if depth > MAX_DEPTH:
-            self._fail(set_string, summary, "unknown_shape")
-            return
-        kind = value.WhichOneof("value")
-        if kind == "string_value":
-            self._string(value.string_value, where, summary, set_string, drop, depth)
-        elif kind in ("bool_value", "double_value"):
-            return
-        elif kind == "int_value":
-            if abs(value.int_value) >= MIN_INT:
-                self.slots.append(Slot(str(value.int_value), where, summary, set_string, drop))
-        elif kind == "array_value":
-            values = value.array_value.values
-            for item in values:
-                self._any(item, where, summary, depth + 1, lambda item=item: item.Clear())
-        elif kind == "kvlist_value":
-            self._kvs(value.kvlist_value.values, where, summary, depth + 1, filter_keys=False)
-        elif kind == "bytes_value":
-            try:
-                text = value.bytes_value.decode("utf-8")
-            except UnicodeDecodeError:
-                self._fail(set_string, summary, "unknown_shape")  # binary: cannot be analysed, cannot pass
-                return
-
-            def set_bytes(new: str, value: Any = value) -> None:
-                value.bytes_value = new.encode("utf-8")
-
-            self._string(text, where, summary, set_bytes, drop, depth)
-        elif kind is None:
-            if value.ByteSize():  # fields this protobuf version does not know: unknown content
-                value.Clear()
-                self._fail(set_string, summary, "unknown_shape")
-        else:  # a kind added to OTLP after this code (e.g. string_value_strindex): cannot be read here
-            self._fail(set_string, summary, "unknown_shape")
+    def _resources(self, parts: tuple[M.WireResource, M.WireResource], seen: set[int]) -> None:
+        """Resource and scope attributes, once per request part (spans and records share them)."""
+        for part, where in zip(parts, ("resource.attributes", "scope.attributes")):
+            if id(part) not in seen:
+                seen.add(id(part))
+                self._attributes(part.attributes, where, self.orphan)
 
 
 class _Attr:

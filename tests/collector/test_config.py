@@ -100,7 +100,7 @@ admin: {endpoint: "${env:ADMIN}"}
     paths = [error.split(": ")[0] for error in caught.value.errors]
     for expected in ["receivers.otlp.http.endpoint", "receivers.otlp.http.max_body_bytes",
                      "receivers.otlp.grpc.endpoint", "exporters.local.colour", "exporters.otlp.endpoint",
-                     "pipeline.processors[0]", "pipeline.processors", "pipeline.exporters[1]",
+                     "pipeline.processors[0]", "pipeline.processors[2]", "pipeline.exporters[1]",
                      "pipeline.exporters[2]", "pipeline.join_timeout", "admin.endpoint"]:
         assert expected in paths, caught.value.errors
     message = str(caught.value)

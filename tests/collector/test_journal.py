@@ -11,7 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from glassbox.collector.exporters.local import LocalStore
+from glassbox.collector.exporters.local.store import LocalStore
 from tests.conftest import fixture_files, signal_of
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import gzip
 
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from glassbox.collector.pipeline import PROCESSOR_FAILED
+from glassbox.collector import telemetry as T
+from glassbox.processors.scrub import MARKER
 from tests.conftest import fixture_files, post_otlp, signal_of
 from tests.support.capture_server import CaptureServer
 
@@ -30,24 +32,30 @@ async def test_a_failing_processor_fails_closed_for_every_exporter(make_relay, t
     with CaptureServer() as otlp_sink:
         relay = await make_relay({"local": {"path": str(tmp_path / "spans.db")},
                                   "otlp": {"endpoint": otlp_sink.url, "flush_interval": 0.05}})
-        relay.pipeline.processors.append(Exploding())
+        relay.pipeline.processors.append(("exploding", Exploding()))
         for path in fixture_files("ll_events"):
             status, _, _ = await post_otlp(relay, signal_of(path), path.read_bytes())
             assert status == 200  # accepted: the data is kept, only its content is withheld
         assert await relay.flush(timeout=20)
 
     rows = relay.local_exporter.store.recent(100)
-    assert rows and all(r["event"]["meta"].get("input") == {"value": PROCESSOR_FAILED} for r in rows)
-    assert all("glassbox.processor_error:exploding" in r["event"]["tags"] for r in rows)
+    assert rows and all(r["event"]["meta"].get("input") == {"value": MARKER} for r in rows)
+    assert all("glassbox.scrubbed:processor_error:exploding" in r["event"]["tags"] for r in rows)
     assert 21 in {r["event"]["metrics"].get("input_tokens") for r in rows if r["kind"] == "llm"}  # metrics stay
 
     trace_posts = [r for r in otlp_sink.requests if r.path == "/v1/traces"]
-    assert trace_posts and not [r for r in otlp_sink.requests if r.path == "/v1/logs"]  # raw logs never leave
+    assert trace_posts
     for post in trace_posts:
         request = ExportTraceServiceRequest()
         request.ParseFromString(gzip.decompress(post.raw_body))
         for span in (s for rs in request.resource_spans for ss in rs.scope_spans for s in ss.spans):
-            assert [kv.key for kv in span.attributes] == ["glassbox.processor_error"]
-            assert not span.events
-    assert relay.telemetry.total("processor_failed_spans") > 0
-    assert relay.telemetry.total("pipeline_dropped_log_requests") > 0
+            assert [kv.key for kv in span.attributes] == ["glassbox.scrubbed"]
+            assert all(not event.attributes for event in span.events)
+    log_posts = [r for r in otlp_sink.requests if r.path == "/v1/logs"]
+    assert log_posts  # log records leave only as markers: no body, no attribute of theirs
+    for post in log_posts:
+        request = ExportLogsServiceRequest()
+        request.ParseFromString(gzip.decompress(post.raw_body))
+        for record in (r for rl in request.resource_logs for sl in rl.scope_logs for r in sl.log_records):
+            assert record.body.string_value == MARKER and not record.attributes
+    assert relay.telemetry.total(T.PROCESSOR_FAILED_SPANS) > 0

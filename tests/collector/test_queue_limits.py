@@ -9,7 +9,7 @@ import aiohttp
 from pathlib import Path
 
 from bench.relay import make_request
-from glassbox.collector import deadletter
+from glassbox.collector.delivery import deadletter
 from tests.conftest import fixture_files, post_otlp, signal_of
 from tests.support.capture_server import CaptureServer
 

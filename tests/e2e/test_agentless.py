@@ -16,8 +16,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from glassbox.collector.config import parse
-from glassbox.collector.exporters import datadog_format as F
-from glassbox.collector.exporters.datadog import DatadogExporter
+from glassbox.collector.exporters.datadog import format as F
+from glassbox.collector.exporters.datadog.exporter import DatadogExporter
 from tests.support.capture_server import CaptureServer
 from tests.support.schemas import validate_eval_metrics, validate_span_events
 

@@ -10,9 +10,10 @@ import pytest
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from glassbox.collector.otlp import set_value
+from glassbox.processors import model as M
+from glassbox.processors.wire import read_logs, set_value, traces_request
 from glassbox.processors.redaction.analyzer import Redactor
-from glassbox.processors.redaction.config import RedactionSettings
+from glassbox.processors.redaction.config import RedactionConfig
 
 TRACE_ID = bytes.fromhex("0af7651916cd43dd8448eb211c80319c")
 
@@ -20,7 +21,7 @@ TRACE_ID = bytes.fromhex("0af7651916cd43dd8448eb211c80319c")
 @pytest.fixture(scope="session")
 def redactor() -> Redactor:
     """The default configuration, in this process (Presidio loads once per test session)."""
-    return Redactor(RedactionSettings(workers=0))
+    return Redactor(RedactionConfig(workers=0))
 
 
 def add_attributes(target: Any, attributes: dict[str, Any]) -> None:
@@ -83,3 +84,17 @@ def chat_span(span_id: int, user: str, reply: str, **extra: Any) -> dict[str, An
     }
     attributes.update(extra.pop("attributes", {}))
     return {"span_id": span_id, "name": "chat gpt-4o-mini", "attributes": attributes, **extra}
+
+
+def otlp_copy(span: M.Span):  # noqa: ANN201 — the protobuf Span
+    """The OTLP copy of one span exactly as the ``otlp`` exporter would forward it (resource: ``otlp_resource``)."""
+    return traces_request([span]).resource_spans[0].scope_spans[0].spans[0]
+
+
+def otlp_resource(span: M.Span):  # noqa: ANN201
+    return traces_request([span]).resource_spans[0].resource
+
+
+def log_records(records: list[dict[str, Any]]) -> list[M.LogRecord]:
+    """Log records as the relay reads them from a request (what ``Batch.logs`` holds)."""
+    return read_logs(log_request(records))

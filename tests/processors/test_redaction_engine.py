@@ -18,7 +18,7 @@ from presidio_analyzer.predefined_recognizers import PhoneRecognizer
 from bench.pii import corpus
 from glassbox.processors.redaction.analyzer import Finding, Outcome, Redactor
 from glassbox.processors.redaction.cache import OutcomeCache, key
-from glassbox.processors.redaction.config import RedactionSettings
+from glassbox.processors.redaction.config import RedactionConfig
 from glassbox.processors.redaction.engine import RedactionEngine
 from glassbox.processors.redaction.nlp import ContextNlpEngine, LazyArtifacts
 from glassbox.processors.redaction.recognizers import GlassboxPhoneRecognizer
@@ -128,7 +128,7 @@ def test_false_positive_prone_recognizers_need_context(redactor, text, redacted)
 
 def test_operators_replace_mask_hash_and_drop():
     salt = "a-deployment-salt-0123456789"
-    settings = RedactionSettings(workers=0, hash_salt=salt, operators={
+    settings = RedactionConfig(workers=0, hash_salt=salt, operators={
         "EMAIL_ADDRESS": {"type": "hash"}, "CREDIT_CARD": {"type": "mask", "masking_char": "#", "chars_to_mask": 12},
         "US_SSN": {"type": "drop"}, "IP_ADDRESS": {"type": "replace", "new_value": "[ip]"}})
     redactor = Redactor(settings)
@@ -138,12 +138,12 @@ def test_operators_replace_mask_hash_and_drop():
     assert len(digest) == 64 and digest in again.text  # stable: same value, same digest
     assert "############1111" in first.text and "[ip]" in first.text
     assert ssn.drop and not first.drop
-    other = Redactor(RedactionSettings(workers=0, hash_salt=salt + "x", operators={"EMAIL_ADDRESS": {"type": "hash"}}))
+    other = Redactor(RedactionConfig(workers=0, hash_salt=salt + "x", operators={"EMAIL_ADDRESS": {"type": "hash"}}))
     assert digest not in other.redact([text])[0].text  # the salt is what makes it a keyed pseudonym
 
 
 def test_custom_recognizers_regex_context_and_deny_list():
-    settings = RedactionSettings(workers=0, custom_recognizers=[
+    settings = RedactionConfig(workers=0, custom_recognizers=[
         {"name": "employee", "entity": "EMPLOYEE_ID", "patterns": [{"regex": r"\bE-\d{6}\b", "score": 0.3}],
          "context": ["employee"]},
         {"name": "vip", "entity": "VIP_NAME", "deny_list": ["Zorblax"]},
@@ -161,13 +161,13 @@ def test_tldextract_never_touches_the_network(monkeypatch):
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
-    redactor = Redactor(RedactionSettings(workers=0, entities=["EMAIL_ADDRESS"]))
+    redactor = Redactor(RedactionConfig(workers=0, entities=["EMAIL_ADDRESS"]))
     assert redactor.redact(["reach me: ana.lopez@mail.co.uk"])[0].text == "reach me: <EMAIL_ADDRESS>"
 
 
 def test_presidio_logs_are_silent(caplog):
     caplog.set_level(logging.DEBUG)
-    Redactor(RedactionSettings(workers=0)).redact(["card 4111 1111 1111 1111"])
+    Redactor(RedactionConfig(workers=0)).redact(["card 4111 1111 1111 1111"])
     assert not [r for r in caplog.records if r.name.startswith("presidio") and r.levelno >= logging.INFO]
 
 
@@ -189,7 +189,7 @@ def test_cache_is_bounded_by_entries_and_bytes():
 
 
 def test_engine_dedupes_and_caches_history():
-    engine = RedactionEngine(RedactionSettings(workers=0))
+    engine = RedactionEngine(RedactionConfig(workers=0))
     engine.start()
     try:
         history = ["You are a helpful assistant.", "my email is ana@example.com", "Sure, noted."]

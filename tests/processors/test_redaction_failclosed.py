@@ -11,13 +11,13 @@ import orjson
 import pytest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
-from glassbox.collector import normalize
-from glassbox.collector.exporters import datadog_format
-from glassbox.collector.exporters.otlp import traces_request
+from glassbox.collector.intake import normalize
+from glassbox.collector.exporters.datadog import format as datadog_format
+from glassbox.processors.wire import logs_request, traces_request
 from glassbox.processors import model as M
-from glassbox.processors.redaction.config import RedactionSettings
+from glassbox.processors.redaction.config import RedactionConfig
 from glassbox.processors.redaction.processor import RedactionProcessor
-from tests.processors.conftest import chat_span, log_request, trace_request
+from tests.processors.conftest import chat_span, log_records, otlp_copy, trace_request
 
 MARKER = "[REDACTION FAILED]"
 EXPLODING = {"name": "exploding", "entity": "TEST_ENTITY", "class_path": "tests.processors.recognizers_for_tests:Exploding"}
@@ -28,7 +28,7 @@ def rendered(batch: M.Batch) -> bytes:
     """Everything exporters would send: Datadog span events, the OTLP traces copy and the log requests."""
     out = [orjson.dumps(datadog_format.span_event(s, ml_app="app")) for s in batch.spans if s.is_genai]
     out.append(traces_request(batch.spans).SerializeToString())
-    out += [request.SerializeToString() for request in batch.logs]
+    out.append(logs_request(batch.logs).SerializeToString())
     return b"\n".join(out)
 
 
@@ -43,7 +43,7 @@ async def processor_factory():
     made: list[RedactionProcessor] = []
 
     def make(**settings) -> RedactionProcessor:
-        processor = RedactionProcessor(RedactionSettings(**settings))
+        processor = RedactionProcessor(RedactionConfig(**settings))
         processor.start()
         made.append(processor)
         return processor
@@ -119,7 +119,7 @@ async def test_anyvalue_shapes_the_walker_cannot_read_fail_closed(processor_fact
         node = node.array_value.values.add()
     node.string_value = "carol@example.com"
     batch = await processor.process(M.Batch(spans=normalize.spans(request)))
-    values = {kv.key: kv.value for kv in batch.spans[0].origin.span.attributes}
+    values = {kv.key: kv.value for kv in otlp_copy(batch.spans[0]).attributes}
     for key in ("app.blob", "app.future", "app.strindex"):
         assert values[key] == AnyValue(string_value=MARKER), key
     assert values["app.note"].string_value == "<EMAIL_ADDRESS>"
@@ -132,11 +132,14 @@ async def test_anyvalue_shapes_the_walker_cannot_read_fail_closed(processor_fact
 async def test_model_values_of_unexpected_types_fail_closed(processor_factory):
     processor = processor_factory(workers=0)
     span = normalize.spans(trace_request([chat_span(1, "hello", "ok")]))[0]
-    span.metadata = {"customer": object(), "raw": b"ana@example.com", "ok": "bob@example.com", "n": 3}
+    span.metadata = {"customer": object(), "raw": b"ana@example.com", "blob": b"\xff ana@example.com",
+                     "ok": "bob@example.com", "n": 3}
     span.input.messages[0].tool_calls.append(M.ToolCall(name="lookup", arguments=12345678901234))  # not JSON
     batch = await processor.process(M.Batch(spans=[span]))
     out = batch.spans[0]
-    assert out.metadata == {"customer": MARKER, "raw": MARKER, "ok": "<EMAIL_ADDRESS>", "n": 3}
+    # bytes are analysed as UTF-8 (and stay bytes); bytes that are not UTF-8 cannot be, so they fail closed
+    assert out.metadata == {"customer": MARKER, "raw": b"<EMAIL_ADDRESS>", "blob": MARKER, "ok": "<EMAIL_ADDRESS>",
+                            "n": 3}
     assert out.input.messages[0].tool_calls[0].arguments == MARKER
     assert out.redaction.failed_closed == 3
 
@@ -149,21 +152,21 @@ async def test_an_unexpected_error_scrubs_the_whole_batch(processor_factory):
         {"span_id": 2, "name": "GET", "attributes": {"http.url": "https://x.io/?u=bob@example.com"}},
     ]))
     spans[0].input = None  # a model bug upstream: not an IO
-    logs = log_request([{"span_id": 1, "event_name": "gen_ai.user.message",
+    logs = log_records([{"span_id": 1, "event_name": "gen_ai.user.message",
                          "body": {"content": "carol@example.com"}, "attributes": {"note": "frank@example.com"}}])
-    batch = await processor.process(M.Batch(spans=spans, logs=[logs]))
+    batch = await processor.process(M.Batch(spans=spans, logs=logs))
     assert processor.scrubbed_batches == 1
     assert len(batch.spans) == 2 and all(s.tags["pii.failed_closed"] == "1" for s in batch.spans)
+    assert all(s.tags["glassbox.scrubbed"] == "redaction_error" for s in batch.spans)
     assert batch.spans[0].input.value == MARKER
-    record = batch.logs[0].resource_logs[0].scope_logs[0].log_records[0]
-    assert record.body.string_value == MARKER and not record.attributes
+    assert batch.logs[0].body == MARKER and not batch.logs[0].attributes
     assert_no_leak(batch, *(f"{n}@example.com" for n in ("ana", "bob", "carol", "dave", "erin", "frank")))
 
 
 def test_json_in_strings_keeps_structure_and_is_parsed_only_when_valid():
     from glassbox.processors.redaction.walk import Collector, Summary
 
-    collector = Collector(RedactionSettings(workers=0))
+    collector = Collector(RedactionConfig(workers=0))
     holder = {"a": json.dumps({"to": "ana@example.com", "n": [1, "x"]}), "b": "{not json"}
     collector._value(holder, "a", "metadata", Summary(), 0)
     collector._value(holder, "b", "metadata", Summary(), 0)

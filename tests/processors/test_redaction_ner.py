@@ -11,7 +11,7 @@ import spacy
 
 from glassbox.processors import model as M
 from glassbox.processors.redaction.analyzer import Redactor
-from glassbox.processors.redaction.config import RedactionSettings
+from glassbox.processors.redaction.config import RedactionConfig
 from glassbox.processors.redaction.processor import RedactionProcessor
 
 
@@ -30,7 +30,7 @@ def ruler_model(tmp_path_factory) -> str:
 
 
 def test_ner_entities_are_redacted_with_presidios_label_mapping(ruler_model):
-    redactor = Redactor(RedactionSettings(workers=0, nlp_engine=ruler_model))
+    redactor = Redactor(RedactionConfig(workers=0, nlp_engine=ruler_model))
     assert redactor.settings.resolved_entities()[-2:] == ["PERSON", "LOCATION"]
     out = redactor.redact(["Hi, I'm Zed Quux from Xanadu, mail zed@example.com", "ana works at Oak & Pine",
                            "Martians like it"])
@@ -40,12 +40,12 @@ def test_ner_entities_are_redacted_with_presidios_label_mapping(ruler_model):
 
 
 def test_ner_entities_can_be_chosen(ruler_model):
-    redactor = Redactor(RedactionSettings(workers=0, nlp_engine=ruler_model, entities=["NRP", "PERSON"]))
+    redactor = Redactor(RedactionConfig(workers=0, nlp_engine=ruler_model, entities=["NRP", "PERSON"]))
     assert redactor.redact(["Martians met Zed Quux"])[0].text == "<NRP> met <PERSON>"
 
 
 async def test_ner_runs_in_worker_processes(ruler_model):
-    processor = RedactionProcessor(RedactionSettings(workers=2, nlp_engine=ruler_model))
+    processor = RedactionProcessor(RedactionConfig(workers=2, nlp_engine=ruler_model))
     processor.start()
     try:
         spans = [M.Span(trace_id="ab" * 16, span_id=f"{i:016x}", parent_id=None, name="chat", kind=M.LLM, start_ns=0,
@@ -64,10 +64,10 @@ def test_an_uninstalled_model_is_a_startup_error_with_the_install_command(monkey
 
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
-    processor = RedactionProcessor(RedactionSettings(nlp_engine="en_core_web_zz"))
+    processor = RedactionProcessor(RedactionConfig(nlp_engine="en_core_web_zz"))
     started = time.monotonic()
     with pytest.raises(RuntimeError, match=r"python -m spacy download en_core_web_zz"):
         processor.start()
     assert time.monotonic() - started < 5
     with pytest.raises(Exception, match="not installed"):
-        Redactor(RedactionSettings(workers=0, nlp_engine="en_core_web_zz"))
+        Redactor(RedactionConfig(workers=0, nlp_engine="en_core_web_zz"))

@@ -15,12 +15,12 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from pydantic import ValidationError
 
-from glassbox.collector import normalize
+from glassbox.collector.intake import normalize
 from glassbox.collector.config import ConfigError, parse
 from glassbox.processors import model as M
-from glassbox.processors.redaction.config import RedactionSettings
+from glassbox.processors.redaction.config import RedactionConfig
 from glassbox.processors.redaction.processor import RedactionProcessor
-from tests.processors.conftest import chat_span, log_request, trace_request
+from tests.processors.conftest import chat_span, log_records, otlp_copy, otlp_resource, trace_request
 from tests.processors.test_redaction_failclosed import assert_no_leak
 from tests.support.capture_server import CaptureServer
 
@@ -30,7 +30,7 @@ PII = {"email": "ana.lopez@example.com", "phone": "+1 415-555-0137", "card": "41
 
 @pytest.fixture(scope="module")
 def processor():
-    processor = RedactionProcessor(RedactionSettings(workers=0))
+    processor = RedactionProcessor(RedactionConfig(workers=0))
     processor.start()
     yield processor
     processor.shutdown()
@@ -67,7 +67,7 @@ def everything_batch() -> M.Batch:
         M.ToolCall(name="refund", arguments={"card": PII["card"], "notify": [PII["email"]], "amount": 12.5})]))
     llm.user_id = PII["email"]
     llm.tags["customer"] = PII["email"]
-    logs = log_request([
+    logs = log_records([
         {"span_id": 1, "event_name": "gen_ai.client.inference.operation.details", "body": "",
          "attributes": {"gen_ai.input.messages": json.dumps([{"role": "user", "parts": [
              {"type": "text", "content": f"my card is {PII['card']}"}]}])}},
@@ -75,7 +75,7 @@ def everything_batch() -> M.Batch:
     ])
     detached = M.DetachedEvaluation(llm.trace_id, "00000000000000aa", "shop", M.Evaluation(
         label="tone", metric_type="categorical", value="ok", reasoning=f"mentions {PII['iban']}"))
-    return M.Batch(spans=spans, logs=[logs], evaluations=[detached])
+    return M.Batch(spans=spans, logs=logs, evaluations=[detached])
 
 
 async def test_every_place_content_can_hide_is_redacted(processor):
@@ -95,14 +95,14 @@ async def test_every_place_content_can_hide_is_redacted(processor):
     assert llm.input.documents[0].text == "CRM note: IBAN <IBAN_CODE>"
     assert llm.user_id == "<EMAIL_ADDRESS>" and llm.tags["customer"] == "<EMAIL_ADDRESS>"
     assert json.loads(tool.input.value or "{}") in ({}, {"args": [], "kwargs": {"iban": "<IBAN_CODE>", "amount": 120}})
-    otlp_tool = {kv.key: kv.value.string_value for kv in tool.origin.span.attributes}
+    otlp_tool = {kv.key: kv.value.string_value for kv in otlp_copy(tool).attributes}
     assert json.loads(otlp_tool["traceloop.entity.input"]) == {"args": [], "kwargs": {"iban": "<IBAN_CODE>",
                                                                                       "amount": 120}}
-    http_attrs = {kv.key: kv.value for kv in http.origin.span.attributes}
+    http_attrs = {kv.key: kv.value for kv in otlp_copy(http).attributes}
     assert http_attrs["service.name"].string_value == "shop"  # excluded key: never scanned
     assert http_attrs["enduser.phone"].string_value == "<PHONE_NUMBER>"  # an int that was a phone number
     assert [v.string_value for v in http_attrs["app.tags"].array_value.values] == ["vip", "<US_SSN>"]
-    resource = {kv.key: kv.value.string_value for kv in llm.origin.resource.attributes}
+    resource = {kv.key: kv.value.string_value for kv in otlp_resource(llm).attributes}
     assert resource == {"service.name": "shop-bot", "host.owner": "<EMAIL_ADDRESS>"}
     # summaries: on every span, by location, as tags the Datadog exporter renders
     assert llm.tags["pii.detected"] == "true"
@@ -127,7 +127,7 @@ async def test_a_clean_span_says_so(processor):
 
 
 async def test_attribute_key_patterns_choose_what_plain_spans_scan():
-    processor = RedactionProcessor(RedactionSettings(workers=0, attributes={"include": ["url.*", "http.*"],
+    processor = RedactionProcessor(RedactionConfig(workers=0, attributes={"include": ["url.*", "http.*"],
                                                                              "exclude": ["http.route"]}))
     processor.start()
     try:
@@ -135,7 +135,7 @@ async def test_attribute_key_patterns_choose_what_plain_spans_scan():
             "url.full": f"https://x.io/?e={PII['email']}", "http.route": f"/u/{PII['email']}",
             "app.note": PII["email"], "exception.message": PII["email"]}}]))
         batch = await processor.process(M.Batch(spans=spans))
-        values = {kv.key: kv.value.string_value for kv in batch.spans[0].origin.span.attributes}
+        values = {kv.key: kv.value.string_value for kv in otlp_copy(batch.spans[0]).attributes}
         assert PII["email"] not in values["url.full"]
         assert values["http.route"] == f"/u/{PII['email']}"  # excluded
         assert values["app.note"] == PII["email"]  # not included
@@ -146,15 +146,15 @@ async def test_attribute_key_patterns_choose_what_plain_spans_scan():
 
 def test_settings_are_validated_with_key_paths():
     with pytest.raises(ValidationError, match="extra"):
-        RedactionSettings(entitiez=["EMAIL_ADDRESS"])
+        RedactionConfig(entitiez=["EMAIL_ADDRESS"])
     with pytest.raises(ValidationError, match="hash_salt"):
-        RedactionSettings(operators={"EMAIL_ADDRESS": {"type": "hash"}})
+        RedactionConfig(operators={"EMAIL_ADDRESS": {"type": "hash"}})
     with pytest.raises(ValidationError, match="need an NER model"):
-        RedactionSettings(entities=["PERSON"])
+        RedactionConfig(entities=["PERSON"])
     with pytest.raises(ValidationError, match="invalid regex"):
-        RedactionSettings(custom_recognizers=[{"name": "x", "entity": "X", "patterns": [{"regex": "(["}]}])
+        RedactionConfig(custom_recognizers=[{"name": "x", "entity": "X", "patterns": [{"regex": "(["}]}])
     with pytest.raises(ValidationError, match="unknown phone regions"):
-        RedactionSettings(phone_regions=["XX"])
+        RedactionConfig(phone_regions=["XX"])
     with pytest.raises(ConfigError) as err:
         parse({"processors": {"redaction": {"entities": ["email"], "text_timeout": 0}},
                "exporters": {"local": {}}, "pipeline": {"exporters": ["local"], "processors": ["redaction"]}},
@@ -208,7 +208,7 @@ async def test_the_relay_forwards_only_redacted_data(make_relay):
 
 
 async def test_drop_removes_the_field_wherever_it_is():
-    processor = RedactionProcessor(RedactionSettings(workers=0, operators={"US_SSN": {"type": "drop"}}))
+    processor = RedactionProcessor(RedactionConfig(workers=0, operators={"US_SSN": {"type": "drop"}}))
     processor.start()
     try:
         spans = normalize.spans(trace_request([chat_span(1, f"ssn {PII['ssn']}", "noted", attributes={
@@ -218,7 +218,7 @@ async def test_drop_removes_the_field_wherever_it_is():
         span = batch.spans[0]
         assert span.input.messages[0].content == ""
         assert span.metadata == {"plan": "gold", "ids": [None, "a-1"]}
-        keys = [kv.key for kv in span.origin.span.attributes]
+        keys = [kv.key for kv in otlp_copy(span).attributes]
         assert "app.ssn" not in keys and "app.note" in keys
         assert span.tags["pii.type"] == ["us_ssn"]
         assert_no_leak(batch, PII["ssn"])

@@ -5,11 +5,11 @@ from __future__ import annotations
 import hmac
 from typing import Iterable
 
-from glassbox.collector.config import ReceiverAuth
+from glassbox.collector.receivers.otlp.config import ReceiverAuthConfig
 
 
 class Authenticator:
-    def __init__(self, settings: ReceiverAuth | None):
+    def __init__(self, settings: ReceiverAuthConfig | None):
         self._expected: list[tuple[str, bytes]] = []
         if settings is not None:
             if settings.bearer_token is not None:

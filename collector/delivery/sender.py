@@ -2,8 +2,12 @@
 
 Retries use exponential backoff with jitter, honour ``Retry-After``, and stop at ``retry_max_elapsed``; items the
 destination refuses for good (4xx other than 408/429) or that exhaust their retries move to the dead letters
-with the reason, so nothing leaves the queue unaccounted for. Items are acknowledged (deleted) only after the
-destination accepted them.
+with the reason, so nothing leaves the queue unaccounted for.
+
+Acknowledgements are exact: an exporter that fails part-way says which of the items it was given the
+destination accepted (``DeliveryError.accepted``, indices) and, for a permanent failure, which it refused.
+Exactly the accepted rows are deleted, exactly the refused ones are dead-lettered, and the rest is sent again —
+whatever order the exporter sent them in.
 """
 
 from __future__ import annotations
@@ -14,25 +18,27 @@ import random
 import time
 from typing import Any
 
-from glassbox.collector.config import Sending
-from glassbox.collector.exporters.base import Exporter, PermanentError, RetryableError
-from glassbox.collector.queue import QueueStore
-from glassbox.collector.telemetry import Telemetry
+from glassbox.collector import telemetry as T
+from glassbox.collector.delivery.config import SendingConfig
+from glassbox.collector.delivery.store import QueueStore
+from glassbox.collector.errors import PermanentError, RetryableError
+from glassbox.collector.exporters.base import Exporter
 
 log = logging.getLogger("glassbox.sender")
+Row = tuple[int, str, bytes]  # (queue id, kind, payload)
 RESYNC_INTERVAL = 10.0  # seconds between recounts of the queue on disk
 
 
 class Sender:
-    def __init__(self, exporter: Exporter, settings: Sending, telemetry: Telemetry, store: QueueStore, *,
-                 max_items: int, max_bytes: int):
+    def __init__(self, name: str, exporter: Exporter, settings: SendingConfig, telemetry: T.Telemetry,
+                 store: QueueStore):
         self.exporter = exporter
-        self.name = exporter.name
+        self.name = name
         self.settings = settings
         self.telemetry = telemetry
         self.store = store
-        self.max_items = max_items
-        self.max_bytes = max_bytes
+        self.max_items = settings.queue_max_items
+        self.max_bytes = settings.queue_max_bytes
         self._wakeup = asyncio.Event()
         self._progress = asyncio.Event()
         self._task: asyncio.Task | None = None
@@ -52,7 +58,7 @@ class Sender:
     def notify(self, count: int) -> None:
         """New items are on disk for this exporter."""
         if count:
-            self.telemetry.add("exporter_enqueued_items", count, exporter=self.name)
+            self.telemetry.add(T.EXPORTER_ENQUEUED_ITEMS, count, exporter=self.name)
             self._wakeup.set()
 
     async def start(self) -> None:
@@ -99,35 +105,31 @@ class Sender:
             self._cursor = rows[-1][0]
             self._progress.set()
 
-    async def _send(self, rows: list[tuple[int, str, bytes]]) -> None:
+    async def _send(self, rows: list[Row]) -> None:
         started = time.monotonic()
         attempt = 0
         pending = rows
         while pending:
             try:
                 await self.exporter.send([(kind, payload) for _, kind, payload in pending])
-                await self.store.ack(self.name, [row[0] for row in pending])
-                self.telemetry.add("exporter_sent_items", len(pending), exporter=self.name)
+                await self._ack(pending)
                 return
             except PermanentError as exc:
-                failed = self._split(pending, exc.remaining)
-                await self.store.ack(self.name, [row[0] for row in pending if row not in failed])
-                self.telemetry.add("exporter_sent_items", len(pending) - len(failed), exporter=self.name)
-                await self._dead_letter(failed, exc.reason, str(exc))
-                return
+                accepted, refused, rest = _partition(pending, exc.accepted, exc.refused)
+                if not accepted and not refused:  # no progress reported: refuse all rather than loop
+                    refused, rest = rest, []
+                await self._ack(accepted)
+                await self._dead_letter(refused, exc.reason, str(exc))
+                pending = rest  # not attempted (the exporter stopped at the refusal): send them now
             except RetryableError as exc:
-                remaining = self._split(pending, exc.remaining)
-                done = [row[0] for row in pending if row not in remaining]
-                if done:
-                    await self.store.ack(self.name, done)
-                    self.telemetry.add("exporter_sent_items", len(done), exporter=self.name)
-                pending = remaining
+                accepted, _, pending = _partition(pending, exc.accepted, frozenset())
+                await self._ack(accepted)
                 attempt += 1
                 delay = self._backoff(attempt, exc.retry_after)
                 if time.monotonic() - started + delay > self.settings.retry_max_elapsed:
                     await self._dead_letter(pending, "retries_exhausted", str(exc))
                     return
-                self.telemetry.add("exporter_retries", 1, exporter=self.name)
+                self.telemetry.add(T.EXPORTER_RETRIES, 1, exporter=self.name)
                 log.warning("exporter %s: %s; retry %d in %.2fs", self.name, exc, attempt, delay)
                 try:
                     await asyncio.wait_for(self._stop_waiting(), delay)
@@ -136,22 +138,21 @@ class Sender:
                 if self._closing:
                     return  # shutting down: the items stay on disk for the next start
 
+    async def _ack(self, rows: list[Row]) -> None:
+        if rows:
+            await self.store.ack(self.name, [row[0] for row in rows])
+            self.telemetry.add(T.EXPORTER_SENT_ITEMS, len(rows), exporter=self.name)
+
     async def _stop_waiting(self) -> None:
         while not self._closing:
             self._wakeup.clear()
             await self._wakeup.wait()
 
-    @staticmethod
-    def _split(pending: list[tuple[int, str, bytes]], remaining: list[Any] | None) -> list[tuple[int, str, bytes]]:
-        """The rows still to send: exporters report ``remaining`` as a suffix of the items they were given."""
-        if remaining is None:
-            return pending
-        return pending[len(pending) - len(remaining):] if remaining else []
-
-    async def _dead_letter(self, rows: list[tuple[int, str, bytes]], reason: str, error: str) -> None:
+    async def _dead_letter(self, rows: list[Row], reason: str, error: str) -> None:
+        if not rows:
+            return
         await self.store.dead_letter(self.name, [row[0] for row in rows], reason, error)
-        self.telemetry.add("exporter_dead_letters", len(rows), exporter=self.name, reason=reason,
-                           help="items the destination refused for good, kept in the dead-letter table")
+        self.telemetry.add(T.EXPORTER_DEAD_LETTERS, len(rows), exporter=self.name, reason=reason)
         log.error("exporter %s: %d item(s) moved to the dead letters (%s): %s", self.name, len(rows), reason, error)
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
@@ -196,3 +197,16 @@ class Sender:
         if left:
             log.warning("exporter %s: %d item(s) left on disk for the next start", self.name, left)
         await self.exporter.shutdown()
+
+
+def _partition(rows: list[Row], accepted: frozenset[int], refused: frozenset[int] | None
+               ) -> tuple[list[Row], list[Row], list[Row]]:
+    """Split rows by what the exporter reported (indices into ``rows``): accepted, refused, still to send.
+    ``refused`` None means every row not accepted. Indices out of range are ignored (an exporter bug must not
+    acknowledge anything it was not given)."""
+    done = [row for i, row in enumerate(rows) if i in accepted]
+    if refused is None:
+        return done, [row for i, row in enumerate(rows) if i not in accepted], []
+    failed = [row for i, row in enumerate(rows) if i in refused and i not in accepted]
+    rest = [row for i, row in enumerate(rows) if i not in accepted and i not in refused]
+    return done, failed, rest

@@ -10,9 +10,11 @@ from __future__ import annotations
 import aiohttp
 import orjson
 
-from glassbox.collector.config import DatadogExporter as Settings
-from glassbox.collector.exporters import datadog_format as F
-from glassbox.collector.exporters.base import PermanentError, RetryableError, post
+from glassbox.collector.delivery.store import Item
+from glassbox.collector.errors import PermanentError
+from glassbox.collector.exporters.datadog import format as F
+from glassbox.collector.exporters.datadog.config import DatadogExporterConfig
+from glassbox.collector.exporters.http import post
 from glassbox.processors.model import Batch
 
 SPAN_PATH = "/api/v2/llmobs"
@@ -22,9 +24,7 @@ EVAL_BATCH = 1000  # metrics per eval-metric POST, as ddtrace's buffer
 
 
 class DatadogExporter:
-    name = "datadog"
-
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: DatadogExporterConfig):
         self.settings = settings
         self.ml_app = F.normalize_ml_app(settings.ml_app) if settings.ml_app else None
         self.span_url, self.span_headers = self._endpoint(SPAN_PATH, "llmobs-intake")
@@ -45,8 +45,8 @@ class DatadogExporter:
     def ml_app_for(self, service: str | None) -> str:
         return self.ml_app or F.normalize_ml_app(service)
 
-    def render(self, batch: Batch) -> list[tuple[str, bytes]]:
-        items: list[tuple[str, bytes]] = []
+    def render(self, batch: Batch) -> list[Item]:
+        items: list[Item] = []
         for span in batch.spans:
             if not span.is_genai:
                 continue
@@ -60,28 +60,34 @@ class DatadogExporter:
         return items
 
     async def start(self) -> None:
-        self._session = aiohttp.ClientSession()
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
 
     async def shutdown(self) -> None:
         if self._session is not None:
             await self._session.close()
+            self._session = None
 
-    async def send(self, items: list[tuple[str, bytes]]) -> None:
+    async def send(self, items: list[Item]) -> None:
+        """Span events first, then evaluations, so an evaluation never reaches Datadog before its span. A
+        failure reports every item accepted by the POSTs before it, and (permanent) the items of the refused
+        POST; the ones not attempted yet are neither."""
         assert self._session is not None, "exporter not started"
-        spans = [body for kind, body in items if kind == "span"]
-        evals = [body for kind, body in items if kind == "eval"]
-        sent_spans = sent_evals = 0
-        try:
-            for payload in F.join_payloads(spans):
-                await post(self._session, self.span_url, payload, self.span_headers, self.settings.timeout,
-                           "llmobs span events")
-                sent_spans += payload.count(b'"_dd.stage"')  # one per envelope; the key is never escaped
-            # Evaluations go only after their spans, so an evaluation never reaches Datadog before its span.
-            for start in range(0, len(evals), EVAL_BATCH):
-                chunk = evals[start:start + EVAL_BATCH]
-                await post(self._session, self.eval_url, F.eval_payload_raw(chunk), self.eval_headers,
-                           self.settings.timeout, "llmobs eval metrics")
-                sent_evals += len(chunk)
-        except (RetryableError, PermanentError) as exc:
-            exc.remaining = [("span", body) for body in spans[sent_spans:]] + [("eval", m) for m in evals[sent_evals:]]
-            raise
+        spans = [i for i, (kind, _) in enumerate(items) if kind == "span"]
+        evals = [i for i, (kind, _) in enumerate(items) if kind == "eval"]
+        accepted: list[int] = []
+        for payload, positions in F.join_payloads([items[i][1] for i in spans]):
+            carried = [spans[p] for p in positions]
+            await post(self._session, self.span_url, payload, self.span_headers, self.settings.timeout,
+                       "llmobs span events", accepted=accepted, items=carried)
+            accepted.extend(carried)
+        for start in range(0, len(evals), EVAL_BATCH):
+            carried = evals[start:start + EVAL_BATCH]
+            await post(self._session, self.eval_url, F.eval_payload_raw([items[i][1] for i in carried]),
+                       self.eval_headers, self.settings.timeout, "llmobs eval metrics", accepted=accepted,
+                       items=carried)
+            accepted.extend(carried)
+        unknown = [i for i, (kind, _) in enumerate(items) if kind not in ("span", "eval")]
+        if unknown:
+            raise PermanentError("unknown_item_kind", f"datadog: {len(unknown)} item(s) of an unknown kind",
+                                 accepted, refused=unknown)

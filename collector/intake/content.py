@@ -12,7 +12,8 @@ from typing import Any
 
 import orjson
 
-from glassbox.processors.model import Message, ToolCall, ToolResult
+from glassbox.processors.model import Message, Opaque, ToolCall, ToolResult
+from glassbox.processors.wire import text
 
 _ROLES = ("system", "user", "assistant", "tool", "developer", "function")
 _FLAT_LINE = re.compile(r"^(system|user|assistant|tool|developer|function): ?", re.MULTILINE)
@@ -32,15 +33,25 @@ def loads_maybe(raw: Any) -> Any:
 
 
 def to_text(raw: Any) -> str:
-    """Any content value as a string; structured values as compact JSON."""
+    """Any content value as a string; structured values as compact JSON (bytes as UTF-8 text or base64)."""
     if raw is None:
         return ""
     if isinstance(raw, str):
         return raw
+    if isinstance(raw, (bytes, bytearray)):
+        return text(raw)
     try:
-        return orjson.dumps(raw).decode()
+        return orjson.dumps(raw, default=_jsonable).decode()
     except TypeError:
         return str(raw)
+
+
+def _jsonable(raw: Any) -> Any:
+    if isinstance(raw, (bytes, bytearray)):
+        return text(raw)
+    if isinstance(raw, Opaque):
+        return "[a value of a kind this relay cannot read]"
+    raise TypeError(type(raw).__name__)
 
 
 def arguments(raw: Any) -> dict[str, Any] | None:

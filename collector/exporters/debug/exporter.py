@@ -5,20 +5,19 @@ from __future__ import annotations
 import logging
 import orjson
 
-from glassbox.collector.config import DebugExporter as Settings
-from glassbox.collector.exporters import datadog_format as F
+from glassbox.collector.delivery.store import Item
+from glassbox.collector.exporters.datadog import format as F
+from glassbox.collector.exporters.debug.config import DebugExporterConfig
 from glassbox.processors.model import Batch
 
 log = logging.getLogger("glassbox.debug")
 
 
 class DebugExporter:
-    name = "debug"
-
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: DebugExporterConfig):
         self.settings = settings
 
-    def render(self, batch: Batch) -> list[tuple[str, bytes]]:
+    def render(self, batch: Batch) -> list[Item]:
         return [("span", orjson.dumps(F.span_event(span, ml_app=F.normalize_ml_app(span.service))))
                 for span in batch.spans if span.is_genai]
 
@@ -28,7 +27,7 @@ class DebugExporter:
     async def shutdown(self) -> None:
         return None
 
-    async def send(self, items: list[tuple[str, bytes]]) -> None:
+    async def send(self, items: list[Item]) -> None:
         for _, payload in items:
             event = orjson.loads(payload)
             meta = event["meta"]

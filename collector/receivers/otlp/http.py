@@ -15,10 +15,11 @@ from aiohttp import web
 from google.protobuf import json_format
 from google.rpc import status_pb2
 
-from glassbox.collector import otlp
-from glassbox.collector.pipeline import Backpressure, Pipeline
-from glassbox.collector.receivers.auth import Authenticator
-from glassbox.collector.telemetry import Telemetry
+from glassbox.collector.errors import Backpressure, BadRequest
+from glassbox.collector.intake import codec
+from glassbox.collector.receivers.base import Consumer
+from glassbox.collector.receivers.otlp.auth import Authenticator
+from glassbox.collector.receivers.otlp.core import Counts, partial_success_message
 
 log = logging.getLogger("glassbox.receiver.http")
 PROTOBUF = "application/x-protobuf"
@@ -30,17 +31,17 @@ class TooLarge(Exception):
     pass
 
 
-class HttpReceiver:
-    def __init__(self, pipeline: Pipeline, telemetry: Telemetry, max_body_bytes: int,
+class HttpHandler:
+    def __init__(self, consumer: Consumer, counts: Counts, max_body_bytes: int,
                  auth: Authenticator | None = None, read_timeout: float = 30.0):
-        self.pipeline = pipeline
-        self.telemetry = telemetry
+        self.consumer = consumer
+        self.counts = counts
         self.max_body_bytes = max_body_bytes
         self.auth = auth or Authenticator(None)
         self.read_timeout = read_timeout
 
     def routes(self) -> list[web.RouteDef]:
-        return [web.post(f"/v1/{signal}", self._handler(signal)) for signal in otlp.SIGNALS]
+        return [web.post(f"/v1/{signal}", self._handler(signal)) for signal in codec.SIGNALS]
 
     def _handler(self, signal: str):
         async def handle(request: web.Request) -> web.StreamResponse:
@@ -68,31 +69,25 @@ class HttpReceiver:
         except (zlib.error, ValueError) as exc:
             return self._refuse(signal, 400, f"cannot decompress body: {exc}", content_type, "bad_encoding")
         try:
-            message = otlp.decode(signal, body, json=as_json)
-        except otlp.BadRequest as exc:
+            message = codec.decode(signal, body, json=as_json)
+        except BadRequest as exc:
             return self._refuse(signal, 400, str(exc), content_type, "bad_request")
         try:
             rejected: list[str] = []
-            count = await self._consume(signal, message, len(body), rejected)
+            count = await self.consumer.consume(signal, message, len(body), rejected)
         except Backpressure as exc:
-            response = self._refuse(signal, 429, str(exc), content_type, "queue_full")
-            response.headers["Retry-After"] = str(int(exc.retry_after))
+            log.warning("refusing an OTLP/HTTP %s request: %s", signal, exc)
+            response = self._refuse(signal, 429, str(exc), content_type, exc.reason)
+            response.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
             return response
         except Exception:  # a bug while normalizing one request must not take the receiver down
             log.exception("failed to process an OTLP/HTTP %s request", signal)
             return self._refuse(signal, 500, "internal error while processing the request", content_type,
                                 "internal_error")
-        self.telemetry.add("receiver_accepted_requests", 1, transport="http", signal=signal)
-        self.telemetry.add(f"receiver_accepted_{_unit(signal)}", count, transport="http")
-        body = otlp.encode_response(signal, json=as_json, rejected=len(rejected), message=_summary(rejected))
+        self.counts.accepted(signal, count)
+        body = codec.encode_response(signal, json=as_json, rejected=len(rejected),
+                                     message=partial_success_message(rejected))
         return web.Response(body=body, content_type=content_type)
-
-    async def _consume(self, signal: str, message, size: int, rejected: list[str]) -> int:
-        if signal == "traces":
-            return await self.pipeline.consume_traces(message, size, rejected=rejected)
-        if signal == "logs":
-            return await self.pipeline.consume_logs(message, size)
-        return await self.pipeline.consume_metrics(message, size)
 
     async def _read_body(self, request: web.Request) -> bytes:
         """Read the (possibly chunked, possibly gzipped) body, never holding more than the limit."""
@@ -120,7 +115,7 @@ class HttpReceiver:
         return b"".join(parts)
 
     def _refuse(self, signal: str, status: int, message: str, content_type: str, reason: str) -> web.Response:
-        self.telemetry.add("receiver_refused_requests", 1, transport="http", signal=signal, reason=reason)
+        self.counts.refused(signal, reason)
         rpc_status = status_pb2.Status(code=_GRPC_CODES.get(status, 2), message=message)
         if content_type == JSON:
             body = json_format.MessageToJson(rpc_status, indent=None).encode()
@@ -169,14 +164,3 @@ class _Inflater:
 # HTTP status → google.rpc.Code: INVALID_ARGUMENT, UNAUTHENTICATED, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED,
 # UNAVAILABLE, INTERNAL
 _GRPC_CODES = {400: 3, 401: 16, 408: 4, 413: 8, 415: 3, 429: 14, 500: 13}
-
-
-def _summary(rejected: list[str]) -> str:
-    if not rejected:
-        return ""
-    more = f" (and {len(rejected) - 3} more)" if len(rejected) > 3 else ""
-    return "; ".join(rejected[:3]) + more
-
-
-def _unit(signal: str) -> str:
-    return {"traces": "spans", "logs": "log_records", "metrics": "metric_points"}[signal]

@@ -1,6 +1,6 @@
 """Render model spans as Datadog LLM Observability span events and evaluation metrics, as ddtrace does.
 
-Shapes follow ddtrace 4.16 (`shared/fixtures/datadog/ddtrace_4.16.0_agentless_capture.json`): one span per
+Shapes follow what ddtrace 4.16 sends (`tests/testdata/datadog/ddtrace_4.16.0_agentless_capture.json`): one span per
 envelope, kind under ``meta.span.kind``, ``ml_app`` as a tag, decimal span ids, 32-hex trace ids.
 """
 
@@ -167,19 +167,20 @@ def encode_event(event: dict[str, Any]) -> bytes:
     return encoded
 
 
-def join_payloads(encoded: list[bytes], limit: int = PAYLOAD_SIZE_LIMIT) -> list[bytes]:
-    """Pack encoded envelopes into JSON arrays of at most ``limit`` bytes each."""
-    payloads: list[bytes] = []
-    current: list[bytes] = []
+def join_payloads(encoded: list[bytes], limit: int = PAYLOAD_SIZE_LIMIT) -> list[tuple[bytes, list[int]]]:
+    """Pack encoded envelopes into JSON arrays of at most ``limit`` bytes each, with the positions (in
+    ``encoded``) each array carries, so a failed POST can say exactly which envelopes it held."""
+    payloads: list[tuple[bytes, list[int]]] = []
+    current: list[int] = []
     size = 2
-    for item in encoded:
+    for i, item in enumerate(encoded):
         if current and size + len(item) + 1 > limit:
-            payloads.append(b"[" + b",".join(current) + b"]")
+            payloads.append((b"[" + b",".join(encoded[j] for j in current) + b"]", current))
             current, size = [], 2
-        current.append(item)
+        current.append(i)
         size += len(item) + 1
     if current:
-        payloads.append(b"[" + b",".join(current) + b"]")
+        payloads.append((b"[" + b",".join(encoded[j] for j in current) + b"]", current))
     return payloads
 
 

@@ -14,10 +14,11 @@ import grpc
 from google.protobuf import duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 
-from glassbox.collector import otlp
-from glassbox.collector.pipeline import Backpressure, Pipeline
-from glassbox.collector.receivers.auth import Authenticator
-from glassbox.collector.telemetry import Telemetry
+from glassbox.collector.errors import Backpressure, BadRequest
+from glassbox.collector.intake import codec
+from glassbox.collector.receivers.base import Consumer
+from glassbox.collector.receivers.otlp.auth import Authenticator
+from glassbox.collector.receivers.otlp.core import Counts, partial_success_message
 
 log = logging.getLogger("glassbox.receiver.grpc")
 SERVICES = {
@@ -25,7 +26,6 @@ SERVICES = {
     "logs": "opentelemetry.proto.collector.logs.v1.LogsService",
     "metrics": "opentelemetry.proto.collector.metrics.v1.MetricsService",
 }
-UNITS = {"traces": "spans", "logs": "log_records", "metrics": "metric_points"}
 
 
 class _Status(grpc.Status):
@@ -48,10 +48,10 @@ def _unavailable(message: str, retry_after: float) -> _Status:
 class ExportHandler:
     """One ``Export`` method: authenticate, parse, hand to the pipeline, answer."""
 
-    def __init__(self, signal: str, pipeline: Pipeline, telemetry: Telemetry, auth: Authenticator):
+    def __init__(self, signal: str, consumer: Consumer, counts: Counts, auth: Authenticator):
         self.signal = signal
-        self.pipeline = pipeline
-        self.telemetry = telemetry
+        self.consumer = consumer
+        self.counts = counts
         self.auth = auth
 
     async def __call__(self, body: bytes, context: grpc.aio.ServicerContext) -> bytes:
@@ -60,35 +60,30 @@ class ExportHandler:
             self._refused("unauthorized")
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong credentials")
         try:
-            request = otlp.decode(signal, body, json=False)
-        except otlp.BadRequest as exc:
+            request = codec.decode(signal, body, json=False)
+        except BadRequest as exc:
             self._refused("bad_request")
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         rejected: list[str] = []
         try:
-            if signal == "traces":
-                count = await self.pipeline.consume_traces(request, len(body), rejected=rejected)
-            elif signal == "logs":
-                count = await self.pipeline.consume_logs(request, len(body))
-            else:
-                count = await self.pipeline.consume_metrics(request, len(body))
+            count = await self.consumer.consume(signal, request, len(body), rejected)
         except Backpressure as exc:
-            self._refused("queue_full")
+            log.warning("refusing an OTLP/gRPC %s request: %s", signal, exc)
+            self._refused(exc.reason)
             await context.abort_with_status(_unavailable(str(exc), exc.retry_after))
         except Exception:
             log.exception("failed to process an OTLP/gRPC %s request", signal)
             self._refused("internal_error")
             await context.abort(grpc.StatusCode.INTERNAL, "internal error while processing the request")
-        self.telemetry.add("receiver_accepted_requests", 1, transport="grpc", signal=signal)
-        self.telemetry.add(f"receiver_accepted_{UNITS[signal]}", count, transport="grpc")
-        message = "; ".join(rejected[:3]) + (f" (and {len(rejected) - 3} more)" if len(rejected) > 3 else "")
-        return otlp.encode_response(signal, json=False, rejected=len(rejected), message=message)
+        self.counts.accepted(signal, count)
+        return codec.encode_response(signal, json=False, rejected=len(rejected),
+                                     message=partial_success_message(rejected))
 
     def _refused(self, reason: str) -> None:
-        self.telemetry.add("receiver_refused_requests", 1, transport="grpc", signal=self.signal, reason=reason)
+        self.counts.refused(self.signal, reason)
 
 
-def build_server(pipeline: Pipeline, telemetry: Telemetry, max_message_bytes: int,
+def build_server(consumer: Consumer, counts: Counts, max_message_bytes: int,
                  auth: Authenticator | None = None) -> grpc.aio.Server:
     server = grpc.aio.server(options=[
         ("grpc.max_receive_message_length", max_message_bytes),
@@ -97,7 +92,7 @@ def build_server(pipeline: Pipeline, telemetry: Telemetry, max_message_bytes: in
     ])
     auth = auth or Authenticator(None)
     for signal, service in SERVICES.items():
-        handler = grpc.unary_unary_rpc_method_handler(_coroutine(ExportHandler(signal, pipeline, telemetry, auth)))
+        handler = grpc.unary_unary_rpc_method_handler(_coroutine(ExportHandler(signal, consumer, counts, auth)))
         server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, {"Export": handler}),))
     return server
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
+from glassbox.processors.debug.config import DebugProcessorConfig
 from glassbox.processors.model import Batch
 
 log = logging.getLogger("glassbox.processors.debug")
@@ -13,8 +13,8 @@ log = logging.getLogger("glassbox.processors.debug")
 class DebugProcessor:
     name = "debug"
 
-    def __init__(self, settings: Any):
-        self.detailed = getattr(settings, "verbosity", "basic") == "detailed"
+    def __init__(self, config: DebugProcessorConfig):
+        self.detailed = config.verbosity == "detailed"
         self.seen = 0
 
     def start(self) -> None:
@@ -23,7 +23,7 @@ class DebugProcessor:
     def process(self, batch: Batch) -> Batch:
         genai = [span for span in batch.spans if span.is_genai]
         self.seen += len(batch.spans)
-        log.info("debug: %d span(s), %d GenAI, %d log request(s)", len(batch.spans), len(genai), len(batch.logs))
+        log.info("debug: %d span(s), %d GenAI, %d log record(s)", len(batch.spans), len(genai), len(batch.logs))
         if self.detailed:
             for span in genai:
                 log.info("  %s %s model=%s in=%d out=%d metrics=%s", span.kind, span.name, span.model_name,

@@ -1,8 +1,9 @@
 """OTLP spans and log records → the one GenAI span model.
 
-``spans(request)`` turns every span of an ExportTraceServiceRequest into a model ``Span`` (GenAI or not);
-``log_contents(request)`` extracts the GenAI content that some instrumentations put in log records, keyed by
-(trace id, span id), so the pipeline can join it to its span. Attribute names come from ``attributes``.
+``spans(request)`` turns every span of an ExportTraceServiceRequest into a model ``Span`` (GenAI or not), with
+its OTLP copy as plain values (``processors.wire``); ``log_contents(records)`` extracts the GenAI content that
+some instrumentations put in log records, keyed by (trace id, span id), so the pipeline can join it to its
+span. Attribute names come from ``processors.semconv``.
 """
 
 from __future__ import annotations
@@ -12,12 +13,10 @@ from typing import Any
 
 import orjson
 
-from glassbox.collector import attributes as A
-from glassbox.collector import content as C
-
-from glassbox.collector.otlp import attributes as read_attributes
-from glassbox.collector.otlp import value as any_value
+from glassbox.collector.intake import content as C
 from glassbox.processors import model as M
+from glassbox.processors import semconv as A
+from glassbox.processors import wire
 
 STATUS_ERROR = 2
 
@@ -30,32 +29,24 @@ def spans(request: Any, rejected: list[str] | None = None) -> list[M.Span]:
     """Every usable span of the request; unusable ones are described in ``rejected`` (never raise)."""
     out = []
     for resource_spans in request.resource_spans:
-        resource = resource_spans.resource
-        resource_attrs = _safe_attributes(resource.attributes)
+        resource = _read_part(resource_spans.resource, resource_spans.schema_url)
         for scope_spans in resource_spans.scope_spans:
+            scope = _read_part(scope_spans.scope, scope_spans.schema_url)
             for otlp_span in scope_spans.spans:
                 try:
-                    span = normalize_span(otlp_span, resource_attrs)
+                    out.append(normalize_span(otlp_span, resource, scope))
                 except (Rejected, RecursionError, ValueError, TypeError) as exc:
                     if rejected is not None:
                         rejected.append(f"span {otlp_span.span_id.hex() or '(no id)'}: {_reason(exc)}")
-                    continue
-                span.origin = M.Origin(
-                    resource=resource,
-                    scope=scope_spans.scope,
-                    span=otlp_span,
-                    resource_schema_url=resource_spans.schema_url,
-                    scope_schema_url=scope_spans.schema_url,
-                )
-                out.append(span)
     return out
 
 
-def _safe_attributes(key_values: Any) -> dict[str, Any]:
+def _read_part(message: Any, schema_url: str) -> M.WireResource:
+    """A resource or scope; one nested too deeply to read loses its attributes rather than the request."""
     try:
-        return read_attributes(key_values)
+        return wire.read_resource(message, schema_url)
     except RecursionError:
-        return {}
+        return M.WireResource({}, schema_url, message, None)
 
 
 def _reason(exc: BaseException) -> str:
@@ -64,14 +55,15 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def normalize_span(otlp_span: Any, resource_attrs: dict[str, Any]) -> M.Span:
+def normalize_span(otlp_span: Any, resource: M.WireResource, scope: M.WireResource) -> M.Span:
     if len(otlp_span.trace_id) != 16 or not any(otlp_span.trace_id):
         raise Rejected("trace id must be 16 non-zero bytes")
     if len(otlp_span.span_id) != 8 or not any(otlp_span.span_id):
         raise Rejected("span id must be 8 non-zero bytes")
     if otlp_span.parent_span_id and len(otlp_span.parent_span_id) != 8:
         raise Rejected("parent span id must be 8 bytes or empty")
-    attrs = read_attributes(otlp_span.attributes)
+    copy = wire.read_span(otlp_span, resource, scope)
+    attrs, resource_attrs, events = copy.attributes, resource.attributes, copy.events
     start = otlp_span.start_time_unix_nano
     span = M.Span(
         trace_id=otlp_span.trace_id.hex(),
@@ -81,24 +73,25 @@ def normalize_span(otlp_span: Any, resource_attrs: dict[str, Any]) -> M.Span:
         kind=span_kind(attrs, resource_attrs),
         start_ns=start,
         duration_ns=max(0, otlp_span.end_time_unix_nano - start),
+        wire=copy,
     )
     span.service = _str(resource_attrs.get(A.SERVICE_NAME)) or _str(attrs.get(A.SERVICE_NAME))
     span.env = _first_str(resource_attrs, A.DEPLOYMENT_ENV) or _first_str(attrs, A.DEPLOYMENT_ENV)
     span.version = _str(resource_attrs.get(A.SERVICE_VERSION))
-    _error(span, otlp_span, attrs)
+    _error(span, otlp_span.status.code, copy.status_message, attrs, events)
     span.session_id = _first_str(attrs, A.SESSION_ID)  # also on plain spans: GenAI children inherit it
     span.user_id = _first_str(attrs, A.USER_ID)
     if span.kind is None:
         return span
     _model(span, attrs)
-    _content(span, attrs, otlp_span.events)
+    _content(span, attrs, events)
     span.metadata = _metadata(attrs)
     span.metrics = _metrics(attrs)
     span.tool_definitions = _tool_definitions(attrs)
     span.tags = _tags(attrs)
     span.prompt = _prompt(attrs)
-    span.evaluations = [ev for ev in (_evaluation(read_attributes(e.attributes), e.time_unix_nano)
-                                      for e in otlp_span.events if e.name == A.EVENT_EVALUATION) if ev]
+    span.evaluations = [ev for ev in (_evaluation(e.attributes, e.time_unix_nano)
+                                      for e in events if e.name == A.EVENT_EVALUATION) if ev]
     if span.kind == M.TOOL:
         span.name = _str(attrs.get(A.TOOL_NAME)) or span.name
     return span
@@ -134,7 +127,7 @@ def _model(span: M.Span, attrs: dict[str, Any]) -> None:
         span.model_provider = A.PROVIDER_ALIASES.get(provider, provider)
 
 
-def _content(span: M.Span, attrs: dict[str, Any], events: Any) -> None:
+def _content(span: M.Span, attrs: dict[str, Any], events: list[M.WireEvent]) -> None:
     if span.kind in (M.LLM, M.EMBEDDING):
         inputs = C.parts_messages(attrs[A.INPUT_MESSAGES]) if A.INPUT_MESSAGES in attrs else []
         outputs = C.parts_messages(attrs[A.OUTPUT_MESSAGES]) if A.OUTPUT_MESSAGES in attrs else []
@@ -156,17 +149,16 @@ def _content(span: M.Span, attrs: dict[str, Any], events: Any) -> None:
         span.output.value = _entity_value(attrs.get(A.TOOL_CALL_RESULT, attrs.get(A.TRACELOOP_ENTITY_OUTPUT)))
 
 
-def _content_from_span_events(events: Any, inputs: list, outputs: list) -> tuple[list, list]:
+def _content_from_span_events(events: list[M.WireEvent], inputs: list, outputs: list) -> tuple[list, list]:
     """Content carried in span events: the 1.37 details event, or the <= 1.27 prompt/completion events."""
     for event in events:
         if event.name == A.EVENT_OPERATION_DETAILS:
-            details = read_attributes(event.attributes)
-            inputs = inputs or C.parts_messages(details.get(A.INPUT_MESSAGES))
-            outputs = outputs or C.parts_messages(details.get(A.OUTPUT_MESSAGES))
+            inputs = inputs or C.parts_messages(event.attributes.get(A.INPUT_MESSAGES))
+            outputs = outputs or C.parts_messages(event.attributes.get(A.OUTPUT_MESSAGES))
         elif event.name == A.EVENT_CONTENT_PROMPT and not inputs:
-            inputs = C.flat_messages(read_attributes(event.attributes).get(A.FLAT_PROMPT), "user")
+            inputs = C.flat_messages(event.attributes.get(A.FLAT_PROMPT), "user")
         elif event.name == A.EVENT_CONTENT_COMPLETION and not outputs:
-            outputs = C.flat_messages(read_attributes(event.attributes).get(A.FLAT_COMPLETION), "assistant")
+            outputs = C.flat_messages(event.attributes.get(A.FLAT_COMPLETION), "assistant")
     return inputs, outputs
 
 
@@ -314,14 +306,15 @@ def _prompt(attrs: dict[str, Any]) -> M.Prompt | None:
     return prompt
 
 
-def _error(span: M.Span, otlp_span: Any, attrs: dict[str, Any]) -> None:
-    if otlp_span.status.code != STATUS_ERROR:
+def _error(span: M.Span, status_code: int, status_message: str, attrs: dict[str, Any],
+           events: list[M.WireEvent]) -> None:
+    if status_code != STATUS_ERROR:
         return
     span.status = "error"
-    error = M.ErrorInfo(type=_str(attrs.get(A.ERROR_TYPE)), message=otlp_span.status.message or None)
-    for event in otlp_span.events:
+    error = M.ErrorInfo(type=_str(attrs.get(A.ERROR_TYPE)), message=status_message or None)
+    for event in events:
         if event.name == A.EXCEPTION_EVENT:
-            exc = read_attributes(event.attributes)
+            exc = event.attributes
             error.type = error.type or _str(exc.get(A.EXCEPTION_TYPE))
             error.message = error.message or _str(exc.get(A.EXCEPTION_MESSAGE))
             error.stack = _str(exc.get(A.EXCEPTION_STACKTRACE))
@@ -372,36 +365,26 @@ class LogContent:
         self.complete = self.complete or other.complete
 
 
-def log_contents(request: Any) -> tuple[dict[tuple[str, str], LogContent], int]:
-    """GenAI content from an ExportLogsServiceRequest, keyed by (trace id hex, span id hex).
+def log_contents(records: list[M.LogRecord]) -> tuple[dict[tuple[str, str], LogContent], int]:
+    """GenAI content from log records, keyed by (trace id hex, span id hex).
 
     Returns the content and how many GenAI log records had no span context (they cannot be joined).
     """
     found: dict[tuple[str, str], list[tuple[int, int, str, Any, dict[str, Any]]]] = {}
     services: dict[tuple[str, str], str | None] = {}
     unjoinable = 0
-    order = 0
-    for resource_logs in request.resource_logs:
-        service = None
-        for kv in resource_logs.resource.attributes:
-            if kv.key == A.SERVICE_NAME:
-                service = _str(any_value(kv.value))
-        for scope_logs in resource_logs.scope_logs:
-            for record in scope_logs.log_records:
-                attrs = read_attributes(record.attributes)
-                name = record.event_name or _str(attrs.get(A.EVENT_NAME_ATTR)) or ""
-                if name not in A.CONTENT_EVENTS:
-                    continue
-                if not record.trace_id or not record.span_id:
-                    unjoinable += 1
-                    continue
-                body = any_value(record.body) if record.HasField("body") else None
-                when = record.time_unix_nano or record.observed_time_unix_nano
-                order += 1
-                key = (record.trace_id.hex(), record.span_id.hex())
-                found.setdefault(key, []).append((when, order, name, body, attrs))
-                services[key] = service
-    contents = {key: _content_of(records) for key, records in found.items()}
+    for order, record in enumerate(records):
+        attrs = record.attributes
+        name = record.event_name or _str(attrs.get(A.EVENT_NAME_ATTR)) or ""
+        if name not in A.CONTENT_EVENTS:
+            continue
+        if not record.trace_id or not record.span_id:
+            unjoinable += 1
+            continue
+        key = (record.trace_id, record.span_id)
+        found.setdefault(key, []).append((record.time_unix_nano, order, name, record.body, attrs))
+        services[key] = _str(record.resource.attributes.get(A.SERVICE_NAME))
+    contents = {key: _content_of(items) for key, items in found.items()}
     for key, content in contents.items():
         content.service = services[key]
     return contents, unjoinable

@@ -14,8 +14,8 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from glassbox.collector import normalize
-from glassbox.collector.telemetry import Telemetry
+from glassbox.collector import telemetry as T
+from glassbox.collector.intake import normalize
 from glassbox.processors import model as M
 from glassbox.processors.model import DetachedEvaluation, Span
 
@@ -50,7 +50,7 @@ class Orphan:
 
 
 class Joiner:
-    def __init__(self, telemetry: Telemetry, *, join_timeout: float, max_pending: int):
+    def __init__(self, telemetry: T.Telemetry, *, join_timeout: float, max_pending: int):
         self.telemetry = telemetry
         self.join_timeout = join_timeout
         self.max_pending = max_pending
@@ -128,7 +128,7 @@ class Joiner:
                     # The call already left: only evaluations still matter.
                     detached.extend(_detach(key, found))
                     if found.inputs or found.outputs:
-                        self.telemetry.add("pipeline_orphan_log_content", 1, reason="span_already_sent")
+                        self.telemetry.add(T.PIPELINE_ORPHAN_LOG_CONTENT, 1, reason="span_already_sent")
                     continue
                 orphan = self._orphans.get(key)
                 if orphan is not None:
@@ -150,7 +150,7 @@ class Joiner:
             key, orphan = self._orphans.popitem(last=False)
             detached.extend(_detach(key, orphan.content))
             self._settle(orphan.refs)
-            self.telemetry.add("pipeline_orphan_log_content", 1, reason="overflow")
+            self.telemetry.add(T.PIPELINE_ORPHAN_LOG_CONTENT, 1, reason="overflow")
         return released, detached
 
     def _pending_child(self, key: Key) -> Pending | None:
@@ -184,7 +184,7 @@ class Joiner:
     def _finish(self, span: Span, content: normalize.LogContent | None) -> Span:
         if content is not None:
             normalize.apply_log_content(span, content)
-            self.telemetry.add("pipeline_joined_spans", 1, help="GenAI spans that got content from log records")
+            self.telemetry.add(T.PIPELINE_JOINED_SPANS, 1)
         return self._resolve(span)
 
     def _resolve(self, span: Span) -> Span:
@@ -219,7 +219,7 @@ class Joiner:
         released = []
         while len(self._pending) > self.max_pending:
             _, pending = self._pending.popitem(last=False)
-            self.telemetry.add("pipeline_join_released", 1, reason="overflow")
+            self.telemetry.add(T.PIPELINE_JOIN_RELEASED, 1, reason="overflow")
             released.append(self._release(pending))
         return released
 
@@ -229,7 +229,7 @@ class Joiner:
         for key, pending in list(self._pending.items()):
             if everything or pending.deadline <= now:
                 del self._pending[key]
-                self.telemetry.add("pipeline_join_released", 1, reason="shutdown" if everything else "timeout")
+                self.telemetry.add(T.PIPELINE_JOIN_RELEASED, 1, reason="shutdown" if everything else "timeout")
                 released.append(self._release(pending))
         for key, orphan in list(self._orphans.items()):
             if everything or orphan.deadline <= now:
@@ -237,7 +237,7 @@ class Joiner:
                 self._settle(orphan.refs)
                 detached.extend(_detach(key, orphan.content))  # evaluations never need their span to be sent
                 if orphan.content.inputs or orphan.content.outputs:
-                    self.telemetry.add("pipeline_orphan_log_content", 1, reason="no_span")
+                    self.telemetry.add(T.PIPELINE_ORPHAN_LOG_CONTENT, 1, reason="no_span")
         return released, detached
 
 

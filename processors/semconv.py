@@ -1,7 +1,9 @@
-"""Every OpenTelemetry attribute and event name glassbox reads, in one place.
+"""Every OpenTelemetry attribute and event name glassbox reads or writes, in one place.
 
 A semantic-convention rename is a one-file change: add the new name in front of the old one in the tuple.
-Tuples are in priority order (newest convention first). Sources: shared/research/genai_semconv.md.
+Tuples are in priority order (newest convention first): intake reads the first one present, and
+``processors.wire`` writes the first. Sources: the GenAI semantic conventions 1.28 to 1.41, and what
+OpenLLMetry, openai-v2, OpenLIT and Traceloop really put on the wire (see tests/testdata/README.md).
 """
 
 # Operation and kind.
@@ -103,6 +105,7 @@ PROMPT_NAME = ("gen_ai.prompt.name", "traceloop.prompt.key")
 PROMPT_VERSION = ("gen_ai.prompt.version", "traceloop.prompt.version")
 PROMPT_TEMPLATE = ("gen_ai.prompt.template", "traceloop.prompt.template")
 PROMPT_VARIABLES_PREFIX = ("gen_ai.prompt.variables.", "traceloop.prompt.template_variables.")
+PROMPT_ID = "gen_ai.prompt.id"  # written on OTLP copies only (Datadog's prompt id); intake reads it from tracking
 DD_PROMPT_TRACKING = "_dd.ml_obs.prompt_tracking"
 DD_METADATA = "_dd.ml_obs.metadata"
 
@@ -180,3 +183,42 @@ PROVIDER_ALIASES = {
     "gemini": "gcp.gemini",
     "xai": "x_ai",
 }
+
+# --- what glassbox writes on the OTLP copy of a span (processors.wire) ------------------------------------------
+# Metrics a processor sets: token counts under their semconv names, the total cost (USD) under OpenLIT's
+# ``gen_ai.usage.cost`` (intake reads it back as total_cost), anything else as ``glassbox.metrics.<name>``.
+# Tags keep their key; prompts go under PROMPT_NAME[0] / PROMPT_VERSION[0] / PROMPT_ID; evaluations become
+# EVENT_EVALUATION span events.
+METRIC_ATTRIBUTES = {
+    "input_tokens": INPUT_TOKENS[0],
+    "output_tokens": OUTPUT_TOKENS[0],
+    "total_tokens": TOTAL_TOKENS[0],
+    "cache_read_input_tokens": CACHE_READ_TOKENS[0],
+    "cache_write_input_tokens": CACHE_WRITE_TOKENS[0],
+    "reasoning_output_tokens": REASONING_TOKENS[0],
+    "total_cost": COST[0],
+}
+METRIC_ATTRIBUTE_PREFIX = "glassbox.metrics."
+
+# --- attribute keys by what they may carry (redaction) ---------------------------------------------------------
+# Glob patterns (``*`` matches anything, dots included). CONTENT_ATTRIBUTES carry prompts, completions, tool
+# arguments and results or error text: always scanned. NON_CONTENT_ATTRIBUTES are ids, enums, numbers-as-text
+# and infrastructure names: skipped by default (the redaction config can change that).
+CONTENT_ATTRIBUTES = (
+    "gen_ai.prompt*", "gen_ai.completion*", INPUT_MESSAGES, OUTPUT_MESSAGES, SYSTEM_INSTRUCTIONS,
+    TOOL_CALL_ARGUMENTS, TOOL_CALL_RESULT, TOOL_DEFINITIONS, EVALUATION_EXPLANATION, "gen_ai.content.*",
+    "llm.prompts*", "llm.completions*", TRACELOOP_ENTITY_INPUT, TRACELOOP_ENTITY_OUTPUT, "input.value",
+    "output.value", EXCEPTION_MESSAGE, EXCEPTION_STACKTRACE, "db.statement", "db.query.text",
+)
+NON_CONTENT_ATTRIBUTES = (
+    "service.*", "telemetry.*", "otel.*", "deployment.*", "host.arch", "os.type", "process.runtime.*",
+    "gen_ai.system", "gen_ai.provider.name", OPERATION_NAME, REQUEST_MODEL, RESPONSE_MODEL,
+    "gen_ai.response.id", "gen_ai.response.finish_reasons", "gen_ai.usage.*",
+    "gen_ai.request.max_tokens", "gen_ai.request.temperature", "gen_ai.request.top_p", "gen_ai.token.type",
+    LLM_REQUEST_TYPE, "llm.usage.*", TRACELOOP_SPAN_KIND, TRACELOOP_ENTITY_NAME, "http.method",
+    "http.request.method", "http.status_code", "http.response.status_code", "rpc.system", "rpc.method",
+    "db.system", "span.kind", EVENT_NAME_ATTR, "gen_ai.*.role", "gen_ai.prompt.*.role", "gen_ai.completion.*.role",
+    "gen_ai.completion.*.finish_reason", ERROR_TYPE, EXCEPTION_TYPE,
+    # where the app sent its request (the model API), not who the user is; client.* stays scanned
+    "server.address", "server.port", "gen_ai.openai.api_base",
+)

@@ -1,0 +1,82 @@
+"""Settings of the ``datadog`` exporter, and how ddtrace's environment variables fill them.
+
+Users already know ddtrace's environment: ``DD_API_KEY``, ``DD_SITE``, ``DD_LLMOBS_ML_APP``, ``DD_ENV``,
+``DD_SERVICE``, ``DD_VERSION``, ``DD_LLMOBS_AGENTLESS_ENABLED``, ``DD_AGENT_HOST`` / ``DD_TRACE_AGENT_URL`` and
+``DD_LLMOBS_OVERRIDE_ORIGIN`` fill whatever the config leaves unset; explicit config wins.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal, Mapping
+
+from pydantic import Field, SecretStr, field_validator
+
+from glassbox.collector import validators
+from glassbox.collector.delivery.config import SendingConfig
+
+AGENTLESS_TRUE = ("1", "true", "yes")
+AGENTLESS_FALSE = ("0", "false", "no")
+
+
+class DatadogExporterConfig(SendingConfig):
+    transport: Literal["agent", "agentless"] | None = None
+    agent_url: str | None = None
+    api_key: SecretStr | None = None
+    site: str | None = None
+    override_origin: str | None = None
+    ml_app: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+    _urls = field_validator("agent_url", "override_origin")(lambda v: v if v is None else validators.url(v))
+
+    @field_validator("site")
+    @classmethod
+    def _site(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^[a-z0-9.\-]+$", value):
+            raise ValueError(f"{value!r} is not a Datadog site (e.g. datadoghq.com, datadoghq.eu, us5.datadoghq.com)")
+        return value
+
+
+def wanted_by_environment(environ: Mapping[str, str]) -> bool:
+    """The shipped default config sends to Datadog when ddtrace's environment says there is a Datadog."""
+    agentless = environ.get("DD_LLMOBS_AGENTLESS_ENABLED", "").strip().lower() in AGENTLESS_TRUE
+    return agentless or any(environ.get(var) for var in ("DD_API_KEY", "DD_AGENT_HOST", "DD_TRACE_AGENT_URL"))
+
+
+def from_environment(section: dict[str, Any], environ: Mapping[str, str], from_env: dict[str, str]) -> dict[str, Any]:
+    """ddtrace's variables fill what ``exporters.datadog`` leaves unset (``from_env``: key → variable)."""
+    dd = dict(section)
+    env = {k: v for k, v in environ.items() if k.startswith("DD_") and v != ""}
+    for key, var in (("api_key", "DD_API_KEY"), ("site", "DD_SITE"), ("ml_app", "DD_LLMOBS_ML_APP"),
+                     ("override_origin", "DD_LLMOBS_OVERRIDE_ORIGIN")):
+        if dd.get(key) is None and var in env:
+            dd[key] = env[var]
+            from_env[key] = var
+    dd.setdefault("site", "datadoghq.com")
+    explicit_agent = "DD_TRACE_AGENT_URL" in env or "DD_AGENT_HOST" in env
+    if dd.get("agent_url") is None:
+        from_env["agent_url"] = "DD_TRACE_AGENT_URL" if "DD_TRACE_AGENT_URL" in env else "DD_AGENT_HOST"
+        dd["agent_url"] = env.get("DD_TRACE_AGENT_URL") or \
+            f"http://{env.get('DD_AGENT_HOST', '127.0.0.1')}:{env.get('DD_TRACE_AGENT_PORT', '8126')}"
+    if dd.get("transport") is None:
+        agentless = env.get("DD_LLMOBS_AGENTLESS_ENABLED", "").strip().lower()
+        if agentless in AGENTLESS_TRUE:
+            dd["transport"] = "agentless"
+        elif agentless in AGENTLESS_FALSE:
+            dd["transport"] = "agent"
+        else:
+            dd["transport"] = "agentless" if dd.get("api_key") and not explicit_agent else "agent"
+    tags = dd.get("tags") or {}
+    if isinstance(tags, dict):
+        tags = dict(tags)
+        for tag, var in (("env", "DD_ENV"), ("service", "DD_SERVICE"), ("version", "DD_VERSION")):
+            if var in env:
+                tags.setdefault(tag, env[var])
+        dd["tags"] = tags
+    return dd
+
+
+def check(config: DatadogExporterConfig, context: object) -> list[tuple[str, str]]:
+    if config.transport == "agentless" and config.api_key is None:
+        return [("api_key", "required with transport: agentless; set DD_API_KEY or api_key: ${env:DD_API_KEY}")]
+    return []

@@ -1,0 +1,85 @@
+"""The ``local`` exporter: the embedded default when no Datadog destination is configured.
+
+It stores exactly what the ``datadog`` exporter would have sent (the span event JSON and evaluation metrics)
+in SQLite (``store.py``), and offers the viewer page on the admin port (``viewer.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import orjson
+from aiohttp import web
+
+from glassbox.collector.delivery.store import Item
+from glassbox.collector.exporters.datadog import format as F
+from glassbox.collector.exporters.local.config import LocalExporterConfig
+from glassbox.collector.exporters.local.store import LocalStore
+from glassbox.collector.exporters.local.viewer import render_viewer
+from glassbox.processors.model import Batch
+
+
+class LocalExporter:
+    def __init__(self, settings: LocalExporterConfig, base_dir: Path | None = None):
+        self.path = settings.resolved_path(base_dir)
+        self.max_spans = settings.max_spans
+        self.store: LocalStore | None = None
+
+    def render(self, batch: Batch) -> list[Item]:
+        items: list[Item] = []
+        for span in batch.spans:
+            if not span.is_genai:
+                continue
+            ml_app = F.normalize_ml_app(span.service)
+            event = F.span_event(span, ml_app=ml_app)
+            F.encode_event(event)  # applies the same size rule as the datadog exporter (may drop input/output)
+            items.append(("span", orjson.dumps({"ml_app": ml_app, "model": span.model_name,
+                                                "provider": span.model_provider, "event": event})))
+            items.extend(("eval", orjson.dumps(m)) for m in F.eval_metrics(span, ml_app=ml_app))
+        for detached in batch.evaluations:
+            metric = F.eval_metric(detached.trace_id, detached.span_id, detached.evaluation,
+                                   ml_app=F.normalize_ml_app(detached.service))
+            items.append(("eval", orjson.dumps(metric)))
+        return items
+
+    async def start(self) -> None:
+        if self.store is None:
+            self.store = await asyncio.to_thread(LocalStore, self.path, self.max_spans)
+
+    async def shutdown(self) -> None:
+        return None
+
+    def routes(self) -> list[web.RouteDef]:
+        """The viewer, served on the admin port."""
+        async def viewer(_: web.Request) -> web.Response:
+            rows = await asyncio.to_thread(self.store.recent, 200) if self.store is not None else []
+            return web.Response(text=render_viewer(rows), content_type="text/html")
+
+        return [web.get("/", viewer)]
+
+    async def send(self, items: list[Item]) -> None:
+        assert self.store is not None, "exporter not started"
+        now = time.time_ns()
+        rows, evals = [], []
+        for kind, payload in items:
+            data = orjson.loads(payload)
+            if kind == "eval":
+                span = data["join_on"]["span"]
+                evals.append((span["span_id"], span["trace_id"], data["label"], payload))
+                continue
+            event, metrics = data["event"], data["event"]["metrics"]
+            meta = event["meta"]
+            rows.append((now, event["trace_id"], event["span_id"], event["parent_id"], event["name"],
+                         meta["span"]["kind"], data["ml_app"], data["model"], data["provider"],
+                         event["status"], _int64(event["start_ns"]), _int64(event["duration"]),
+                         metrics.get("input_tokens"),
+                         metrics.get("output_tokens"), metrics.get("total_tokens"), metrics.get("total_cost"),
+                         event.get("session_id"), orjson.dumps(event)))
+        await asyncio.to_thread(self.store.insert, rows, evals)
+
+
+def _int64(value: int) -> int:
+    """SQLite integers are signed 64-bit; OTLP timestamps are unsigned and may be garbage."""
+    return max(-(2**63), min(int(value), 2**63 - 1))

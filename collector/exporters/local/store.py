@@ -1,0 +1,77 @@
+"""The local store: exactly what the ``datadog`` exporter would have sent, in SQLite, for ``glassbox spans``
+and the viewer; a few columns are pulled out so they can list spans without parsing every event."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS spans (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  received_ns INTEGER NOT NULL,
+  trace_id TEXT NOT NULL, span_id TEXT NOT NULL, parent_id TEXT NOT NULL,
+  name TEXT NOT NULL, kind TEXT NOT NULL, ml_app TEXT NOT NULL,
+  model_name TEXT, model_provider TEXT, status TEXT NOT NULL,
+  start_ns INTEGER NOT NULL, duration_ns INTEGER NOT NULL,
+  input_tokens REAL, output_tokens REAL, total_tokens REAL, total_cost REAL,
+  session_id TEXT, event TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS spans_trace ON spans (trace_id);
+CREATE TABLE IF NOT EXISTS evaluations (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  span_id TEXT NOT NULL, trace_id TEXT NOT NULL, label TEXT NOT NULL, metric TEXT NOT NULL
+);
+"""
+
+
+class LocalStore:
+    """A small SQLite store; one connection per thread of use (sqlite3 objects are not shared)."""
+
+    def __init__(self, path: str | Path, max_spans: int = 100_000):
+        self.path = str(path)
+        self.max_spans = max_spans
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as db:
+            db.executescript(SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=10)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        return db
+
+    def insert(self, rows: list[tuple], evals: list[tuple]) -> None:
+        db = self._connect()
+        try:
+            with db:
+                db.executemany(
+                    "INSERT INTO spans (received_ns, trace_id, span_id, parent_id, name, kind, ml_app, model_name,"
+                    " model_provider, status, start_ns, duration_ns, input_tokens, output_tokens, total_tokens,"
+                    " total_cost, session_id, event) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    rows,
+                )
+                db.executemany("INSERT INTO evaluations (span_id, trace_id, label, metric) VALUES (?,?,?,?)", evals)
+                db.execute("DELETE FROM spans WHERE id <= (SELECT MAX(id) FROM spans) - ?", (self.max_spans,))
+        finally:
+            db.close()
+
+    def recent(self, limit: int = 50) -> list[dict[str, Any]]:
+        db = self._connect()
+        db.row_factory = sqlite3.Row
+        try:
+            rows = db.execute("SELECT * FROM spans ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+            out = []
+            for row in reversed(rows):
+                item = dict(row)
+                item["event"] = orjson.loads(item["event"])
+                item["evaluations"] = [orjson.loads(r[0]) for r in db.execute(
+                    "SELECT metric FROM evaluations WHERE span_id = ? AND trace_id = ?",
+                    (row["span_id"], row["trace_id"]))]
+                out.append(item)
+            return out
+        finally:
+            db.close()

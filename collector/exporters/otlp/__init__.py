@@ -1,0 +1,8 @@
+"""The ``otlp`` exporter: the redacted OTLP copy of every span, log record and metric, over OTLP/HTTP."""
+
+from glassbox.collector.exporters.base import ExporterFactory
+from glassbox.collector.exporters.otlp.config import OtlpExporterConfig
+from glassbox.collector.exporters.otlp.exporter import OtlpExporter
+
+FACTORY = ExporterFactory(type="otlp", config=OtlpExporterConfig,
+                          create=lambda config, context: OtlpExporter(config))
