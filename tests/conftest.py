@@ -15,10 +15,8 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_serv
 
 from glassbox.collector.config import RelayConfig, parse
 from glassbox.collector.service import Relay
-from tests.support.schemas import fixtures_dir
 
-SHARED_OTLP = fixtures_dir() / "otlp"
-OWN_OTLP = Path(__file__).parent / "fixtures" / "otlp"
+OTLP_CAPTURES = Path(__file__).parent / "testdata" / "otlp"  # real wire captures, one directory per source
 
 for _var in [k for k in os.environ if k.startswith(("DD_", "OTEL_", "TRACELOOP_"))]:
     os.environ.pop(_var)  # tests must not pick up a developer's Datadog or OTel settings
@@ -82,9 +80,9 @@ async def export_over_grpc(relay: Relay, paths: list[Path]) -> None:
                                     timeout=10)
 
 
-def fixture_files(source: str, base: Path = SHARED_OTLP) -> list[Path]:
+def fixture_files(source: str) -> list[Path]:
     """Capture bodies of one source in capture order (the order the instrumentation sent them)."""
-    return sorted((base / source).glob("*.pb"))
+    return sorted((OTLP_CAPTURES / source).glob("*.pb"))
 
 
 def signal_of(path: Path) -> str:

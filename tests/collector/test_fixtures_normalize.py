@@ -1,6 +1,6 @@
 """Every real capture, through a real relay, into the Datadog span events it renders.
 
-Each source directory (one instrumentation in one mode, see ``shared/fixtures/README.md``) is POSTed in capture
+Each source directory (one instrumentation in one mode, see ``tests/testdata/README.md``) is POSTed in capture
 order to an in-process relay with the local exporter; ``relay.flush()`` releases whatever still waits for log
 content or a parent, and the stored rows hold the rendered Datadog span events. Every scenario ran under its own
 ``scenario <name>`` root span, so a scenario's events are the events in that span's trace.
@@ -22,7 +22,7 @@ from typing import Any, Iterator
 import pytest
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
-from tests.conftest import OWN_OTLP, SHARED_OTLP, export_over_grpc, fixture_files, post_otlp, signal_of
+from tests.conftest import OTLP_CAPTURES, export_over_grpc, fixture_files, post_otlp, signal_of
 from tests.support.schemas import validate_span_events
 
 # Flush releases everything; a long join timeout keeps the ticker from releasing a span between two POSTs on a
@@ -206,21 +206,20 @@ OPENLIT_NOCONTENT = nocontent(OPENLIT_BASE, keep_tool_definitions=True)
 class Source:
     name: str
     scenarios: dict[str, Expect | None] | None  # None: asserted by its own test (traceloop_sdk)
-    base: Path = SHARED_OTLP
     wire: str = "protobuf"  # protobuf | gzip (the .pb gzip-compressed) | json (the .json is the wire body)
     unscoped_scenario: str | None = None  # the scenario of traces that have no `scenario <name>` span
     known_bugs: dict[str, str] = field(default_factory=dict)
 
     def bodies(self) -> list[Path]:
         if self.wire == "json":
-            return sorted((self.base / self.name).glob("*.json"))
-        return fixture_files(self.name, self.base)
+            return sorted((OTLP_CAPTURES / self.name).glob("*.json"))
+        return fixture_files(self.name)
 
 
 def _openlit_sources() -> list[Source]:
-    """OpenLIT captures recorded by tests/fixtures/capture/capture_openlit.py, whichever versions are present."""
-    return [Source(d.name, OPENLIT_NOCONTENT if d.name.endswith("_nocontent") else OPENLIT, base=OWN_OTLP)
-            for d in sorted(OWN_OTLP.glob("openlit_*")) if d.is_dir()]
+    """OpenLIT captures recorded by tests/testdata/capture/capture_openlit.py, whichever versions are present."""
+    return [Source(d.name, OPENLIT_NOCONTENT if d.name.endswith("_nocontent") else OPENLIT)
+            for d in sorted(OTLP_CAPTURES.glob("openlit_*")) if d.is_dir()]
 
 
 SOURCES = [
@@ -279,7 +278,7 @@ def dec(hex_id: str) -> str:
 
 def capture_spans(source: Source) -> list[RawSpan]:
     spans = []
-    for path in fixture_files(source.name, source.base):
+    for path in fixture_files(source.name):
         if signal_of(path) != "traces":
             continue
         request = trace_service_pb2.ExportTraceServiceRequest.FromString(path.read_bytes())
@@ -368,7 +367,7 @@ def envelopes(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def test_every_capture_directory_has_expectations():
-    present = {d.name for base in (SHARED_OTLP, OWN_OTLP) for d in base.iterdir() if d.is_dir()}
+    present = {d.name for d in OTLP_CAPTURES.iterdir() if d.is_dir()}
     assert present == set(SOURCE)
 
 

@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from tests.conftest import SHARED_OTLP, post_otlp
+from tests.conftest import OTLP_CAPTURES, post_otlp
 
-VALID = (SHARED_OTLP / "ll_default" / "0001_traces.pb").read_bytes()
+VALID = (OTLP_CAPTURES / "ll_default" / "0001_traces.pb").read_bytes()
 
 
 async def still_serving(relay) -> None:
@@ -97,7 +97,7 @@ async def test_fuzzed_bodies_never_get_a_500(make_relay):
     """Bounded fuzzing (hypothesis, fixed seed): mutated protobuf and JSON bodies on every signal."""
     relay = await make_relay()
     statuses: list[int] = []
-    json_body = (SHARED_OTLP / "node_json" / "0001_traces.json").read_bytes()
+    json_body = (OTLP_CAPTURES / "node_json" / "0001_traces.json").read_bytes()
 
     @settings(max_examples=int(os.environ.get("GLASSBOX_FUZZ_EXAMPLES", "400")), deadline=None, derandomize=True,
               suppress_health_check=list(HealthCheck))

@@ -20,6 +20,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from tests.conftest import OTLP_CAPTURES
+
 TOKEN = "relay-token-5f1e0c"
 API_KEY = "dd-api-key-9b7a6c"
 OTLP_SECRET = "otlp-header-secret-77aa"
@@ -120,7 +122,7 @@ admin: {{endpoint: "127.0.0.1:0"}}
             if len(ports) == 2:
                 break
         http, admin = ports["OTLP/HTTP receiver"], ports["admin server"]
-        body = (Path(__file__).parents[2] / ".." / "shared" / "fixtures" / "otlp" / "ll_default" / "0001_traces.pb")
+        body = OTLP_CAPTURES / "ll_default" / "0001_traces.pb"
         for token in (TOKEN, "wrong"):
             request = urllib.request.Request(f"http://127.0.0.1:{http}/v1/traces", data=body.read_bytes(),
                                              headers={"Content-Type": "application/x-protobuf",

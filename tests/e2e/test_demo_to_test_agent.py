@@ -3,7 +3,7 @@
 The app is the demo's support assistant (a subprocess: instrumentation is process-global) talking to the fake
 OpenAI server; the relay runs in-process with the ``datadog`` exporter in ``agent`` transport pointed at a real
 ``ddapm-test-agent``, plus the ``otlp`` exporter pointed at the test agent's OTLP port. Every body the test agent
-recorded is decoded, checked field by field, and validated against the JSON Schemas in shared/schemas.
+recorded is decoded, checked field by field, and validated against the JSON Schemas in tests/testdata/schemas.
 """
 
 from __future__ import annotations

@@ -1,39 +1,26 @@
-"""Validate LLM Observability payloads against the shared JSON Schemas.
+"""Validate LLM Observability payloads against the project's JSON Schemas.
 
 The test agent and the capture server accept any body, so tests must check payload
-shape themselves. Schemas live in the shared dir (``GLASSBOX_SHARED``, else
-``<repo>/../shared``) and are loaded once.
+shape themselves. Schemas live in ``tests/testdata/schemas`` and are loaded once;
+real wire captures live beside them in ``tests/testdata`` (never hand-edit them).
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def shared_dir() -> Path:
-    """The shared research/schemas/fixtures directory."""
-    path = Path(os.environ.get("GLASSBOX_SHARED") or REPO_ROOT.parent / "shared").resolve()
-    if not (path / "schemas").is_dir():
-        raise FileNotFoundError(f"shared dir {path} has no schemas/; set GLASSBOX_SHARED")
-    return path
-
-
-def fixtures_dir() -> Path:
-    """``<shared>/fixtures`` (real wire captures; never hand-edit them)."""
-    return shared_dir() / "fixtures"
+TESTDATA = Path(__file__).resolve().parents[1] / "testdata"
+SCHEMAS = TESTDATA / "schemas"
 
 
 @functools.cache
 def _validator(name: str) -> Draft202012Validator:
-    schema = json.loads((shared_dir() / "schemas" / name).read_text())
+    schema = json.loads((SCHEMAS / name).read_text())
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)
 
