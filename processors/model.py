@@ -117,8 +117,9 @@ class RedactionSummary:
 
 @dataclass(slots=True, eq=False)
 class Opaque:
-    """An attribute value this version cannot read (an AnyValue kind newer than our OTLP library). It is kept as
-    bytes so it can be forwarded unchanged; redaction cannot analyse it, so it replaces it (fail closed)."""
+    """An attribute value this version cannot read (an AnyValue kind newer than our OTLP library), kept as its
+    bytes. Redaction cannot analyse it, so it replaces it (fail closed); without redaction the OTLP copy carries
+    it, minus the fields our library does not know (they are never forwarded)."""
 
     raw: bytes
 

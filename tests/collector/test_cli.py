@@ -164,6 +164,71 @@ def test_validate_a_missing_file(tmp_path: Path):
     assert "Traceback" not in result.stderr
 
 
+# --- validate refuses what run would refuse at startup, each as one line with its key path --------------------
+
+REPO = Path(__file__).resolve().parents[2]
+REDACTION = GOOD.replace("pipeline:\n", "processors:\n  redaction: {workers: 0, %s}\npipeline:\n  processors: [redaction]\n")
+STARTUP_PROBLEMS = [
+    ("nlp_engine: en_core_web_not_installed",
+     "processors.redaction.nlp_engine: spaCy model 'en_core_web_not_installed' is not installed"),
+    ('custom_recognizers: [{name: x, entity: X_ID, class_path: "no_such_module_here:Thing"}]',
+     "processors.redaction.custom_recognizers[0].class_path: cannot import 'no_such_module_here:Thing': "
+     "ModuleNotFoundError"),
+    ('custom_recognizers: [{name: x, entity: X_ID, class_path: "json:JSONDecoder"}]',
+     "processors.redaction.custom_recognizers[0].class_path: 'json:JSONDecoder' is not a Presidio EntityRecognizer"),
+]
+
+
+@pytest.mark.parametrize("setting, line", STARTUP_PROBLEMS)
+def test_validate_and_run_refuse_a_processor_that_cannot_start_in_one_line(tmp_path: Path, setting, line):
+    """These used to pass ``validate`` and make ``run`` print a traceback."""
+    (tmp_path / "cfg.yaml").write_text(REDACTION % (setting, "0"))
+
+    for args in (["validate", "-c", "cfg.yaml"], ["run", "-c", "cfg.yaml"]):
+        result = run("glassbox", *args, cwd=tmp_path)
+
+        assert result.returncode == 1, (args, result.stderr)
+        assert f"  - {line}" in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+
+
+def test_validate_builds_the_analyzer_so_run_cannot_fail_where_validate_passed(tmp_path: Path):
+    """A recognizer that imports but cannot be built: only building it tells, so ``validate`` does; ``run`` says
+    the same in one line."""
+    setting = ('custom_recognizers: [{name: x, entity: X_ID, '
+               'class_path: "tests.processors.recognizers_for_tests:BrokenAtStart"}]')
+    (tmp_path / "cfg.yaml").write_text(REDACTION % (setting, "0"))
+    env = {**cli_env(), "PYTHONPATH": str(REPO)}
+
+    validate = subprocess.run([*command("glassbox"), "validate", "-c", "cfg.yaml"], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=60)
+    started = subprocess.run([*command("glassbox"), "run", "-c", "cfg.yaml"], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=60)
+
+    assert validate.returncode == 1 and started.returncode == 1
+    assert ("  - processors.redaction: the analyzer cannot be built: RuntimeError: licence file /etc/recognizer.lic "
+            "not found") in validate.stderr, validate.stderr
+    assert ("glassbox: cannot start: processors.redaction: cannot start: RuntimeError: licence file "
+            "/etc/recognizer.lic not found") in started.stderr, started.stderr
+    assert "Traceback" not in validate.stderr + started.stderr
+
+
+def test_validate_checks_tls_files_and_folders_it_would_write(tmp_path: Path):
+    (tmp_path / "cert.pem").write_text("not a certificate")
+    (tmp_path / "readonly").mkdir(mode=0o500)
+    config = GOOD.replace('http: {endpoint: "127.0.0.1:0"}',
+                          'http: {endpoint: "127.0.0.1:0", tls: {cert_file: cert.pem, key_file: cert.pem}}')
+    config = config.replace("local: {path: spans.db}", "local: {path: readonly/sub/spans.db}")
+    (tmp_path / "cfg.yaml").write_text(config % 0)
+
+    result = run("glassbox", "validate", "-c", "cfg.yaml", cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert "  - receivers.otlp.http.tls: cannot load the certificate and key" in result.stderr, result.stderr
+    if os.geteuid() != 0:  # root may write anywhere: the folder check cannot fail for root
+        assert "  - exporters.local.path: cannot create" in result.stderr, result.stderr
+
+
 # --- run, then spans --------------------------------------------------------------------------------------------
 
 

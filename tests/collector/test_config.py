@@ -338,3 +338,16 @@ def test_the_api_key_is_not_in_config_errors(data, environ):
     assert caught.value.errors
     assert SECRET not in str(caught.value)
     assert SECRET not in repr(caught.value)
+
+
+def test_an_exporter_listed_twice_is_an_error_with_its_key_path():
+    """It used to pass validation and then send everything twice."""
+    data = {"exporters": {"local": {"path": "spans.db"}}, "pipeline": {"exporters": ["local", "local"]}}
+
+    assert errors_of(data) == ["pipeline.exporters[1]: 'local' is listed twice (at [0] too); each exporter runs once"]
+
+
+def test_a_processor_listed_twice_is_an_error_with_its_key_path():
+    data = {"exporters": {"local": {}}, "pipeline": {"exporters": ["local"], "processors": ["debug", "debug"]}}
+
+    assert errors_of(data) == ["pipeline.processors[1]: 'debug' is listed twice (at [0] too); each processor runs once"]

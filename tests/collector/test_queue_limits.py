@@ -73,3 +73,53 @@ async def test_readyz_is_503_while_a_queue_is_full_and_200_once_it_drains(make_r
         intake.set_default(202, {}, b"{}")
         assert await relay.flush(timeout=20)
         assert await readyz() == 200
+
+
+async def readyz(relay) -> tuple[int, dict]:
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"http://127.0.0.1:{relay.admin_port}/readyz") as resp:
+            return resp.status, await resp.json()
+
+
+async def test_with_drop_oldest_a_full_queue_accepts_and_readyz_agrees(make_relay):
+    """One rule for admission and readiness: with ``overflow: drop_oldest`` a full queue makes room, so the relay
+    accepts and /readyz says 200 (it used to say 503 while accepting); the dropped items are counted."""
+    with CaptureServer() as intake:
+        intake.set_default(503, {}, b"busy")
+        relay = await make_relay({"datadog": {"transport": "agentless", "api_key": "k", "override_origin": intake.url,
+                                              "queue_max_items": 2, "overflow": "drop_oldest", "flush_interval": 0.05,
+                                              "retry_initial_interval": 0.05, "retry_max_interval": 0.1}})
+        statuses = [(await post_otlp(relay, "traces", make_request(n * 10 + 1, 1)))[0] for n in range(5)]
+
+        assert statuses == [200] * 5
+        assert relay.store.stats["datadog"].items <= 2
+        assert relay.telemetry.value("exporter_dropped_items", exporter="datadog", reason="queue_full_drop_oldest") >= 3
+        assert await readyz(relay) == (200, {"ready": True})
+
+
+async def test_readyz_says_why_it_is_not_ready_exactly_when_receivers_refuse(make_relay):
+    with CaptureServer() as intake:
+        intake.set_default(503, {}, b"busy")
+        relay = await make_relay({"datadog": {"transport": "agentless", "api_key": "k", "override_origin": intake.url,
+                                              "queue_max_items": 1, "flush_interval": 0.05,
+                                              "retry_initial_interval": 0.05, "retry_max_interval": 0.1}})
+        assert (await post_otlp(relay, "traces", make_request(1, 1)))[0] == 200
+        status, body = await readyz(relay)
+        refused, message, _ = await post_otlp(relay, "traces", make_request(11, 1))
+
+        assert (status, refused) == (503, 429)
+        assert body == {"ready": False, "reason": "the datadog exporter's queue is full; retry later"}
+        assert b"the datadog exporter's queue is full" in message
+        assert relay.telemetry.value("receiver_refused_requests", transport="http", signal="traces",
+                                     reason="queue_full") == 1
+
+
+async def test_the_memory_limit_makes_readyz_fail_too(make_relay):
+    relay = await make_relay(pipeline={"memory_limit_mib": 1})
+    status, body = await readyz(relay)
+    refused, _, _ = await post_otlp(relay, "traces", make_request(1, 1))
+
+    assert (status, refused) == (503, 429)
+    assert body["reason"].startswith("the relay is above its memory limit")
+    assert relay.telemetry.value("receiver_refused_requests", transport="http", signal="traces",
+                                 reason="memory_limit") == 1

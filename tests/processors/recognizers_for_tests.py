@@ -38,3 +38,16 @@ class Stubborn(EntityRecognizer):
             signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
             time.sleep(60)
         return []
+
+
+class BrokenAtStart(EntityRecognizer):
+    """Imports fine, fails when the analyzer builds it: only building it (``glassbox validate``) can tell."""
+
+    def __init__(self, **kwargs: Any):
+        raise RuntimeError("licence file /etc/recognizer.lic not found")
+
+    def load(self) -> None:
+        pass
+
+    def analyze(self, text: str, entities: Any, nlp_artifacts: Any = None) -> list:
+        return []
