@@ -2,8 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 TESTAGENT_VENV := .venv-testagent
+TYPECHECK := .typecheck
 
-.PHONY: demo test install testagent clean
+.PHONY: demo test lint typecheck install testagent clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +24,20 @@ testagent: $(TESTAGENT_VENV)/.installed
 demo: install
 	$(VENV)/bin/glassbox demo
 
-test: install testagent
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# mypy cannot follow setuptools' package-dir mapping (collector/ is glassbox.collector), so it checks a tree of
+# symlinks laid out as the packages import each other.
+typecheck: install
+	rm -rf $(TYPECHECK) && mkdir -p $(TYPECHECK)/glassbox
+	for package in collector processors instrumentation config; do ln -s ../../$$package $(TYPECHECK)/glassbox/$$package; done
+	ln -s ../bench $(TYPECHECK)/bench && ln -s ../tests $(TYPECHECK)/tests
+	cd $(TYPECHECK) && ../$(VENV)/bin/mypy --config-file ../pyproject.toml -p glassbox -p bench
+
+test: install testagent lint typecheck
 	$(VENV)/bin/python -m pytest -q
 
 clean:
-	rm -rf $(VENV) $(TESTAGENT_VENV) .glassbox glassbox.db
+	rm -rf $(VENV) $(TESTAGENT_VENV) $(TYPECHECK) .glassbox glassbox.db

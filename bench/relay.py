@@ -4,7 +4,8 @@
 
 Starts ``glassbox run`` as a subprocess (datadog exporter, agentless, pointed at an in-process stand-in for the
 intake on 127.0.0.1), sends GenAI chat spans over OTLP/HTTP from concurrent clients, and waits until the stand-in
-has every span. CPU and peak RSS are the relay's with its child processes (redaction workers), from /proc. Medians over ``--runs``.
+has every span. CPU and peak RSS are the relay's with its child processes (redaction workers), from /proc.
+Medians over ``--runs``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from tests.support.net import free_ports
 
@@ -44,21 +46,28 @@ def make_request(first: int, count: int) -> bytes:
         span.trace_id = n.to_bytes(16, "big")
         span.span_id = (n + 1).to_bytes(8, "big")
         span.name = "chat gpt-4o-mini"
-        span.kind = 3
+        span.kind = Span.SPAN_KIND_CLIENT
         span.start_time_unix_nano = now
         span.end_time_unix_nano = now + 1_000_000
-        messages = [{"role": "system", "parts": [{"type": "text", "content": PROMPT}]},
-                    {"role": "user", "parts": [{"type": "text", "content": f"Where is order {n}? My email is a{n}@x.io"}]}]
-        answer = [{"role": "assistant", "parts": [{"type": "text", "content": "It ships tomorrow."}],
-                   "finish_reason": "stop"}]
-        for key, value in (("gen_ai.operation.name", "chat"), ("gen_ai.provider.name", "openai"),
-                           ("gen_ai.request.model", "gpt-4o-mini"), ("gen_ai.input.messages", json.dumps(messages)),
-                           ("gen_ai.output.messages", json.dumps(answer))):
+        messages = [
+            {"role": "system", "parts": [{"type": "text", "content": PROMPT}]},
+            {"role": "user", "parts": [{"type": "text", "content": f"Where is order {n}? My email is a{n}@x.io"}]},
+        ]
+        answer = [
+            {"role": "assistant", "parts": [{"type": "text", "content": "It ships tomorrow."}], "finish_reason": "stop"}
+        ]
+        for key, value in (
+            ("gen_ai.operation.name", "chat"),
+            ("gen_ai.provider.name", "openai"),
+            ("gen_ai.request.model", "gpt-4o-mini"),
+            ("gen_ai.input.messages", json.dumps(messages)),
+            ("gen_ai.output.messages", json.dumps(answer)),
+        ):
             attr = span.attributes.add()
             attr.key, attr.value.string_value = key, value
-        for key, value in (("gen_ai.usage.input_tokens", 120), ("gen_ai.usage.output_tokens", 9)):
+        for key, tokens in (("gen_ai.usage.input_tokens", 120), ("gen_ai.usage.output_tokens", 9)):
             attr = span.attributes.add()
-            attr.key, attr.value.int_value = key, value
+            attr.key, attr.value.int_value = key, tokens
     return request.SerializeToString()
 
 
@@ -89,7 +98,7 @@ class Intake:
             self._loop.run_until_complete(runner.setup())
             site = web.TCPSite(runner, "127.0.0.1", 0)
             self._loop.run_until_complete(site.start())
-            self.port = site._server.sockets[0].getsockname()[1]
+            self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
             self._ready.set()
             self._loop.run_forever()
 
@@ -109,8 +118,11 @@ def proc_stats(pid: int) -> tuple[float, int]:
             if int(entry.name) != pid and int(fields[1]) != pid:  # fields[1] is the parent pid
                 continue
             cpu += (int(fields[11]) + int(fields[12])) / ticks
-            peak += next(int(line.split()[1]) * 1024 for line in (entry / "status").read_text().splitlines()
-                         if line.startswith("VmHWM:"))
+            peak += next(
+                int(line.split()[1]) * 1024
+                for line in (entry / "status").read_text().splitlines()
+                if line.startswith("VmHWM:")
+            )
         except (OSError, StopIteration, IndexError, ValueError):
             continue
     return cpu, peak
@@ -126,12 +138,16 @@ exporters:
             batch_max_items: 1000, flush_interval: 0.05}}
 processors: {{redaction: {{}}}}
 pipeline: {{exporters: [datadog], processors: [{"redaction" if redaction else ""}]}}
-storage: {{directory: "{folder / 'queue'}", sync: {sync}}}
+storage: {{directory: "{folder / "queue"}", sync: {sync}}}
 admin: {{endpoint: "127.0.0.1:{admin}"}}
 """)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DD_", "OTEL_"))}
-    proc = subprocess.Popen([sys.executable, "-m", "glassbox.collector.cli", "--log-level", "WARNING", "run", "-c",
-                             str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "glassbox.collector.cli", "--log-level", "WARNING", "run", "-c", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -156,8 +172,9 @@ async def load(port: int, total: int, batch: int, clients: int) -> list[float]:
             body = queue.get_nowait()
             while True:
                 started = time.monotonic()
-                async with session.post(f"http://127.0.0.1:{port}/v1/traces", data=body,
-                                        headers={"Content-Type": "application/x-protobuf"}) as resp:
+                async with session.post(
+                    f"http://127.0.0.1:{port}/v1/traces", data=body, headers={"Content-Type": "application/x-protobuf"}
+                ) as resp:
                     await resp.read()
                     if resp.status == 200:
                         latencies.append(time.monotonic() - started)
@@ -211,17 +228,23 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     intake = Intake()
     intake.start()
-    print(f"{args.spans} spans, {args.batch} per request, {args.clients} clients, median of {args.runs} runs, "
-          f"redaction {'on' if args.redaction else 'off'}")
-    header = (f"{'storage.sync':<13}{'spans/s':>9}{'ack spans/s':>12}{'CPU s/1k':>10}{'ack p50 ms':>11}"
-              f"{'ack p99 ms':>11}{'drain ms':>10}{'peak RSS MiB':>13}")
+    print(
+        f"{args.spans} spans, {args.batch} per request, {args.clients} clients, median of {args.runs} runs, "
+        f"redaction {'on' if args.redaction else 'off'}"
+    )
+    header = (
+        f"{'storage.sync':<13}{'spans/s':>9}{'ack spans/s':>12}{'CPU s/1k':>10}{'ack p50 ms':>11}"
+        f"{'ack p99 ms':>11}{'drain ms':>10}{'peak RSS MiB':>13}"
+    )
     print(header)
     for sync in args.sync:
         runs = [run_once(args.spans, args.batch, args.clients, sync, intake, args.redaction) for _ in range(args.runs)]
         med = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
-        print(f"{sync:<13}{med['spans_per_s']:>9.0f}{med['ack_spans_per_s']:>12.0f}{med['cpu_s_per_1000']:>10.3f}"
-              f"{med['ack_p50_ms']:>11.1f}{med['ack_p99_ms']:>11.1f}{med['drain_after_last_ack_ms']:>10.0f}"
-              f"{med['peak_rss_mib']:>13.0f}")
+        print(
+            f"{sync:<13}{med['spans_per_s']:>9.0f}{med['ack_spans_per_s']:>12.0f}{med['cpu_s_per_1000']:>10.3f}"
+            f"{med['ack_p50_ms']:>11.1f}{med['ack_p99_ms']:>11.1f}{med['drain_after_last_ack_ms']:>10.0f}"
+            f"{med['peak_rss_mib']:>13.0f}"
+        )
 
 
 if __name__ == "__main__":

@@ -35,9 +35,10 @@ import threading
 import time
 import urllib.request
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, cast
 
 import yaml
 
@@ -52,6 +53,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 # --- small helpers --------------------------------------------------------------------------------------------
+
 
 def wait_until(predicate: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
     """Poll ``predicate`` until it holds or ``timeout`` seconds passed; returns whether it held."""
@@ -80,6 +82,7 @@ def seq_of(value: str) -> int | None:
 
 # --- the Datadog stand-in ---------------------------------------------------------------------------------------
 
+
 class DatadogStandIn:
     """A capture server on a fixed port that counts accepted span events per seq id."""
 
@@ -104,7 +107,7 @@ class DatadogStandIn:
     def refresh(self) -> None:
         with self._lock:
             requests = list(self.server.requests)
-            for request in requests[self._seen:]:
+            for request in requests[self._seen :]:
                 if request.path != SPAN_PATH:
                     continue
                 seqs = [seq_of(event.get("session_id")) for envelope in request.json() for event in envelope["spans"]]
@@ -125,6 +128,7 @@ class DatadogStandIn:
 
 
 # --- the relay subprocess ---------------------------------------------------------------------------------------
+
 
 class RelayFailed(Exception):
     pass
@@ -150,13 +154,19 @@ class RelayProcess:
         log_path = self.workdir / f"relay-{len(self.logs) + 1}.log"
         self.logs.append(log_path)
         with open(log_path, "wb") as log_file:
-            self.proc = subprocess.Popen(self.command, stdout=log_file, stderr=subprocess.STDOUT, env=clean_env(),
-                                         cwd=self.workdir, start_new_session=True)
-        if not wait_until(lambda: READY_LINE in self.log() or self.proc.poll() is not None, timeout):
+            proc = self.proc = subprocess.Popen(
+                self.command,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                env=clean_env(),
+                cwd=self.workdir,
+                start_new_session=True,
+            )
+        if not wait_until(lambda: READY_LINE in self.log() or proc.poll() is not None, timeout):
             self.kill()
             raise RelayFailed(f"relay not ready within {timeout}s:\n{self.log()[-3000:]}")
-        if self.proc.poll() is not None:
-            raise RelayFailed(f"relay exited with {self.proc.returncode} at start:\n{self.log()[-3000:]}")
+        if proc.poll() is not None:
+            raise RelayFailed(f"relay exited with {proc.returncode} at start:\n{self.log()[-3000:]}")
 
     def log(self, run: int = -1) -> str:
         try:
@@ -165,30 +175,34 @@ class RelayProcess:
             return ""
 
     def all_logs(self) -> str:
-        return "".join(f"--- {path.name} ---\n{path.read_text(errors='replace')}" for path in self.logs if path.exists())
+        return "".join(
+            f"--- {path.name} ---\n{path.read_text(errors='replace')}" for path in self.logs if path.exists()
+        )
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
     def kill(self) -> None:
         """``kill -9``: no chance to drain, flush or close anything."""
-        if self.alive():
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
-            self.exits.append({"signal": "SIGKILL", "code": self.proc.returncode})
+        proc = self.proc
+        if proc is not None and proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+            self.exits.append({"signal": "SIGKILL", "code": proc.returncode})
 
     def terminate(self, timeout: float = 40.0) -> dict[str, Any]:
         """SIGTERM and wait for the exit; a relay that does not exit within ``timeout`` is killed and reported."""
-        if not self.alive():
-            return {"signal": None, "code": self.proc.returncode if self.proc else None}
+        proc = self.proc
+        if proc is None or proc.poll() is not None:
+            return {"signal": None, "code": proc.returncode if proc else None}
         started = time.monotonic()
-        os.kill(self.proc.pid, signal.SIGTERM)
+        os.kill(proc.pid, signal.SIGTERM)
         try:
-            code = self.proc.wait(timeout)
+            code = proc.wait(timeout)
             outcome = {"signal": "SIGTERM", "code": code, "seconds": round(time.monotonic() - started, 2)}
         except subprocess.TimeoutExpired:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(10)
             outcome = {"signal": "SIGTERM", "code": None, "hung": True, "seconds": timeout}
         self.exits.append(outcome)
         return outcome
@@ -226,15 +240,23 @@ class RelayProcess:
             return {}
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
         try:
-            return {table: db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-                    for table in ("items", "journal", "dead_letters")}
+            return {
+                table: db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+                for table in ("items", "journal", "dead_letters")
+            }
         finally:
             db.close()
 
     def cli(self, *args: str, timeout: float = 30.0) -> subprocess.CompletedProcess:
         """Another ``glassbox`` command on the same config (e.g. ``deadletter list``)."""
-        return subprocess.run([*glassbox_command(), *args, "-c", str(self.config_path)], capture_output=True,
-                              text=True, env=clean_env(), cwd=self.workdir, timeout=timeout)
+        return subprocess.run(
+            [*glassbox_command(), *args, "-c", str(self.config_path)],
+            capture_output=True,
+            text=True,
+            env=clean_env(),
+            cwd=self.workdir,
+            timeout=timeout,
+        )
 
     def problems(self) -> list[str]:
         """Log lines worth a look: errors and tracebacks (expected ones are filtered by the caller)."""
@@ -246,16 +268,31 @@ class RelayProcess:
         return lines
 
 
-def relay_config(ports: dict[str, int], standin_url: str, storage: Path, sync: str = "full",
-                 **datadog: Any) -> dict[str, Any]:
+def relay_config(
+    ports: dict[str, int], standin_url: str, storage: Path, sync: str = "full", **datadog: Any
+) -> dict[str, Any]:
     return {
-        "receivers": {"otlp": {"grpc": {"endpoint": f"127.0.0.1:{ports['grpc']}"},
-                               "http": {"endpoint": f"127.0.0.1:{ports['http']}"}}},
-        "exporters": {"datadog": {
-            "transport": "agentless", "api_key": "bench-not-a-real-key", "site": "datadoghq.com",
-            "override_origin": standin_url, "flush_interval": 0.1, "batch_max_items": 100,
-            "retry_initial_interval": 0.1, "retry_max_interval": 0.5, "retry_max_elapsed": 300, "timeout": 5,
-            **datadog}},
+        "receivers": {
+            "otlp": {
+                "grpc": {"endpoint": f"127.0.0.1:{ports['grpc']}"},
+                "http": {"endpoint": f"127.0.0.1:{ports['http']}"},
+            }
+        },
+        "exporters": {
+            "datadog": {
+                "transport": "agentless",
+                "api_key": "bench-not-a-real-key",
+                "site": "datadoghq.com",
+                "override_origin": standin_url,
+                "flush_interval": 0.1,
+                "batch_max_items": 100,
+                "retry_initial_interval": 0.1,
+                "retry_max_interval": 0.5,
+                "retry_max_elapsed": 300,
+                "timeout": 5,
+                **datadog,
+            }
+        },
         "pipeline": {"exporters": ["datadog"], "join_timeout": 0.3},
         "storage": {"directory": str(storage), "sync": sync},
         "admin": {"endpoint": f"127.0.0.1:{ports['admin']}"},
@@ -263,6 +300,7 @@ def relay_config(ports: dict[str, int], standin_url: str, storage: Path, sync: s
 
 
 # --- the load client --------------------------------------------------------------------------------------------
+
 
 def make_spans(count: int, *, held_every: int = 0, first: int = 0) -> list[Any]:
     """``count`` finished GenAI chat spans from the real SDK, each its own trace, ``seq-<n>`` as conversation id.
@@ -288,10 +326,13 @@ def make_spans(count: int, *, held_every: int = 0, first: int = 0) -> list[Any]:
             span.set_attribute("gen_ai.usage.input_tokens", 12)
             span.set_attribute("gen_ai.usage.output_tokens", 3)
             if not (held_every and n % held_every == 0):
-                span.set_attribute("gen_ai.input.messages", f'[{{"role":"user","parts":[{{"type":"text",'
-                                                            f'"content":"question {n}"}}]}}]')
-                span.set_attribute("gen_ai.output.messages", '[{"role":"assistant","parts":[{"type":"text",'
-                                                             '"content":"ok"}],"finish_reason":"stop"}]')
+                span.set_attribute(
+                    "gen_ai.input.messages", f'[{{"role":"user","parts":[{{"type":"text","content":"question {n}"}}]}}]'
+                )
+                span.set_attribute(
+                    "gen_ai.output.messages",
+                    '[{"role":"assistant","parts":[{"type":"text","content":"ok"}],"finish_reason":"stop"}]',
+                )
     spans = list(memory.get_finished_spans())
     provider.shutdown()
     return spans
@@ -312,7 +353,7 @@ class SdkLog(logging.Handler):
         except Exception:  # a bad log record must not break the client
             pass
 
-    def __enter__(self) -> "SdkLog":
+    def __enter__(self) -> SdkLog:
         logging.getLogger(self.LOGGER).addHandler(self)
         return self
 
@@ -327,13 +368,21 @@ class SdkLog(logging.Handler):
 class LoadClient:
     """Exports pre-made spans in batches with the real OTel SDK exporter, from ``threads`` threads."""
 
-    def __init__(self, spans: list[Any], *, transport: str, port: int, batch_size: int = 10, timeout: float = 30.0,
-                 threads: int = 1):
+    def __init__(
+        self,
+        spans: list[Any],
+        *,
+        transport: str,
+        port: int,
+        batch_size: int = 10,
+        timeout: float = 30.0,
+        threads: int = 1,
+    ):
         self.transport = transport
         self.port = port
         self.timeout = timeout
         self.threads = threads
-        self.batches = [spans[i:i + batch_size] for i in range(0, len(spans), batch_size)]
+        self.batches = [spans[i : i + batch_size] for i in range(0, len(spans), batch_size)]
         self.sent: set[int] = set()
         self.acked: set[int] = set()
         self.failed: set[int] = set()
@@ -349,15 +398,20 @@ class LoadClient:
         if self.transport == "grpc":
             from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 
-            return GrpcExporter(endpoint=f"127.0.0.1:{self.port}", insecure=True, timeout=self.timeout,
-                                channel_options=(("grpc.enable_http_proxy", 0),))
+            return GrpcExporter(
+                endpoint=f"127.0.0.1:{self.port}",
+                insecure=True,
+                timeout=self.timeout,
+                channel_options=cast(Any, (("grpc.enable_http_proxy", 0),)),  # grpc takes ints; the stub says str
+            )
         import requests
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         session = requests.Session()
         session.trust_env = False  # 127.0.0.1 only: never through a proxy from the environment
-        return OTLPSpanExporter(endpoint=f"http://127.0.0.1:{self.port}/v1/traces", timeout=self.timeout,
-                                session=session)
+        return OTLPSpanExporter(
+            endpoint=f"http://127.0.0.1:{self.port}/v1/traces", timeout=self.timeout, session=session
+        )
 
     def _work(self) -> None:
         from opentelemetry.sdk.trace.export import SpanExportResult
@@ -372,7 +426,9 @@ class LoadClient:
                         return
                     batch = self.batches[self._next]
                     self._next += 1
-                    seqs = [seq_of(span.attributes["gen_ai.conversation.id"]) for span in batch]
+                    seqs = [
+                        seq for span in batch if (seq := seq_of(span.attributes["gen_ai.conversation.id"])) is not None
+                    ]
                     self.sent.update(seqs)
                 result = exporter.export(batch)
                 with self._cond:
@@ -391,7 +447,7 @@ class LoadClient:
             with self._cond:
                 self._cond.notify_all()
 
-    def start(self) -> "LoadClient":
+    def start(self) -> LoadClient:
         for i in range(self.threads):
             thread = threading.Thread(target=self._work, name=f"load-client-{i}", daemon=True)
             thread.start()
@@ -414,8 +470,10 @@ class LoadClient:
 
     def wait_acked_batches(self, count: int, timeout: float) -> bool:
         with self._cond:
-            return self._cond.wait_for(lambda: self.batches_acked >= count or self.done(), timeout) and \
-                self.batches_acked >= count
+            return (
+                self._cond.wait_for(lambda: self.batches_acked >= count or self.done(), timeout)
+                and self.batches_acked >= count
+            )
 
     def abort(self) -> None:
         """Stop taking batches and cut short any retry wait (used on failure paths only)."""
@@ -431,6 +489,7 @@ class LoadClient:
 
 
 # --- results ------------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Result:
@@ -452,17 +511,23 @@ class Result:
         return not self.errors and self.lost == 0
 
     def row(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in ("scenario", "sent", "acknowledged", "delivered", "duplicated", "lost",
-                                              "seconds")}
+        return {
+            k: getattr(self, k)
+            for k in ("scenario", "sent", "acknowledged", "delivered", "duplicated", "lost", "seconds")
+        }
 
 
 def render_table(results: list[Result]) -> str:
     heads = ["scenario", "sent", "acknowledged", "delivered", "duplicated", "lost", "seconds"]
-    rows = [[r.scenario, r.sent, r.acknowledged, r.delivered, r.duplicated, r.lost, f"{r.seconds:.1f}"]
-            for r in results]
+    rows = [
+        [r.scenario, r.sent, r.acknowledged, r.delivered, r.duplicated, r.lost, f"{r.seconds:.1f}"] for r in results
+    ]
     widths = [max(len(str(h)), *(len(str(row[i])) for row in rows)) for i, h in enumerate(heads)]
-    line = lambda cells: "| " + " | ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w)  # noqa: E731
-                                           for i, (c, w) in enumerate(zip(cells, widths))) + " |"
+
+    def line(cells: list[Any]) -> str:
+        padded = (str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+        return "| " + " | ".join(padded) + " |"
+
     out = [line(heads), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
     out.extend(line(row) for row in rows)
     return "\n".join(out)
@@ -474,20 +539,26 @@ class Harness:
     def __init__(self, scenario: str, spans: int, workdir: Path | None, sync: str = "full", **datadog: Any):
         self.started = time.monotonic()
         self.own_dir = workdir is None
-        self.workdir = Path(tempfile.mkdtemp(prefix=f"glassbox-reliability-{scenario}-")) if workdir is None \
-            else Path(workdir)
+        self.workdir = (
+            Path(tempfile.mkdtemp(prefix=f"glassbox-reliability-{scenario}-")) if workdir is None else Path(workdir)
+        )
         self.workdir.mkdir(parents=True, exist_ok=True)
         grpc_port, http_port, admin_port, standin_port = free_ports(4)
         self.ports = {"grpc": grpc_port, "http": http_port, "admin": admin_port, "standin": standin_port}
         self.standin = DatadogStandIn(standin_port)
-        self.relay = RelayProcess(self.workdir, relay_config(self.ports, self.standin.url,
-                                                             self.workdir / "storage", sync, **datadog),
-                                  admin_port)
+        self.relay = RelayProcess(
+            self.workdir,
+            relay_config(self.ports, self.standin.url, self.workdir / "storage", sync, **datadog),
+            admin_port,
+        )
         self.clients: list[LoadClient] = []
         self.sdk_log = SdkLog()
-        self.result = Result(scenario, command=f"{sys.executable} -m bench.reliability --scenario {scenario} "
-                                               f"--spans {spans}",
-                             relay_command=" ".join(self.relay.command), workdir=str(self.workdir))
+        self.result = Result(
+            scenario,
+            command=f"{sys.executable} -m bench.reliability --scenario {scenario} --spans {spans}",
+            relay_command=" ".join(self.relay.command),
+            workdir=str(self.workdir),
+        )
 
     def client(self, spans: list[Any], transport: str = "http", **kwargs: Any) -> LoadClient:
         port = self.ports["grpc"] if transport == "grpc" else self.ports["http"]
@@ -505,11 +576,15 @@ class Harness:
 
     def wait_delivered(self, timeout: float = 60.0, what: str = "every acknowledged span delivered") -> bool:
         """Until every acknowledged span is delivered and the relay's queue is empty (so no resend is pending)."""
-        ok = wait_until(lambda: self.acked() <= set(self.standin.delivered()) and self.relay.queue_empty(),
-                        timeout, interval=0.1)
-        return self.check(ok, f"timed out after {timeout}s waiting for {what} "
-                              f"(missing {len(self.acked() - set(self.standin.delivered()))}, "
-                              f"queue size {self.relay.metric('glassbox_exporter_queue_size', exporter='datadog')})")
+        ok = wait_until(
+            lambda: self.acked() <= set(self.standin.delivered()) and self.relay.queue_empty(), timeout, interval=0.1
+        )
+        return self.check(
+            ok,
+            f"timed out after {timeout}s waiting for {what} "
+            f"(missing {len(self.acked() - set(self.standin.delivered()))}, "
+            f"queue size {self.relay.metric('glassbox_exporter_queue_size', exporter='datadog')})",
+        )
 
     def stop_relay(self) -> None:
         if self.relay.alive():
@@ -517,7 +592,7 @@ class Harness:
             self.check(not outcome.get("hung"), f"relay did not exit within 40s of SIGTERM (killed): {outcome}")
             self.check(outcome.get("code") == 0, f"relay exited with {outcome.get('code')} after SIGTERM")
 
-    def __enter__(self) -> "Harness":
+    def __enter__(self) -> Harness:
         self.sdk_log.__enter__()
         return self
 
@@ -556,6 +631,7 @@ class Harness:
 
 # --- the scenarios ------------------------------------------------------------------------------------------
 
+
 def outage(spans: int = 500, workdir: Path | None = None) -> Result:
     """The stand-in accepts the first tenth, then is down (connections refused) while the rest is sent, then up."""
     with Harness("outage", spans, workdir) as h:
@@ -572,8 +648,13 @@ def outage(spans: int = 500, workdir: Path | None = None) -> Result:
         h.check(load.join(60), "client did not finish within 60s while the stand-in was down")
         h.result.details["acknowledged_while_down"] = len(load.acked)
         # The relay must have met the outage: at least one failed attempt since the stand-in went down.
-        h.check(wait_until(lambda: (h.relay.metric("glassbox_exporter_retries_total", exporter="datadog") or 0)
-                           > retries_before, 30), "the relay never retried while the stand-in was down")
+        h.check(
+            wait_until(
+                lambda: (h.relay.metric("glassbox_exporter_retries_total", exporter="datadog") or 0) > retries_before,
+                30,
+            ),
+            "the relay never retried while the stand-in was down",
+        )
         h.result.details["delivered_while_down"] = len(set(h.standin.delivered()) & load.acked)
         h.standin.start()
         up = time.monotonic()
@@ -584,8 +665,14 @@ def outage(spans: int = 500, workdir: Path | None = None) -> Result:
     return h.result
 
 
-def crash(spans: int = 500, workdir: Path | None = None, kill_at: tuple[float, ...] = (0.3, 0.7),
-          held_every: int = 4, sync: str = "full", name: str = "crash") -> Result:
+def crash(
+    spans: int = 500,
+    workdir: Path | None = None,
+    kill_at: tuple[float, ...] = (0.3, 0.7),
+    held_every: int = 4,
+    sync: str = "full",
+    name: str = "crash",
+) -> Result:
     """``kill -9`` mid-load, once per fraction in ``kill_at`` (after that share of the client's batches was
     acknowledged), each time restarting on the same storage while the client keeps exporting.
 
@@ -603,13 +690,18 @@ def crash(spans: int = 500, workdir: Path | None = None, kill_at: tuple[float, .
         kills = []
         for fraction in kill_at:
             target = max(1, int(len(client.batches) * fraction))
-            if not h.check(client.wait_acked_batches(target, 60),
-                           f"client did not get {target} batches acknowledged within 60s"):
+            if not h.check(
+                client.wait_acked_batches(target, 60), f"client did not get {target} batches acknowledged within 60s"
+            ):
                 break
             h.relay.kill()
             acked, delivered = client.snapshot()[1], set(h.standin.delivered())
-            kill = {"after_seconds": round(time.monotonic() - load_started, 2), "acknowledged": len(acked),
-                    "acknowledged_not_yet_delivered": len(acked - delivered), "on_disk": h.relay.table_counts()}
+            kill = {
+                "after_seconds": round(time.monotonic() - load_started, 2),
+                "acknowledged": len(acked),
+                "acknowledged_not_yet_delivered": len(acked - delivered),
+                "on_disk": h.relay.table_counts(),
+            }
             h.relay.start()
             replayed = re.search(r"replayed (\d+) journaled request", h.relay.log())
             kill["journal_replayed_requests"] = int(replayed.group(1)) if replayed else 0
@@ -631,11 +723,15 @@ def crash_sync_normal(spans: int = 500, workdir: Path | None = None) -> Result:
 
 def throttling(spans: int = 300, workdir: Path | None = None, retry_after: int = 1) -> Result:
     """429 + Retry-After, then 503s, then 400s: retried, retried, dead-lettered; then replayed once accepted."""
-    with Harness("throttling", spans, workdir, batch_max_items=500, flush_interval=0.3,
-                 retry_initial_interval=0.2) as h:
+    with Harness(
+        "throttling", spans, workdir, batch_max_items=500, flush_interval=0.3, retry_initial_interval=0.2
+    ) as h:
         made = make_spans(spans)
-        script = [(429, {"Retry-After": str(retry_after)}, b'{"errors":["rate limited"]}'),
-                  (503, {}, b'{"errors":["unavailable"]}'), (503, {}, b'{"errors":["unavailable"]}')]
+        script = [
+            (429, {"Retry-After": str(retry_after)}, b'{"errors":["rate limited"]}'),
+            (503, {}, b'{"errors":["unavailable"]}'),
+            (503, {}, b'{"errors":["unavailable"]}'),
+        ]
         h.standin.server.respond_with(script)
         h.standin.server.set_default(400, {"Content-Type": "application/json"}, b'{"errors":["bad request"]}')
         h.standin.start()
@@ -648,8 +744,10 @@ def throttling(spans: int = 300, workdir: Path | None = None, retry_after: int =
         statuses = h.standin.statuses()
         posts = list(h.standin.posts)
         h.result.details["stand_in_statuses"] = _runs(statuses)
-        h.check(statuses[:3] == [429, 503, 503] and set(statuses[3:]) == {400},
-                f"unexpected answer sequence at the stand-in: {_runs(statuses)}")
+        h.check(
+            statuses[:3] == [429, 503, 503] and set(statuses[3:]) == {400},
+            f"unexpected answer sequence at the stand-in: {_runs(statuses)}",
+        )
         if len(posts) >= 2:
             gap = posts[1][0] - posts[0][0]
             h.result.details["seconds_between_429_and_retry"] = round(gap, 3)
@@ -662,16 +760,20 @@ def throttling(spans: int = 300, workdir: Path | None = None, retry_after: int =
         h.result.details["dead_letters_listed"] = len(letters)
         h.result.details["dead_letters_http_400"] = sum(" http_400: " in line for line in letters)
         h.result.details["deadletter_list_head"] = listing.stdout.splitlines()[:3]
-        h.check(listing.returncode == 0 and len(letters) == acked and all(" http_400: " in l for l in letters),
-                f"`glassbox deadletter list` shows {len(letters)} letters (want {acked}, all http_400): "
-                f"{listing.stdout[:500]}{listing.stderr[:500]}")
+        h.check(
+            listing.returncode == 0 and len(letters) == acked and all(" http_400: " in letter for letter in letters),
+            f"`glassbox deadletter list` shows {len(letters)} letters (want {acked}, all http_400): "
+            f"{listing.stdout[:500]}{listing.stderr[:500]}",
+        )
         h.check(not h.standin.delivered(), "the stand-in accepted something while answering 400")
         # The intake is fixed: replay the dead letters into the running relay's queue.
         h.standin.server.set_default(202, {"Content-Type": "application/json"}, b"{}")
         replay = h.relay.cli("deadletter", "replay")
         h.result.details["deadletter_replay_output"] = replay.stdout.strip() or replay.stderr.strip()
-        h.check(replay.returncode == 0 and f"moved {acked} dead letter" in replay.stdout,
-                f"`glassbox deadletter replay` said: {replay.stdout}{replay.stderr}")
+        h.check(
+            replay.returncode == 0 and f"moved {acked} dead letter" in replay.stdout,
+            f"`glassbox deadletter replay` said: {replay.stdout}{replay.stderr}",
+        )
         h.wait_delivered(60, "the replayed dead letters delivered")
         after = h.relay.cli("deadletter", "list")
         h.check("no dead letters" in after.stdout, f"dead letters left after the replay: {after.stdout[:300]}")
@@ -689,8 +791,13 @@ def full_queue(spans: int = 300, workdir: Path | None = None, transport: str = "
         h.standin.start()
         h.relay.start()
         client = h.client(made, transport=transport, batch_size=20, timeout=60).start()
-        refused = lambda: h.relay.metric("glassbox_receiver_refused_requests_total", transport=transport,  # noqa
-                                         reason="queue_full") or 0
+
+        def refused() -> float:
+            return (
+                h.relay.metric("glassbox_receiver_refused_requests_total", transport=transport, reason="queue_full")
+                or 0
+            )
+
         h.check(wait_until(lambda: refused() >= 1, 60), "the relay never refused a request with its queue full")
         # Refused at least once while full; the SDK exporter is now in its retry wait. Let the intake recover.
         h.result.details["acknowledged_before_recovery"] = len(client.acked)
@@ -698,8 +805,11 @@ def full_queue(spans: int = 300, workdir: Path | None = None, transport: str = "
         h.check(client.join(90), "client did not finish within 90s")
         h.result.details["relay_refused_requests"] = refused()
         h.result.details["client_failed_batches"] = client.batches_failed
-        h.check(client.batches_failed == 0, f"{client.batches_failed} batch(es) failed for good at the client "
-                                            f"(the SDK gave up retrying): {h.sdk_log.messages[-3:]}")
+        h.check(
+            client.batches_failed == 0,
+            f"{client.batches_failed} batch(es) failed for good at the client "
+            f"(the SDK gave up retrying): {h.sdk_log.messages[-3:]}",
+        )
         h.check(h.sdk_log.retries >= 1, "the OTel SDK exporter never logged a retry")
         h.result.details["client_sdk_retry_log"] = [m for m in h.sdk_log.messages if "Transient error" in m][:3]
         h.wait_delivered(60)
@@ -715,8 +825,9 @@ def full_queue_grpc(spans: int = 300, workdir: Path | None = None) -> Result:
     return full_queue(spans, workdir, "grpc")
 
 
-def shutdown(spans: int = 500, workdir: Path | None = None, intake_down: bool = False,
-             term_after: float = 0.4) -> Result:
+def shutdown(
+    spans: int = 500, workdir: Path | None = None, intake_down: bool = False, term_after: float = 0.4
+) -> Result:
     """SIGTERM under load. With the intake up the relay drains before it exits; with it answering 503
     (``intake_down``) the drain times out and the rest stays on disk — delivered after the restart either way."""
     name = "shutdown-on-disk" if intake_down else "shutdown-drain"
@@ -740,9 +851,11 @@ def shutdown(spans: int = 500, workdir: Path | None = None, intake_down: bool = 
         left = re.search(r"(\d+) item\(s\) left on disk", h.relay.log())
         h.result.details["left_on_disk_logged"] = int(left.group(1)) if left else 0
         if not intake_down:
-            h.check(acked_at_exit <= delivered_at_exit,
-                    f"{len(acked_at_exit - delivered_at_exit)} acknowledged span(s) not drained before exit "
-                    f"with the intake up")
+            h.check(
+                acked_at_exit <= delivered_at_exit,
+                f"{len(acked_at_exit - delivered_at_exit)} acknowledged span(s) not drained before exit "
+                f"with the intake up",
+            )
         else:
             h.check(h.result.details["left_on_disk_logged"] > 0, "the relay did not log what it left on disk")
             h.standin.server.set_default(202, {"Content-Type": "application/json"}, b"{}")
@@ -793,8 +906,9 @@ def run(names: list[str] | None = None, spans: int = 1000) -> list[Result]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.reliability", description=__doc__.split("\n")[0])
     parser.add_argument("--spans", type=int, default=1000, help="spans per scenario (default 1000)")
-    parser.add_argument("--scenario", action="append", choices=list(SCENARIOS),
-                        help="run only this scenario (repeatable; default: all)")
+    parser.add_argument(
+        "--scenario", action="append", choices=list(SCENARIOS), help="run only this scenario (repeatable; default: all)"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="print every scenario's details")
     args = parser.parse_args(argv)
     for var in [k for k in os.environ if k.startswith(STRIPPED_ENV)]:

@@ -37,8 +37,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     deep = component_problems(config, Context(base_dir=_base(args.config), deep=True))
     if deep:
         raise ConfigError(deep, args.config)
-    print(f"{args.config}: valid (exporters: {', '.join(config.pipeline.exporters)}; "
-          f"processors: {', '.join(config.pipeline.processors) or 'none'})")
+    print(
+        f"{args.config}: valid (exporters: {', '.join(config.pipeline.exporters)}; "
+        f"processors: {', '.join(config.pipeline.processors) or 'none'})"
+    )
     return 0
 
 
@@ -85,8 +87,11 @@ def cmd_deadletter(args: argparse.Namespace) -> int:
                 return 1
             payload = letter.pop("payload")
             print(deadletter.render_list([letter]))
-            print(payload.decode("utf-8", "replace") if letter["kind"] in ("span", "eval") else
-                  f"<{len(payload)} bytes of OTLP protobuf>")
+            print(
+                payload.decode("utf-8", "replace")
+                if letter["kind"] in ("span", "eval")
+                else f"<{len(payload)} bytes of OTLP protobuf>"
+            )
         else:
             moved = deadletter.replay(path, args.ids or None)
             print(f"moved {moved} dead letter(s) back to their queues")

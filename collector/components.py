@@ -23,18 +23,18 @@ from glassbox.processors.base import ProcessorFactory
 F = TypeVar("F", ReceiverFactory, ProcessorFactory, ExporterFactory)
 
 
-def _by_type(*factories: F) -> dict[str, F]:
-    return {factory.type: factory for factory in factories}
+def _by_name(*factories: F) -> dict[str, F]:
+    return {factory.name: factory for factory in factories}
 
 
-RECEIVERS: dict[str, ReceiverFactory] = _by_type(
+RECEIVERS: dict[str, ReceiverFactory] = _by_name(
     otlp_receiver.FACTORY,
 )
-PROCESSORS: dict[str, ProcessorFactory] = _by_type(
+PROCESSORS: dict[str, ProcessorFactory] = _by_name(
     redaction.FACTORY,
     debug_processor.FACTORY,
 )
-EXPORTERS: dict[str, ExporterFactory] = _by_type(
+EXPORTERS: dict[str, ExporterFactory] = _by_name(
     datadog_exporter.FACTORY,
     otlp_exporter.FACTORY,
     local_exporter.FACTORY,

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError, create_model, field_validator
@@ -37,9 +38,14 @@ def _section(name: str, factories: Mapping[str, Any], defaults: tuple[str, ...] 
     return create_model(name, __base__=ComponentConfig, **fields)
 
 
-Receivers = _section("Receivers", components.RECEIVERS, defaults=("otlp",))
-Processors = _section("Processors", components.PROCESSORS)
-Exporters = _section("Exporters", components.EXPORTERS)
+if TYPE_CHECKING:  # built at import time from the registry: a type checker sees any component name
+    Receivers: TypeAlias = Any
+    Processors: TypeAlias = Any
+    Exporters: TypeAlias = Any
+else:
+    Receivers = _section("Receivers", components.RECEIVERS, defaults=("otlp",))
+    Processors = _section("Processors", components.PROCESSORS)
+    Exporters = _section("Exporters", components.EXPORTERS)
 
 
 class PipelineConfig(ComponentConfig):
@@ -53,8 +59,10 @@ class PipelineConfig(ComponentConfig):
 class StorageConfig(ComponentConfig):
     directory: str = "./.glassbox"
     sync: Literal["full", "normal"] = Field(
-        default="full", description="full: every acknowledged request survives power loss (fsync per commit); "
-                                    "normal: survives a relay crash or kill -9, not an OS crash; faster")
+        default="full",
+        description="full: every acknowledged request survives power loss (fsync per commit); "
+        "normal: survives a relay crash or kill -9, not an OS crash; faster",
+    )
 
     def resolved_directory(self, base_dir: Path | None) -> Path:
         path = Path(self.directory)
@@ -67,9 +75,9 @@ class AdminConfig(ComponentConfig):
 
 
 class RelayConfig(ComponentConfig):
-    receivers: Receivers = Field(default_factory=Receivers)  # type: ignore[valid-type]
-    processors: Processors = Field(default_factory=Processors)  # type: ignore[valid-type]
-    exporters: Exporters = Field(default_factory=Exporters)  # type: ignore[valid-type]
+    receivers: Receivers = Field(default_factory=Receivers)
+    processors: Processors = Field(default_factory=Processors)
+    exporters: Exporters = Field(default_factory=Exporters)
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
     admin: AdminConfig = Field(default_factory=AdminConfig)
@@ -88,8 +96,7 @@ class RelayConfig(ComponentConfig):
 def reference_problems(data: dict[str, Any]) -> list[str]:
     """Pipeline names ↔ configured components; run even when fields have errors."""
     problems: list[str] = []
-    exporters = data.get("exporters") if isinstance(data.get("exporters"), dict) else {}
-    pipeline = data.get("pipeline") if isinstance(data.get("pipeline"), dict) else {}
+    exporters, pipeline = _mapping(data.get("exporters")), _mapping(data.get("pipeline"))
     names = pipeline.get("exporters") or []
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         return problems  # the field validation reports the type problem
@@ -103,8 +110,9 @@ def reference_problems(data: dict[str, Any]) -> list[str]:
     return problems
 
 
-def _names(key: str, names: list[str], known: Mapping[str, Any], what: str,
-           configured: Mapping[str, Any] | None = None) -> list[str]:
+def _names(
+    key: str, names: list[str], known: Mapping[str, Any], what: str, configured: Mapping[str, Any] | None = None
+) -> list[str]:
     problems = []
     for i, name in enumerate(names):
         if name not in known:
@@ -112,30 +120,35 @@ def _names(key: str, names: list[str], known: Mapping[str, Any], what: str,
         elif configured is not None and name not in configured:
             problems.append(f"{key}[{i}]: {name!r} is not configured; add {key.split('.')[1]}.{name}: {{...}}")
         elif name in names[:i]:
-            problems.append(f"{key}[{i}]: {name!r} is listed twice (at [{names.index(name)}] too); "
-                            f"each {what} runs once")
+            problems.append(
+                f"{key}[{i}]: {name!r} is listed twice (at [{names.index(name)}] too); each {what} runs once"
+            )
     return problems
 
 
 def component_problems(config: RelayConfig, context: Context) -> list[str]:
     """Each used component's ``check``: what its start would refuse, found without starting it."""
-    data = {"receivers": {name: {} for name in components.RECEIVERS if getattr(config.receivers, name) is not None},
-            "pipeline": {"processors": config.pipeline.processors, "exporters": config.pipeline.exporters}}
+    data = {
+        "receivers": {name: {} for name in components.RECEIVERS if getattr(config.receivers, name) is not None},
+        "pipeline": {"processors": config.pipeline.processors, "exporters": config.pipeline.exporters},
+    }
     return _checks(data, context, validated=config)
 
 
 def _checks(data: dict[str, Any], context: Context, validated: RelayConfig | None = None) -> list[str]:
     """Run the check of every used component whose own section is valid (so these problems are reported
     together with field errors elsewhere in the file)."""
-    sections = {key: data.get(key) if isinstance(data.get(key), dict) else {} for key in
-                ("receivers", "processors", "exporters", "pipeline", "storage")}
+    sections = {key: _mapping(data.get(key)) for key in ("receivers", "processors", "exporters", "pipeline", "storage")}
     pipeline = sections["pipeline"]
-    used: list[tuple[str, str, Any]] = [("receivers", name, factory) for name, factory in components.RECEIVERS.items()
-                                       if name in sections["receivers"]]
+    used: list[tuple[str, str, Any]] = [
+        ("receivers", name, factory) for name, factory in components.RECEIVERS.items() if name in sections["receivers"]
+    ]
     for key, table in (("processors", components.PROCESSORS), ("exporters", components.EXPORTERS)):
         names = pipeline.get(key) or []
         if isinstance(names, list):
-            used += [(key, name, table[name]) for name in dict.fromkeys(names) if isinstance(name, str) and name in table]
+            used += [
+                (key, name, table[name]) for name in dict.fromkeys(names) if isinstance(name, str) and name in table
+            ]
     problems: list[str] = []
     for section, name, factory in used:
         if factory.check is None:
@@ -156,10 +169,15 @@ def _checks(data: dict[str, Any], context: Context, validated: RelayConfig | Non
     return problems
 
 
-def _component_config(section: str, name: str, factory: Any, raw: dict[str, Any],
-                      validated: RelayConfig | None) -> Any:
+def _mapping(raw: Any) -> dict[str, Any]:
+    return raw if isinstance(raw, dict) else {}
+
+
+def _component_config(section: str, name: str, factory: Any, raw: dict[str, Any], validated: RelayConfig | None) -> Any:
     if validated is not None:
-        return validated.processor_config(name) if section == "processors" else getattr(getattr(validated, section), name)
+        return (
+            validated.processor_config(name) if section == "processors" else getattr(getattr(validated, section), name)
+        )
     if name not in raw and section == "processors":
         return factory.config()
     try:
@@ -211,8 +229,9 @@ def environment_defaults(data: dict[str, Any], environ: Mapping[str, str], from_
     return {**data, "exporters": filled}
 
 
-def parse(data: Any, environ: Mapping[str, str] | None = None, source: str = "config",
-          base_dir: Path | None = None) -> RelayConfig:
+def parse(
+    data: Any, environ: Mapping[str, str] | None = None, source: str = "config", base_dir: Path | None = None
+) -> RelayConfig:
     """Validate a loaded YAML document; raise ConfigError listing every problem."""
     environ = os.environ if environ is None else environ
     if data is None:

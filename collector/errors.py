@@ -19,8 +19,16 @@ from collections.abc import Collection
 
 from glassbox.processors.base import ConfigError, GlassboxError, StartupError
 
-__all__ = ["Backpressure", "BadRequest", "ConfigError", "DeliveryError", "GlassboxError", "PermanentError",
-           "RetryableError", "StartupError"]
+__all__ = [
+    "Backpressure",
+    "BadRequest",
+    "ConfigError",
+    "DeliveryError",
+    "GlassboxError",
+    "PermanentError",
+    "RetryableError",
+    "StartupError",
+]
 
 
 class BadRequest(GlassboxError, ValueError):
@@ -56,8 +64,9 @@ class PermanentError(DeliveryError):
     """The destination refused for good. ``refused``: the indices it refused (None: every item not accepted);
     items neither accepted nor refused were not attempted and are sent again."""
 
-    def __init__(self, reason: str, message: str, accepted: Collection[int] = (),
-                 refused: Collection[int] | None = None):
+    def __init__(
+        self, reason: str, message: str, accepted: Collection[int] = (), refused: Collection[int] | None = None
+    ):
         super().__init__(message, accepted)
         self.reason = reason
         self.refused = None if refused is None else frozenset(refused)

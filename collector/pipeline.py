@@ -35,8 +35,17 @@ UNRENDERABLE = "[glassbox: this content could not be encoded (nested too deeply 
 
 
 class Pipeline:
-    def __init__(self, processors: list[tuple[str, Processor]], senders: list[Sender], telemetry: T.Telemetry,
-                 store: QueueStore, admission: Admission, *, join_timeout: float = 1.0, max_pending: int = 50_000):
+    def __init__(
+        self,
+        processors: list[tuple[str, Processor]],
+        senders: list[Sender],
+        telemetry: T.Telemetry,
+        store: QueueStore,
+        admission: Admission,
+        *,
+        join_timeout: float = 1.0,
+        max_pending: int = 50_000,
+    ):
         self.processors = processors
         self.senders = senders
         self.telemetry = telemetry
@@ -61,8 +70,9 @@ class Pipeline:
             return await self.consume_logs(request, size)
         return await self.consume_metrics(request, size)
 
-    async def consume_traces(self, request: Any, size: int = 0, replayed: int | None = None,
-                             rejected: list[str] | None = None) -> int:
+    async def consume_traces(
+        self, request: Any, size: int = 0, replayed: int | None = None, rejected: list[str] | None = None
+    ) -> int:
         """Accept a trace request; spans that cannot be used are described in ``rejected`` (partial success)."""
         refused: list[str] = [] if rejected is None else rejected
         spans = normalize.spans(request, refused)
@@ -88,8 +98,9 @@ class Pipeline:
             ready, evaluations = self.joiner.join_logs(contents, ref)
         # A replayed request's records were forwarded before the crash already: do not forward them twice.
         logs = [] if replayed is not None else records
-        await self._emit(Batch(spans=ready, logs=logs, evaluations=evaluations), hold=(ref, "logs", request),
-                         replayed=replayed)
+        await self._emit(
+            Batch(spans=ready, logs=logs, evaluations=evaluations), hold=(ref, "logs", request), replayed=replayed
+        )
         return len(records)
 
     async def consume_metrics(self, request: Any, size: int = 0) -> int:
@@ -142,8 +153,9 @@ class Pipeline:
             self.telemetry.add(T.PROCESSOR_SPANS, len(batch.spans), processor=name)
         return batch
 
-    async def _emit(self, batch: Batch, hold: tuple[JournalRef, str, Any] | None = None,
-                    replayed: int | None = None) -> None:
+    async def _emit(
+        self, batch: Batch, hold: tuple[JournalRef, str, Any] | None = None, replayed: int | None = None
+    ) -> None:
         """Run processors, render for every exporter, and commit the items (and journal changes) to disk."""
         batch = await self._process(batch)
         genai = sum(1 for span in batch.spans if span.is_genai)
@@ -186,16 +198,23 @@ class Pipeline:
                 continue
             except Exception as exc:
                 error = exc
-            stripped = dataclasses.replace(span, input=M.IO(value=UNRENDERABLE), output=M.IO(value=UNRENDERABLE),
-                                           metadata={}, tool_definitions=[], evaluations=[],
-                                           tags={**span.tags, "glassbox.render_error": "true"})
+            stripped = dataclasses.replace(
+                span,
+                input=M.IO(value=UNRENDERABLE),
+                output=M.IO(value=UNRENDERABLE),
+                metadata={},
+                tool_definitions=[],
+                evaluations=[],
+                tags={**span.tags, "glassbox.render_error": "true"},
+            )
             try:
                 items.extend(sender.exporter.render(Batch(spans=[stripped])))
                 self.telemetry.add(T.EXPORTER_STRIPPED_SPANS, 1, exporter=sender.name, reason="render_error")
             except Exception:
                 self.telemetry.add(T.EXPORTER_DROPPED_ITEMS, 1, exporter=sender.name, reason="render_error")
-            log.warning("exporter %s could not render span %s (%s: %s)", sender.name, span.span_id,
-                        type(error).__name__, error)
+            log.warning(
+                "exporter %s could not render span %s (%s: %s)", sender.name, span.span_id, type(error).__name__, error
+            )
         return items
 
     async def flush(self) -> None:

@@ -41,23 +41,39 @@ class Relay:
         self.telemetry = T.Telemetry()
         context = Context(base_dir=base_dir)
         self.store = QueueStore(config.storage.resolved_directory(base_dir) / "queue.db", sync=config.storage.sync)
-        self.senders = [Sender(name, components.EXPORTERS[name].create(config.exporter_config(name), context),
-                               config.exporter_config(name), self.telemetry, self.store)
-                        for name in config.pipeline.exporters]
+        self.senders = [
+            Sender(
+                name,
+                components.EXPORTERS[name].create(config.exporter_config(name), context),
+                config.exporter_config(name),
+                self.telemetry,
+                self.store,
+            )
+            for name in config.pipeline.exporters
+        ]
         self.processors: list[tuple[str, Processor]] = [
             (name, components.PROCESSORS[name].create(config.processor_config(name), context))
-            for name in config.pipeline.processors]
+            for name in config.pipeline.processors
+        ]
         for _, processor in self.processors:
             metrics = getattr(processor, "metrics", None)
             if callable(metrics):  # processors that count things of their own (redaction)
                 self.telemetry.source(metrics)
         self.admission = Admission(self.senders, self.store, self.telemetry, config.pipeline.memory_limit_mib)
-        self.pipeline = Pipeline(self.processors, self.senders, self.telemetry, self.store, self.admission,
-                                 join_timeout=config.pipeline.join_timeout,
-                                 max_pending=config.pipeline.max_pending_spans)
+        self.pipeline = Pipeline(
+            self.processors,
+            self.senders,
+            self.telemetry,
+            self.store,
+            self.admission,
+            join_timeout=config.pipeline.join_timeout,
+            max_pending=config.pipeline.max_pending_spans,
+        )
         self.receivers: list[Receiver] = [
             factory.create(getattr(config.receivers, name), context, self.pipeline, self.telemetry)
-            for name, factory in components.RECEIVERS.items() if getattr(config.receivers, name) is not None]
+            for name, factory in components.RECEIVERS.items()
+            if getattr(config.receivers, name) is not None
+        ]
         self._register_gauges()
         self.admin_port: int | None = None
         self._admin: web.AppRunner | None = None
@@ -95,10 +111,12 @@ class Relay:
 
         self.telemetry.gauge(T.EXPORTER_QUEUE_SIZE, per_exporter(lambda s: s.items))
         self.telemetry.gauge(T.EXPORTER_QUEUE_BYTES, per_exporter(lambda s: s.bytes))
-        self.telemetry.gauge(T.EXPORTER_QUEUE_CAPACITY,
-                             lambda: {(("exporter", s.name),): s.max_items for s in self.senders})
-        self.telemetry.gauge(T.EXPORTER_QUEUE_OLDEST_AGE,
-                             lambda: {(("exporter", n),): age for n, age in self._oldest.items()})
+        self.telemetry.gauge(
+            T.EXPORTER_QUEUE_CAPACITY, lambda: {(("exporter", s.name),): s.max_items for s in self.senders}
+        )
+        self.telemetry.gauge(
+            T.EXPORTER_QUEUE_OLDEST_AGE, lambda: {(("exporter", n),): age for n, age in self._oldest.items()}
+        )
         self._oldest: dict[str, float] = {}
 
     async def refresh_gauges(self) -> None:
@@ -120,13 +138,16 @@ class Relay:
         await self.pipeline.replay_journal()
         for receiver in self.receivers:
             await self._start("receivers", receiver.start)
-        pages = [route for sender in self.senders if callable(getattr(sender.exporter, "routes", None))
-                 for route in sender.exporter.routes()]  # pages a component serves (the local viewer)
+        offers = [getattr(sender.exporter, "routes", None) for sender in self.senders]
+        pages = [route for routes in offers if callable(routes) for route in routes()]  # e.g. the local viewer
         admin = web.Application()
         admin.add_routes(admin_routes(self, pages))
         self._admin, self.admin_port = await serve(admin, self.config.admin.endpoint, None, "admin.endpoint")
-        log.info("admin server (/healthz /readyz /metrics) listening on %s:%d",
-                 split_endpoint(self.config.admin.endpoint)[0], self.admin_port)
+        log.info(
+            "admin server (/healthz /readyz /metrics) listening on %s:%d",
+            split_endpoint(self.config.admin.endpoint)[0],
+            self.admin_port,
+        )
         self._ready = True
 
     @staticmethod

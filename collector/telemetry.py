@@ -11,8 +11,9 @@ time through ``Telemetry.source``.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Literal
 
 Labels = tuple[tuple[str, str], ...]
 Series = dict[Labels, float]
@@ -39,43 +40,64 @@ RECEIVER_ACCEPTED_REQUESTS = _counter("receiver_accepted_requests", "OTLP reques
 RECEIVER_ACCEPTED_SPANS = _counter("receiver_accepted_spans", "spans accepted", "transport")
 RECEIVER_ACCEPTED_LOG_RECORDS = _counter("receiver_accepted_log_records", "log records accepted", "transport")
 RECEIVER_ACCEPTED_METRIC_POINTS = _counter("receiver_accepted_metric_points", "metrics accepted", "transport")
-RECEIVER_ACCEPTED = {"traces": RECEIVER_ACCEPTED_SPANS, "logs": RECEIVER_ACCEPTED_LOG_RECORDS,
-                     "metrics": RECEIVER_ACCEPTED_METRIC_POINTS}
-RECEIVER_REFUSED_REQUESTS = _counter("receiver_refused_requests", "OTLP requests refused, by reason",
-                                     "transport", "signal", "reason")
-RECEIVER_REJECTED_SPANS = _counter("receiver_rejected_spans", "spans refused inside an accepted request "
-                                   "(OTLP partial success)", "reason")
+RECEIVER_ACCEPTED = {
+    "traces": RECEIVER_ACCEPTED_SPANS,
+    "logs": RECEIVER_ACCEPTED_LOG_RECORDS,
+    "metrics": RECEIVER_ACCEPTED_METRIC_POINTS,
+}
+RECEIVER_REFUSED_REQUESTS = _counter(
+    "receiver_refused_requests", "OTLP requests refused, by reason", "transport", "signal", "reason"
+)
+RECEIVER_REJECTED_SPANS = _counter(
+    "receiver_rejected_spans", "spans refused inside an accepted request (OTLP partial success)", "reason"
+)
 # --- pipeline -----------------------------------------------------------------------------------------------
 PIPELINE_SPANS = _counter("pipeline_spans", "spans through the processor chain, GenAI or other", "kind")
 PIPELINE_PENDING_SPANS = _gauge("pipeline_pending_spans", "GenAI spans waiting for log content or their parent")
 PIPELINE_JOINED_SPANS = _counter("pipeline_joined_spans", "GenAI spans that got content from log records")
-PIPELINE_JOIN_RELEASED = _counter("pipeline_join_released", "spans released before their content or parent "
-                                  "arrived, by reason", "reason")
-PIPELINE_ORPHAN_LOG_CONTENT = _counter("pipeline_orphan_log_content", "GenAI log content that found no span to "
-                                       "join (still forwarded to OTLP exporters), by reason", "reason")
-PIPELINE_UNJOINABLE_LOG_RECORDS = _counter("pipeline_unjoinable_log_records", "GenAI log records without a span "
-                                           "context (forwarded to OTLP exporters only)")
-PIPELINE_MEMORY_LIMIT_REFUSALS = _counter("pipeline_memory_limit_refusals", "requests refused above "
-                                          "pipeline.memory_limit_mib")
-PIPELINE_DROPPED_ITEMS = _counter("pipeline_dropped_items", "spans, log records or evaluations dropped because "
-                                  "they could not even be scrubbed, by reason", "reason")
+PIPELINE_JOIN_RELEASED = _counter(
+    "pipeline_join_released", "spans released before their content or parent arrived, by reason", "reason"
+)
+PIPELINE_ORPHAN_LOG_CONTENT = _counter(
+    "pipeline_orphan_log_content",
+    "GenAI log content that found no span to join (still forwarded to OTLP exporters), by reason",
+    "reason",
+)
+PIPELINE_UNJOINABLE_LOG_RECORDS = _counter(
+    "pipeline_unjoinable_log_records", "GenAI log records without a span context (forwarded to OTLP exporters only)"
+)
+PIPELINE_MEMORY_LIMIT_REFUSALS = _counter(
+    "pipeline_memory_limit_refusals", "requests refused above pipeline.memory_limit_mib"
+)
+PIPELINE_DROPPED_ITEMS = _counter(
+    "pipeline_dropped_items",
+    "spans, log records or evaluations dropped because they could not even be scrubbed, by reason",
+    "reason",
+)
 PROCESSOR_SPANS = _counter("processor_spans", "spans through each processor", "processor")
-PROCESSOR_FAILED_SPANS = _counter("processor_failed_spans", "spans scrubbed because a processor failed "
-                                  "(fail closed)", "processor")
+PROCESSOR_FAILED_SPANS = _counter(
+    "processor_failed_spans", "spans scrubbed because a processor failed (fail closed)", "processor"
+)
 # --- exporters ----------------------------------------------------------------------------------------------
 EXPORTER_ENQUEUED_ITEMS = _counter("exporter_enqueued_items", "items written to an exporter's queue", "exporter")
 EXPORTER_SENT_ITEMS = _counter("exporter_sent_items", "items the destination accepted", "exporter")
 EXPORTER_RETRIES = _counter("exporter_retries", "sends retried after a retryable failure", "exporter")
-EXPORTER_DEAD_LETTERS = _counter("exporter_dead_letters", "items the destination refused for good, kept in the "
-                                 "dead-letter table", "exporter", "reason")
+EXPORTER_DEAD_LETTERS = _counter(
+    "exporter_dead_letters",
+    "items the destination refused for good, kept in the dead-letter table",
+    "exporter",
+    "reason",
+)
 EXPORTER_DROPPED_ITEMS = _counter("exporter_dropped_items", "items dropped, by reason", "exporter", "reason")
-EXPORTER_STRIPPED_SPANS = _counter("exporter_stripped_spans", "spans sent without their content because it could "
-                                   "not be rendered", "exporter", "reason")
+EXPORTER_STRIPPED_SPANS = _counter(
+    "exporter_stripped_spans", "spans sent without their content because it could not be rendered", "exporter", "reason"
+)
 EXPORTER_QUEUE_SIZE = _gauge("exporter_queue_size", "items waiting on disk, per exporter", "exporter")
 EXPORTER_QUEUE_BYTES = _gauge("exporter_queue_bytes", "bytes waiting on disk, per exporter", "exporter")
 EXPORTER_QUEUE_CAPACITY = _gauge("exporter_queue_capacity", "queue_max_items, per exporter", "exporter")
-EXPORTER_QUEUE_OLDEST_AGE = _gauge("exporter_queue_oldest_age_seconds", "age of the oldest queued item, "
-                                   "per exporter", "exporter")
+EXPORTER_QUEUE_OLDEST_AGE = _gauge(
+    "exporter_queue_oldest_age_seconds", "age of the oldest queued item, per exporter", "exporter"
+)
 
 CATALOGUE: tuple[Metric, ...] = tuple(v for v in tuple(globals().values()) if isinstance(v, Metric))
 
@@ -128,8 +150,13 @@ class Telemetry:
             _family(lines, f"glassbox_{metric.name}", "gauge", metric.help, self._gauges[metric]())
         for read in self._sources:
             for name, (kind, help_text, series) in sorted(read().items()):
-                _family(lines, f"glassbox_{name}_total" if kind == "counter" else f"glassbox_{name}", kind,
-                        help_text, series)
+                _family(
+                    lines,
+                    f"glassbox_{name}_total" if kind == "counter" else f"glassbox_{name}",
+                    kind,
+                    help_text,
+                    series,
+                )
         return "\n".join(lines) + "\n"
 
 

@@ -11,9 +11,10 @@ and an optional ``check`` of what would make it fail at startup) listed once in 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -68,7 +69,7 @@ class Context:
 class ProcessorFactory:
     """How the relay builds one processor type from its config section ``processors.<type>``."""
 
-    type: str
+    name: str  # the config name: `processors.<name>`, `pipeline.processors: [<name>]`
     config: type[ComponentConfig]
     create: Callable[[Any, Context], Processor]
     check: Callable[[Any, Context], Problems] | None = None  # what ``start()`` would refuse, without starting

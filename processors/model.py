@@ -18,7 +18,6 @@ AGENT = "agent"
 WORKFLOW = "workflow"
 TASK = "task"
 RETRIEVAL = "retrieval"
-KINDS = (LLM, EMBEDDING, TOOL, AGENT, WORKFLOW, TASK, RETRIEVAL)
 
 # Metric names (the Datadog keys, so exporters need no mapping table).
 INPUT_TOKENS = "input_tokens"
@@ -72,9 +71,6 @@ class IO:
     messages: list[Message] = field(default_factory=list)
     documents: list[Document] = field(default_factory=list)
     value: str | None = None
-
-    def is_empty(self) -> bool:
-        return not self.messages and not self.documents and self.value is None
 
 
 @dataclass(slots=True)
@@ -197,7 +193,7 @@ class Span:
     span_id: str  # 16 lowercase hex chars
     parent_id: str | None
     name: str
-    kind: str | None  # one of KINDS, or None for a span that is not GenAI (kept only for OTLP exporters)
+    kind: str | None  # one of the kinds above, or None for a span that is not GenAI (kept only for OTLP exporters)
     start_ns: int
     duration_ns: int
     status: str = "ok"  # ok | error

@@ -24,8 +24,14 @@ REASON_TAG = "glassbox.scrubbed"
 # Tags that route and identify, never carry user content (they are also set from resource attributes).
 ROUTING_TAGS = frozenset({"env", "service", "version", "ml_app", "source", "language"})
 # Resource and scope attributes that identify the sender, never carry user content.
-ROUTING_RESOURCE_KEYS = ("service.name", "service.version", "service.namespace", "deployment.environment*",
-                         "telemetry.sdk.*", "telemetry.distro.*")
+ROUTING_RESOURCE_KEYS = (
+    "service.name",
+    "service.version",
+    "service.namespace",
+    "deployment.environment*",
+    "telemetry.sdk.*",
+    "telemetry.distro.*",
+)
 _ROUTING = re.compile("|".join(fnmatch.translate(p) for p in ROUTING_RESOURCE_KEYS))
 
 
@@ -57,8 +63,9 @@ def scrub_span(span: M.Span, reason: str, marker: str = MARKER) -> None:
         span.error = M.ErrorInfo(type=error_type, message=marker)
     if span.prompt is not None:
         prompt = span.prompt
-        span.prompt = M.Prompt(id=prompt.id, name=prompt.name, version=prompt.version,
-                               template=marker if prompt.template else None)
+        span.prompt = M.Prompt(
+            id=prompt.id, name=prompt.name, version=prompt.version, template=marker if prompt.template else None
+        )
     for evaluation in span.evaluations:
         _evaluation(evaluation, marker)
     span.session_id = marker if span.session_id else None

@@ -11,11 +11,8 @@ OPERATION_NAME = "gen_ai.operation.name"
 LLM_REQUEST_TYPE = "llm.request.type"  # OpenLLMetry <= 0.53
 TRACELOOP_SPAN_KIND = "traceloop.span.kind"
 TRACELOOP_ENTITY_NAME = "traceloop.entity.name"
-TRACELOOP_ENTITY_VERSION = "traceloop.entity.version"
 TRACELOOP_ENTITY_INPUT = "traceloop.entity.input"
 TRACELOOP_ENTITY_OUTPUT = "traceloop.entity.output"
-TRACELOOP_ENTITY_PATH = "traceloop.entity.path"
-TRACELOOP_WORKFLOW_NAME = "traceloop.workflow.name"
 OPENINFERENCE_SPAN_KIND = "openinference.span.kind"
 DD_LLMOBS_ENABLED = "dd_llmobs_enabled"
 
@@ -146,8 +143,6 @@ EVALUATION_SCORE = "gen_ai.evaluation.score.value"
 EVALUATION_LABEL = "gen_ai.evaluation.score.label"
 EVALUATION_EXPLANATION = "gen_ai.evaluation.explanation"
 
-# Attributes that become neither metadata nor tags: content, ids and bookkeeping handled above.
-NOT_TAGS_PREFIXES = ("gen_ai.", "llm.", "traceloop.", "_dd.", "openlit.", "telemetry.", "service.", "http.", "url.")
 
 # Operation name → Datadog span kind.
 OPERATION_KINDS = {
@@ -205,20 +200,68 @@ METRIC_ATTRIBUTE_PREFIX = "glassbox.metrics."
 # arguments and results or error text: always scanned. NON_CONTENT_ATTRIBUTES are ids, enums, numbers-as-text
 # and infrastructure names: skipped by default (the redaction config can change that).
 CONTENT_ATTRIBUTES = (
-    "gen_ai.prompt*", "gen_ai.completion*", INPUT_MESSAGES, OUTPUT_MESSAGES, SYSTEM_INSTRUCTIONS,
-    TOOL_CALL_ARGUMENTS, TOOL_CALL_RESULT, TOOL_DEFINITIONS, EVALUATION_EXPLANATION, "gen_ai.content.*",
-    "llm.prompts*", "llm.completions*", TRACELOOP_ENTITY_INPUT, TRACELOOP_ENTITY_OUTPUT, "input.value",
-    "output.value", EXCEPTION_MESSAGE, EXCEPTION_STACKTRACE, "db.statement", "db.query.text",
+    "gen_ai.prompt*",
+    "gen_ai.completion*",
+    INPUT_MESSAGES,
+    OUTPUT_MESSAGES,
+    SYSTEM_INSTRUCTIONS,
+    TOOL_CALL_ARGUMENTS,
+    TOOL_CALL_RESULT,
+    TOOL_DEFINITIONS,
+    EVALUATION_EXPLANATION,
+    "gen_ai.content.*",
+    "llm.prompts*",
+    "llm.completions*",
+    TRACELOOP_ENTITY_INPUT,
+    TRACELOOP_ENTITY_OUTPUT,
+    "input.value",
+    "output.value",
+    EXCEPTION_MESSAGE,
+    EXCEPTION_STACKTRACE,
+    "db.statement",
+    "db.query.text",
 )
 NON_CONTENT_ATTRIBUTES = (
-    "service.*", "telemetry.*", "otel.*", "deployment.*", "host.arch", "os.type", "process.runtime.*",
-    "gen_ai.system", "gen_ai.provider.name", OPERATION_NAME, REQUEST_MODEL, RESPONSE_MODEL,
-    "gen_ai.response.id", "gen_ai.response.finish_reasons", "gen_ai.usage.*",
-    "gen_ai.request.max_tokens", "gen_ai.request.temperature", "gen_ai.request.top_p", "gen_ai.token.type",
-    LLM_REQUEST_TYPE, "llm.usage.*", TRACELOOP_SPAN_KIND, TRACELOOP_ENTITY_NAME, "http.method",
-    "http.request.method", "http.status_code", "http.response.status_code", "rpc.system", "rpc.method",
-    "db.system", "span.kind", EVENT_NAME_ATTR, "gen_ai.*.role", "gen_ai.prompt.*.role", "gen_ai.completion.*.role",
-    "gen_ai.completion.*.finish_reason", ERROR_TYPE, EXCEPTION_TYPE,
+    "service.*",
+    "telemetry.*",
+    "otel.*",
+    "deployment.*",
+    "host.arch",
+    "os.type",
+    "process.runtime.*",
+    "gen_ai.system",
+    "gen_ai.provider.name",
+    OPERATION_NAME,
+    REQUEST_MODEL,
+    RESPONSE_MODEL,
+    "gen_ai.response.id",
+    "gen_ai.response.finish_reasons",
+    "gen_ai.usage.*",
+    "gen_ai.request.max_tokens",
+    "gen_ai.request.temperature",
+    "gen_ai.request.top_p",
+    "gen_ai.token.type",
+    LLM_REQUEST_TYPE,
+    "llm.usage.*",
+    TRACELOOP_SPAN_KIND,
+    TRACELOOP_ENTITY_NAME,
+    "http.method",
+    "http.request.method",
+    "http.status_code",
+    "http.response.status_code",
+    "rpc.system",
+    "rpc.method",
+    "db.system",
+    "span.kind",
+    EVENT_NAME_ATTR,
+    "gen_ai.*.role",
+    "gen_ai.prompt.*.role",
+    "gen_ai.completion.*.role",
+    "gen_ai.completion.*.finish_reason",
+    ERROR_TYPE,
+    EXCEPTION_TYPE,
     # where the app sent its request (the model API), not who the user is; client.* stays scanned
-    "server.address", "server.port", "gen_ai.openai.api_base",
+    "server.address",
+    "server.port",
+    "gen_ai.openai.api_base",
 )

@@ -15,7 +15,8 @@ Everything here duck-types the protobuf classes except the request types it buil
 from __future__ import annotations
 
 import base64
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -116,21 +117,34 @@ def read_resource(message: Any, schema_url: str = "") -> M.WireResource:
     return M.WireResource(attrs, schema_url, message, _snapshot(attrs, len(message.attributes)))
 
 
-def read_span(span: Any, resource: M.WireResource, scope: M.WireResource, attrs: dict[str, Any] | None = None
-              ) -> M.Wire:
+def read_span(
+    span: Any, resource: M.WireResource, scope: M.WireResource, attrs: dict[str, Any] | None = None
+) -> M.Wire:
     """A protobuf span's attributes, events, links and status message as plain values (``attrs``: already read)."""
     attrs = attributes(span.attributes) if attrs is None else attrs
     events = []
     for i, event in enumerate(span.events):
         values = attributes(event.attributes)
-        events.append(M.WireEvent(event.name, values, event.time_unix_nano, i, _snapshot(values, len(event.attributes))))
+        events.append(
+            M.WireEvent(event.name, values, event.time_unix_nano, i, _snapshot(values, len(event.attributes)))
+        )
     links = []
     for i, link in enumerate(span.links):
         values = attributes(link.attributes)
-        links.append(M.WireLink(values, link.trace_id, link.span_id, link.trace_state, link.flags, i,
-                                _snapshot(values, len(link.attributes))))
-    return M.Wire(attrs, events, links, span.status.message, resource, scope, span,
-                  _snapshot(attrs, len(span.attributes)))
+        links.append(
+            M.WireLink(
+                values,
+                link.trace_id,
+                link.span_id,
+                link.trace_state,
+                link.flags,
+                i,
+                _snapshot(values, len(link.attributes)),
+            )
+        )
+    return M.Wire(
+        attrs, events, links, span.status.message, resource, scope, span, _snapshot(attrs, len(span.attributes))
+    )
 
 
 def read_logs(request: Any) -> list[M.LogRecord]:
@@ -143,10 +157,20 @@ def read_logs(request: Any) -> list[M.LogRecord]:
             for record in scope_logs.log_records:
                 attrs = attributes(record.attributes)
                 body = value(record.body) if record.HasField("body") else None
-                records.append(M.LogRecord(
-                    trace_id=record.trace_id.hex(), span_id=record.span_id.hex(), event_name=record.event_name,
-                    time_unix_nano=record.time_unix_nano or record.observed_time_unix_nano, body=body, attributes=attrs, resource=resource, scope=scope, source=record,
-                    read=(_snapshot(attrs, len(record.attributes)), body)))
+                records.append(
+                    M.LogRecord(
+                        trace_id=record.trace_id.hex(),
+                        span_id=record.span_id.hex(),
+                        event_name=record.event_name,
+                        time_unix_nano=record.time_unix_nano or record.observed_time_unix_nano,
+                        body=body,
+                        attributes=attrs,
+                        resource=resource,
+                        scope=scope,
+                        source=record,
+                        read=(_snapshot(attrs, len(record.attributes)), body),
+                    )
+                )
     return records
 
 
@@ -185,9 +209,11 @@ def _enrich(span: M.Span, wire: M.Wire) -> None:
             attrs.pop(key, None)
     if span.enriched_prompt:
         prompt = span.prompt
-        for key, val in ((S.PROMPT_NAME[0], prompt.name if prompt else None),
-                         (S.PROMPT_VERSION[0], prompt.version if prompt else None),
-                         (S.PROMPT_ID, prompt.id if prompt else None)):
+        for key, val in (
+            (S.PROMPT_NAME[0], prompt.name if prompt else None),
+            (S.PROMPT_VERSION[0], prompt.version if prompt else None),
+            (S.PROMPT_ID, prompt.id if prompt else None),
+        ):
             if val:
                 attrs[key] = val
             else:
@@ -195,9 +221,12 @@ def _enrich(span: M.Span, wire: M.Wire) -> None:
     if span.added_evaluations or any(event.index < 0 for event in wire.events):
         wire.events = [event for event in wire.events if event.index >= 0]  # a second render replaces them
         end = wire.source.end_time_unix_nano if wire.source is not None else 0
-        wire.events.extend(M.WireEvent(S.EVENT_EVALUATION, _evaluation_attributes(ev),
-                                       ev.timestamp_ms * 1_000_000 if ev.timestamp_ms else end)
-                           for ev in span.added_evaluations)
+        wire.events.extend(
+            M.WireEvent(
+                S.EVENT_EVALUATION, _evaluation_attributes(ev), ev.timestamp_ms * 1_000_000 if ev.timestamp_ms else end
+            )
+            for ev in span.added_evaluations
+        )
 
 
 def _evaluation_attributes(evaluation: M.Evaluation) -> dict[str, Any]:
@@ -239,7 +268,11 @@ def _write_span(span: M.Span) -> Any:
         for link in links:
             target = source.links.add()
             target.trace_id, target.span_id, target.trace_state, target.flags = (
-                link.trace_id, link.span_id, link.trace_state, link.flags)
+                link.trace_id,
+                link.span_id,
+                link.trace_state,
+                link.flags,
+            )
             _write_attributes(target.attributes, link.attributes, None)
     if source.status.message != wire.status_message:
         source.status.message = wire.status_message

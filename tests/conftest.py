@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import gzip
 import os
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable
+from typing import Any
 
 import aiohttp
 import grpc
@@ -22,8 +23,9 @@ for _var in [k for k in os.environ if k.startswith(("DD_", "OTEL_", "TRACELOOP_"
     os.environ.pop(_var)  # tests must not pick up a developer's Datadog or OTel settings
 
 
-def relay_config(exporters: dict[str, Any] | None = None, *, pipeline: dict[str, Any] | None = None,
-                 tmp: Path, **sections: Any) -> RelayConfig:
+def relay_config(
+    exporters: dict[str, Any] | None = None, *, pipeline: dict[str, Any] | None = None, tmp: Path, **sections: Any
+) -> RelayConfig:
     """A config with every port on 127.0.0.1:0 and the given exporters (default: local)."""
     exporters = exporters or {"local": {"path": str(tmp / "spans.db")}}
     data = {
@@ -53,16 +55,22 @@ async def make_relay(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
         await relay.stop()
 
 
-async def post_otlp(relay: Relay, signal: str, body: bytes, *, content_type: str = "application/x-protobuf",
-                    gzip_body: bool = False, headers: dict[str, str] | None = None) -> tuple[int, bytes, str]:
+async def post_otlp(
+    relay: Relay,
+    signal: str,
+    body: bytes,
+    *,
+    content_type: str = "application/x-protobuf",
+    gzip_body: bool = False,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, bytes, str]:
     """POST one body to the relay's OTLP/HTTP receiver; returns (status, body, content type)."""
     headers = {"Content-Type": content_type, **(headers or {})}
     if gzip_body:
         body = gzip.compress(body)
         headers["Content-Encoding"] = "gzip"
     async with aiohttp.ClientSession() as session:
-        async with session.post(f"http://127.0.0.1:{relay.http_port}/v1/{signal}", data=body,
-                                headers=headers) as resp:
+        async with session.post(f"http://127.0.0.1:{relay.http_port}/v1/{signal}", data=body, headers=headers) as resp:
             return resp.status, await resp.read(), resp.content_type
 
 
@@ -76,8 +84,9 @@ async def export_over_grpc(relay: Relay, paths: list[Path]) -> None:
             if signal_of(path) == "logs":
                 await logs.Export(logs_service_pb2.ExportLogsServiceRequest.FromString(path.read_bytes()), timeout=10)
             else:
-                await traces.Export(trace_service_pb2.ExportTraceServiceRequest.FromString(path.read_bytes()),
-                                    timeout=10)
+                await traces.Export(
+                    trace_service_pb2.ExportTraceServiceRequest.FromString(path.read_bytes()), timeout=10
+                )
 
 
 def fixture_files(source: str) -> list[Path]:

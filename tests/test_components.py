@@ -31,16 +31,26 @@ from tests.support.capture_server import CaptureServer
 # Config for types that have required keys or need a destination; "{url}" is the capture server's.
 SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("exporters", "otlp"): {"endpoint": "{url}"},
-    ("exporters", "datadog"): {"transport": "agentless", "api_key": "test-key", "override_origin": "{url}",
-                               "agent_url": "{url}", "site": "datadoghq.com"},
+    ("exporters", "datadog"): {
+        "transport": "agentless",
+        "api_key": "test-key",
+        "override_origin": "{url}",
+        "agent_url": "{url}",
+        "site": "datadoghq.com",
+    },
     ("exporters", "local"): {"path": "spans.db"},
     ("processors", "redaction"): {"workers": 0},  # the worker pool has its own tests; this is the contract
     ("receivers", "otlp"): {"grpc": {"endpoint": "127.0.0.1:0"}, "http": {"endpoint": "127.0.0.1:0"}},
 }
-ALL = [(section, name, factory) for section, table in (("receivers", components.RECEIVERS),
-                                                        ("processors", components.PROCESSORS),
-                                                        ("exporters", components.EXPORTERS))
-       for name, factory in table.items()]
+ALL = [
+    (section, name, factory)
+    for section, table in (
+        ("receivers", components.RECEIVERS),
+        ("processors", components.PROCESSORS),
+        ("exporters", components.EXPORTERS),
+    )
+    for name, factory in table.items()
+]
 
 
 def config_of(section: str, name: str, factory: Any, url: str = "http://127.0.0.1:9") -> Any:
@@ -62,7 +72,7 @@ def one_batch() -> M.Batch:
 
 @pytest.mark.parametrize("section, name, factory", ALL, ids=[f"{s}.{n}" for s, n, _ in ALL])
 def test_registration_is_consistent(section, name, factory):
-    assert factory.type == name
+    assert factory.name == name
     assert factory.config.__name__.endswith("Config"), "config models are named …Config"
     with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
         factory.config.model_validate({**SAMPLES.get((section, name), {}), "no_such_key": 1})
@@ -126,12 +136,16 @@ async def test_receiver_lifecycle(name, factory):
         try:
             if "http" in receiver.ports:
                 async with aiohttp.ClientSession() as session:
-                    async with session.post(f"http://127.0.0.1:{receiver.ports['http']}/v1/traces", data=body,
-                                            headers={"Content-Type": "application/x-protobuf"}) as resp:
+                    async with session.post(
+                        f"http://127.0.0.1:{receiver.ports['http']}/v1/traces",
+                        data=body,
+                        headers={"Content-Type": "application/x-protobuf"},
+                    ) as resp:
                         assert resp.status == 200
             if "grpc" in receiver.ports:
-                async with grpc.aio.insecure_channel(f"127.0.0.1:{receiver.ports['grpc']}",
-                                                     options=[("grpc.enable_http_proxy", 0)]) as channel:
+                async with grpc.aio.insecure_channel(
+                    f"127.0.0.1:{receiver.ports['grpc']}", options=[("grpc.enable_http_proxy", 0)]
+                ) as channel:
                     stub = trace_service_pb2_grpc.TraceServiceStub(channel)
                     await stub.Export(trace_service_pb2.ExportTraceServiceRequest.FromString(body), timeout=10)
         finally:

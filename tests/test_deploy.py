@@ -35,6 +35,9 @@ def test_every_yaml_example_in_the_readme_is_a_valid_config():
     for block in blocks:
         data = yaml.safe_load(block)
         if "pipeline" not in data:  # a section example: wrap it in the smallest complete config
-            data = {**data, "exporters": {"local": {}},
-                    "pipeline": {"exporters": ["local"], "processors": list(data.get("processors", {}))}}
+            data = {
+                **data,
+                "exporters": {"local": {}},
+                "pipeline": {"exporters": ["local"], "processors": list(data.get("processors", {}))},
+            }
         parse(data, environ={"GLASSBOX_HASH_SALT": "a-salt-of-at-least-16-chars", "DD_API_KEY": "k"})

@@ -27,13 +27,20 @@ def repo_files() -> list[str]:
     """Tracked files plus new ones not yet added (ignored files excluded), relative to the repository; outside a
     git checkout (an unpacked source archive), every file but virtualenvs and caches."""
     try:
-        out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=REPO,
-                             capture_output=True, check=True).stdout
+        out = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=REPO,
+            capture_output=True,
+            check=True,
+        ).stdout
         return sorted({name for name in out.decode().split("\0") if name})
     except (OSError, subprocess.CalledProcessError):
         skip = (".venv", ".git", "__pycache__", ".pytest_cache", ".glassbox")
-        return sorted(str(p.relative_to(REPO)) for p in REPO.rglob("*")
-                      if p.is_file() and not any(part.startswith(skip) for part in p.relative_to(REPO).parts))
+        return sorted(
+            str(p.relative_to(REPO))
+            for p in REPO.rglob("*")
+            if p.is_file() and not any(part.startswith(skip) for part in p.relative_to(REPO).parts)
+        )
 
 
 def offending_lines(root: Path, names: list[str]) -> list[str]:

@@ -36,8 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     types = corpora.PATTERN_TYPES + corpora.NER_TYPES
     stock = stock_presidio(entities, args.nlp_engine)
     print(f"$ python -m bench.pii {' '.join(argv if argv is not None else sys.argv[1:])}".rstrip())
-    print(f"entities: {', '.join(entities)}; nlp_engine: {args.nlp_engine}; glassbox workers: "
-          f"{settings.worker_count()}; batches of {args.batch_calls} calls\n")
+    print(
+        f"entities: {', '.join(entities)}; nlp_engine: {args.nlp_engine}; glassbox workers: "
+        f"{settings.worker_count()}; batches of {args.batch_calls} calls\n"
+    )
     problems = []
     names = ["single", "multi_turn"] if args.corpus == "both" else [args.corpus]
     for name in names:

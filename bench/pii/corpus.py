@@ -24,58 +24,141 @@ from dataclasses import dataclass, field
 
 from faker import Faker
 
-PATTERN_TYPES = ("EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "US_SSN", "IBAN_CODE", "IP_ADDRESS",
-                 "US_BANK_NUMBER", "US_DRIVER_LICENSE", "US_PASSPORT")
+PATTERN_TYPES = (
+    "EMAIL_ADDRESS",
+    "PHONE_NUMBER",
+    "CREDIT_CARD",
+    "US_SSN",
+    "IBAN_CODE",
+    "IP_ADDRESS",
+    "US_BANK_NUMBER",
+    "US_DRIVER_LICENSE",
+    "US_PASSPORT",
+)
 NER_TYPES = ("PERSON", "LOCATION")
 # How often each type is picked for a PII insertion (roughly what a support bot's users type).
-WEIGHTS = {"EMAIL_ADDRESS": 18, "PHONE_NUMBER": 16, "CREDIT_CARD": 10, "US_SSN": 6, "IBAN_CODE": 6,
-           "IP_ADDRESS": 8, "US_BANK_NUMBER": 4, "US_DRIVER_LICENSE": 4, "US_PASSPORT": 3, "PERSON": 16,
-           "LOCATION": 9}
+WEIGHTS = {
+    "EMAIL_ADDRESS": 18,
+    "PHONE_NUMBER": 16,
+    "CREDIT_CARD": 10,
+    "US_SSN": 6,
+    "IBAN_CODE": 6,
+    "IP_ADDRESS": 8,
+    "US_BANK_NUMBER": 4,
+    "US_DRIVER_LICENSE": 4,
+    "US_PASSPORT": 3,
+    "PERSON": 16,
+    "LOCATION": 9,
+}
 
 TEMPLATES = {
-    "EMAIL_ADDRESS": ["My email is {}.", "You can reach me at {} any time.", "{}", "Please send the invoice to {}.",
-                      "email: {}", "I changed my address to {} last week.", "cc {} on the reply"],
-    "PHONE_NUMBER": ["Call me at {}.", "My phone number is {}.", "{}", "cell: {}", "Text me on {} after 5pm.",
-                     "The courier can ring {} when he arrives."],
-    "CREDIT_CARD": ["My card number is {}.", "Charge it to {} please.", "{}", "card: {} exp 04/27",
-                    "I paid with the card ending in... actually the full number is {}."],
+    "EMAIL_ADDRESS": [
+        "My email is {}.",
+        "You can reach me at {} any time.",
+        "{}",
+        "Please send the invoice to {}.",
+        "email: {}",
+        "I changed my address to {} last week.",
+        "cc {} on the reply",
+    ],
+    "PHONE_NUMBER": [
+        "Call me at {}.",
+        "My phone number is {}.",
+        "{}",
+        "cell: {}",
+        "Text me on {} after 5pm.",
+        "The courier can ring {} when he arrives.",
+    ],
+    "CREDIT_CARD": [
+        "My card number is {}.",
+        "Charge it to {} please.",
+        "{}",
+        "card: {} exp 04/27",
+        "I paid with the card ending in... actually the full number is {}.",
+    ],
     "US_SSN": ["My SSN is {}.", "SSN {}", "{}", "social security number: {}", "for the credit check: {}"],
     "IBAN_CODE": ["Wire the refund to IBAN {}.", "{}", "My bank account is {}.", "iban={}"],
-    "IP_ADDRESS": ["The request came from {}.", "Server {} keeps timing out.", "{}", "ip={}",
-                   "I'm connecting from {} over the VPN."],
-    "US_BANK_NUMBER": ["My checking account number is {}.", "bank account {} at Chase", "Debit account #{} please.",
-                       "Use account {} for the refund."],
-    "US_DRIVER_LICENSE": ["My driver's license number is {}.", "Driver license {} issued in Ohio.",
-                          "DL# {} (driving license)", "License number: {}"],
+    "IP_ADDRESS": [
+        "The request came from {}.",
+        "Server {} keeps timing out.",
+        "{}",
+        "ip={}",
+        "I'm connecting from {} over the VPN.",
+    ],
+    "US_BANK_NUMBER": [
+        "My checking account number is {}.",
+        "bank account {} at Chase",
+        "Debit account #{} please.",
+        "Use account {} for the refund.",
+    ],
+    "US_DRIVER_LICENSE": [
+        "My driver's license number is {}.",
+        "Driver license {} issued in Ohio.",
+        "DL# {} (driving license)",
+        "License number: {}",
+    ],
     "US_PASSPORT": ["My passport number is {}.", "Passport: {}", "US passport {} expires in 2031."],
-    "PERSON": ["My name is {}.", "{} here, I have a question.", "This is {} from accounting.", "Hi, I'm {}.",
-               "Please put it under {}."],
+    "PERSON": [
+        "My name is {}.",
+        "{} here, I have a question.",
+        "This is {} from accounting.",
+        "Hi, I'm {}.",
+        "Please put it under {}.",
+    ],
     "LOCATION": ["I live in {}.", "Ship it to {} please.", "We're based in {}.", "Is there a store near {}?"],
 }
 
 USER_FILLER = [
-    "I ordered the {item} last week and it still hasn't shipped.", "Can I change the colour of my {item}?",
-    "The {item} arrived with a scratch on the left side.", "Do you deliver on weekends?",
-    "How long does assembly take for the {item}?", "My order number is {order}.",
-    "I was charged ${price} twice for order {order}.", "Is the {item} available in oak?",
-    "I'd like to return {n} of the {item}s.", "The delivery window on {date} doesn't work for me.",
-    "What's the warranty on the {item}?", "The tracking page says SKU {sku} is on backorder.",
-    "thanks!", "ok", "That works, thank you.", "Can you check ticket {ticket}?",
-    "It's been {n} days and nobody called back.", "Do you price-match?",
-    "The instructions for step {n} are confusing.", "Here is the error I get on your site: {code}",
+    "I ordered the {item} last week and it still hasn't shipped.",
+    "Can I change the colour of my {item}?",
+    "The {item} arrived with a scratch on the left side.",
+    "Do you deliver on weekends?",
+    "How long does assembly take for the {item}?",
+    "My order number is {order}.",
+    "I was charged ${price} twice for order {order}.",
+    "Is the {item} available in oak?",
+    "I'd like to return {n} of the {item}s.",
+    "The delivery window on {date} doesn't work for me.",
+    "What's the warranty on the {item}?",
+    "The tracking page says SKU {sku} is on backorder.",
+    "thanks!",
+    "ok",
+    "That works, thank you.",
+    "Can you check ticket {ticket}?",
+    "It's been {n} days and nobody called back.",
+    "Do you price-match?",
+    "The instructions for step {n} are confusing.",
+    "Here is the error I get on your site: {code}",
 ]
 ASSISTANT_FILLER = [
-    "Thanks for reaching out! I'm sorry to hear about the {item}.", "I've looked up order {order} for you.",
+    "Thanks for reaching out! I'm sorry to hear about the {item}.",
+    "I've looked up order {order} for you.",
     "Your {item} is scheduled for delivery on {date} between 8am and noon.",
-    "Returns are free within {n} days of delivery.", "I've issued a refund of ${price}; it takes 3-5 business days.",
-    "The {item} comes with a {n}-year warranty on the frame.", "You can read our policy at {url}.",
+    "Returns are free within {n} days of delivery.",
+    "I've issued a refund of ${price}; it takes 3-5 business days.",
+    "The {item} comes with a {n}-year warranty on the frame.",
+    "You can read our policy at {url}.",
     "Here is how to reset the recliner mechanism:\n```\n1. unplug the unit\n2. hold the button for {n} seconds\n```",
-    "I've opened ticket {ticket} with our delivery partner.", "SKU {sku} is back in stock on {date}.",
-    "Is there anything else I can help you with?", "Assembly takes about {n} minutes with two people.",
-    "Here's the order summary:\n```json\n{{\"order\": \"{order}\", \"items\": {n}, \"total\": {price}}}\n```",
+    "I've opened ticket {ticket} with our delivery partner.",
+    "SKU {sku} is back in stock on {date}.",
+    "Is there anything else I can help you with?",
+    "Assembly takes about {n} minutes with two people.",
+    'Here\'s the order summary:\n```json\n{{"order": "{order}", "items": {n}, "total": {price}}}\n```',
 ]
-ITEMS = ["sofa", "armchair", "dining table", "bookshelf", "desk", "bed frame", "wardrobe", "coffee table",
-         "recliner", "bar stool", "nightstand", "dresser"]
+ITEMS = [
+    "sofa",
+    "armchair",
+    "dining table",
+    "bookshelf",
+    "desk",
+    "bed frame",
+    "wardrobe",
+    "coffee table",
+    "recliner",
+    "bar stool",
+    "nightstand",
+    "dresser",
+]
 SYSTEM_PROMPTS = [
     "You are Oakly, the customer support assistant for Oak & Pine Furniture. Be friendly and concise. "
     "Never promise delivery dates you cannot see in the order system. Orders ship within {n} business days. "
@@ -118,8 +201,9 @@ class Generator:
         self.rng = random.Random(seed)
         self.fake = Faker("en_US")
         self.fake.seed_instance(seed)
-        self.locales = {loc: Faker(loc) for loc in ("en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL",
-                                                    "hi_IN", "pt_BR", "en_CA")}
+        self.locales = {
+            loc: Faker(loc) for loc in ("en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL", "hi_IN", "pt_BR", "en_CA")
+        }
         for i, f in enumerate(self.locales.values()):
             f.seed_instance(seed + i + 1)
 
@@ -134,13 +218,27 @@ class Generator:
             loc = r.choices(["en_US", "en_GB", "de_DE", "fr_FR", "hi_IN", "pt_BR", "en_CA"], [10, 2, 1, 1, 1, 1, 1])[0]
             return (f if loc == "en_US" else self.locales[loc]).phone_number()
         if kind == "CREDIT_CARD":
-            kind_ = r.choice(["visa16", "visa16", "visa13", "visa19", "mastercard", "mastercard", "amex", "discover",
-                              "diners", "jcb15", "jcb16", "maestro"])
+            kind_ = r.choice(
+                [
+                    "visa16",
+                    "visa16",
+                    "visa13",
+                    "visa19",
+                    "mastercard",
+                    "mastercard",
+                    "amex",
+                    "discover",
+                    "diners",
+                    "jcb15",
+                    "jcb16",
+                    "maestro",
+                ]
+            )
             number = f.credit_card_number(kind_)
             style = r.random()
             if len(number) == 16 and style < 0.4:
                 sep = " " if style < 0.25 else "-"
-                return sep.join(number[i:i + 4] for i in range(0, 16, 4))
+                return sep.join(number[i : i + 4] for i in range(0, 16, 4))
             if len(number) == 15 and number[0] == "3" and style < 0.3:
                 return f"{number[:4]} {number[4:10]} {number[10:]}"
             return number
@@ -149,7 +247,7 @@ class Generator:
             return v if r.random() > 0.15 else v.replace("-", "")
         if kind == "IBAN_CODE":
             v = self.locales[r.choice(["en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "nl_NL"])].iban()
-            return v if r.random() > 0.3 else " ".join(v[i:i + 4] for i in range(0, len(v), 4))
+            return v if r.random() > 0.3 else " ".join(v[i : i + 4] for i in range(0, len(v), 4))
         if kind == "IP_ADDRESS":
             v = f.ipv4() if r.random() < 0.7 else f.ipv6()
             return v
@@ -172,19 +270,45 @@ class Generator:
             return f.sentence(nb_words=r.randint(6, 18))
         template = r.choice(ASSISTANT_FILLER if assistant else USER_FILLER)
         return template.format(
-            item=r.choice(ITEMS), order=str(r.randint(10_000, 99_999_999)), price=f"{r.randint(20, 2400)}.{r.randint(0, 99):02d}",
-            n=r.randint(2, 45), date=r.choice([f.date_this_year().isoformat(), f.date_this_year().strftime("%m/%d/%Y"),
-                                              f.date_this_year().strftime("%B %d")]),
-            sku=f.bothify("??-####", letters="ABCDEFGHKLMNPRSTUVWXZ"), ticket=f.bothify("TCK-######"),
-            url=r.choice(["https://oakandpine.example/help/returns", "oakandpine.example/warranty",
-                          "https://docs.oakandpine.example/assembly?id=" + str(r.randint(100, 999))]),
-            code=r.choice(["TypeError: cannot read properties of undefined (reading 'id')",
-                           "HTTP 502 Bad Gateway", "ERR_CONNECTION_RESET"]))
+            item=r.choice(ITEMS),
+            order=str(r.randint(10_000, 99_999_999)),
+            price=f"{r.randint(20, 2400)}.{r.randint(0, 99):02d}",
+            n=r.randint(2, 45),
+            date=r.choice(
+                [
+                    f.date_this_year().isoformat(),
+                    f.date_this_year().strftime("%m/%d/%Y"),
+                    f.date_this_year().strftime("%B %d"),
+                ]
+            ),
+            sku=f.bothify("??-####", letters="ABCDEFGHKLMNPRSTUVWXZ"),
+            ticket=f.bothify("TCK-######"),
+            url=r.choice(
+                [
+                    "https://oakandpine.example/help/returns",
+                    "oakandpine.example/warranty",
+                    "https://docs.oakandpine.example/assembly?id=" + str(r.randint(100, 999)),
+                ]
+            ),
+            code=r.choice(
+                [
+                    "TypeError: cannot read properties of undefined (reading 'id')",
+                    "HTTP 502 Bad Gateway",
+                    "ERR_CONNECTION_RESET",
+                ]
+            ),
+        )
 
     # --- messages --------------------------------------------------------------------------------------------
 
-    def message(self, *, pii: bool, assistant: bool = False, types: tuple[str, ...] = PATTERN_TYPES + NER_TYPES,
-                echo: list[tuple[str, str]] | None = None) -> Text:
+    def message(
+        self,
+        *,
+        pii: bool,
+        assistant: bool = False,
+        types: tuple[str, ...] = PATTERN_TYPES + NER_TYPES,
+        echo: list[tuple[str, str]] | None = None,
+    ) -> Text:
         """A chat message of 20–2,000 characters (log-uniform), with 1–3 PII values when ``pii``."""
         r = self.rng
         target = int(math.exp(r.uniform(math.log(20), math.log(2000))))
@@ -234,7 +358,7 @@ class Generator:
         if len(text) > 2000 and not labels:
             text = text[:2000]
         if len(text) < 20:
-            text = (text + " " + "Could you help me with this, please?")
+            text = text + " " + "Could you help me with this, please?"
         for label in labels:
             assert 0 <= label.start < label.end <= len(text)
         return Text(text, labels)
@@ -255,9 +379,20 @@ def multi_turn(n: int, seed: int, types: tuple[str, ...] = PATTERN_TYPES + NER_T
     systems = []
     for template in SYSTEM_PROMPTS:
         body = template.format(n=r.randint(2, 5)) + " ".join(g.filler(True) for _ in range(r.randint(3, 12)))
-        texts.append(Text(body[:2000], [Label("EMAIL_ADDRESS", body.index("support@"),
-                                              body.index("support@") + len("support@oakandpine.example"))]
-                          if "support@" in body[:2000] else []))
+        texts.append(
+            Text(
+                body[:2000],
+                [
+                    Label(
+                        "EMAIL_ADDRESS",
+                        body.index("support@"),
+                        body.index("support@") + len("support@oakandpine.example"),
+                    )
+                ]
+                if "support@" in body[:2000]
+                else [],
+            )
+        )
         systems.append(len(texts) - 1)
     calls: list[list[int]] = []
     streamed = 0
@@ -268,7 +403,7 @@ def multi_turn(n: int, seed: int, types: tuple[str, ...] = PATTERN_TYPES + NER_T
             user = g.message(pii=r.random() < 0.5, types=types)
             texts.append(user)
             history.append(len(texts) - 1)
-            echo.extend((lab.type, user.text[lab.start:lab.end]) for lab in user.labels)
+            echo.extend((lab.type, user.text[lab.start : lab.end]) for lab in user.labels)
             reply = g.message(pii=r.random() < 0.25, assistant=True, types=types, echo=echo)
             texts.append(reply)
             calls.append(history + [len(texts) - 1])  # input messages + the output message

@@ -21,8 +21,9 @@ import gc
 import statistics
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from bench.pii.corpus import Corpus
 
@@ -69,6 +70,7 @@ class Report:
 
 # --- the two systems -------------------------------------------------------------------------------------------
 
+
 def stock_presidio(entities: list[str], nlp_engine: str) -> Any:
     """Presidio as documented: an AnalyzerEngine and an AnonymizerEngine (offline tldextract, quiet logs)."""
     import logging
@@ -83,16 +85,20 @@ def stock_presidio(entities: list[str], nlp_engine: str) -> Any:
     if nlp_engine == "none":
         conf = {"nlp_engine_name": "no_op", "models": [{"lang_code": "en", "model_name": "no_op"}]}
     else:
-        import yaml
         from pathlib import Path
 
         import presidio_analyzer
+        import yaml
 
         default = yaml.safe_load((Path(presidio_analyzer.__file__).parent / "conf" / "default.yaml").read_text())
-        conf = {"nlp_engine_name": "spacy", "models": [{"lang_code": "en", "model_name": nlp_engine}],
-                "ner_model_configuration": default["ner_model_configuration"]}
-    analyzer = AnalyzerEngine(nlp_engine=NlpEngineProvider(nlp_configuration=conf).create_engine(),
-                              supported_languages=["en"])
+        conf = {
+            "nlp_engine_name": "spacy",
+            "models": [{"lang_code": "en", "model_name": nlp_engine}],
+            "ner_model_configuration": default["ner_model_configuration"],
+        }
+    analyzer = AnalyzerEngine(
+        nlp_engine=NlpEngineProvider(nlp_configuration=conf).create_engine(), supported_languages=["en"]
+    )
     supported = set(analyzer.get_supported_entities("en"))
     return analyzer, AnonymizerEngine(), [e for e in entities if e in supported]
 
@@ -124,7 +130,7 @@ def run_glassbox(settings: Any, corpus: Corpus, batch_calls: int) -> tuple[RunRe
         findings: dict[int, list[Span]] = {}
         outputs: dict[int, str] = {}
         failed = 0
-        batches = [corpus.calls[i:i + batch_calls] for i in range(0, len(corpus.calls), batch_calls)]
+        batches = [corpus.calls[i : i + batch_calls] for i in range(0, len(corpus.calls), batch_calls)]
         texts = [[(i, corpus.texts[i].text) for call in batch for i in call] for batch in batches]
         engine.redact_sync([f"warm-up {i}" for i in range(engine.workers)])  # a relay's workers are already up
         engine.cache.clear()
@@ -140,13 +146,16 @@ def run_glassbox(settings: Any, corpus: Corpus, batch_calls: int) -> tuple[RunRe
                 findings[i] = [(f.entity, f.start, f.end) for f in outcome.findings]
                 outputs[i] = outcome.text if outcome.text is not None else text
                 failed += outcome.error is not None
-        return RunResult(seconds, findings, outputs, failed), {**engine.gauges(), **{
-            f"texts_{k}": v for k, v in engine.texts.items()}}
+        return RunResult(seconds, findings, outputs, failed), {
+            **engine.gauges(),
+            **{f"texts_{k}": v for k, v in engine.texts.items()},
+        }
     finally:
         engine.shutdown()
 
 
 # --- scoring ---------------------------------------------------------------------------------------------------
+
 
 def score(corpus: Corpus, findings: dict[int, list[Span]]) -> dict[str, Score]:
     scores: dict[str, Score] = defaultdict(Score)
@@ -169,7 +178,7 @@ def score(corpus: Corpus, findings: dict[int, list[Span]]) -> dict[str, Score]:
             if not touching:
                 s.leaked += 1
                 continue
-            covered = set()
+            covered: set[int] = set()
             for st, en in touching:
                 covered.update(range(max(st, lab.start), min(en, lab.end)))
             if any(item.text[k].isalnum() and k not in covered for k in range(lab.start, lab.end)):
@@ -179,8 +188,9 @@ def score(corpus: Corpus, findings: dict[int, list[Span]]) -> dict[str, Score]:
 
 def measure(corpus: Corpus, runs: int, settings: Any, batch_calls: int, stock: Any, warm_up: str) -> Report:
     stream = corpus.stream()
-    report = Report(corpus.name, len(stream), len(corpus.texts),
-                    sum(len(corpus.texts[i].text.encode()) for i in stream) / 1e6)
+    report = Report(
+        corpus.name, len(stream), len(corpus.texts), sum(len(corpus.texts[i].text.encode()) for i in stream) / 1e6
+    )
     for run in range(runs):
         s = run_stock(stock, corpus, warm_up)
         g, gauges = run_glassbox(settings, corpus, batch_calls)
@@ -195,6 +205,7 @@ def measure(corpus: Corpus, runs: int, settings: Any, batch_calls: int, stock: A
 
 
 # --- printing --------------------------------------------------------------------------------------------------
+
 
 def _pct(value: float | None) -> str:
     return "   -  " if value is None else f"{value * 100:5.1f}%"
@@ -216,7 +227,8 @@ def render(report: Report) -> str:
         f"{report.megabytes / statistics.median(report.glassbox_seconds):>9.2f}   "
         + " ".join(f"{v:.0f}" for v in gb_tps),
         f"  speed-up (stock time / glassbox time, per run): median {statistics.median(ratios):.1f}x  ["
-        + ", ".join(f"{r:.1f}x" for r in ratios) + "]",
+        + ", ".join(f"{r:.1f}x" for r in ratios)
+        + "]",
         f"  glassbox texts: {int(report.cache.get('texts_analyzed', 0))} analysed by Presidio, "
         f"{int(report.cache.get('texts_skipped', 0))} skipped by the prefilter, "
         f"{int(report.cache.get('texts_cache_hit', 0))} cache hits, "
@@ -228,14 +240,18 @@ def render(report: Report) -> str:
         f"  {'entity':<18}{'labels':>7} | {'stock P':>7}{'R':>7}{'leaked':>7}{'partial':>8} | "
         f"{'glassbox P':>10}{'R':>7}{'leaked':>7}{'partial':>8}",
     ]
-    entities = sorted(set(report.stock_scores) | set(report.glassbox_scores),
-                      key=lambda e: (-(report.stock_scores.get(e) or report.glassbox_scores.get(e)).labels, e))
+    entities = sorted(
+        set(report.stock_scores) | set(report.glassbox_scores),
+        key=lambda e: (-(report.stock_scores.get(e) or report.glassbox_scores.get(e) or Score()).labels, e),
+    )
     for e in entities:
         s = report.stock_scores.get(e, Score())
         g = report.glassbox_scores.get(e, Score())
         labels = max(s.labels, g.labels)
-        lines.append(f"  {e:<18}{labels:>7} | {_pct(s.precision()):>7}{_pct(s.recall()):>7}{s.leaked:>7}{s.partial:>8} | "
-                     f"{_pct(g.precision()):>10}{_pct(g.recall()):>7}{g.leaked:>7}{g.partial:>8}")
+        lines.append(
+            f"  {e:<18}{labels:>7} | {_pct(s.precision()):>7}{_pct(s.recall()):>7}{s.leaked:>7}{s.partial:>8} | "
+            f"{_pct(g.precision()):>10}{_pct(g.recall()):>7}{g.leaked:>7}{g.partial:>8}"
+        )
     return "\n".join(lines)
 
 
@@ -250,9 +266,9 @@ def floors(report: Report, min_ratio: float) -> list[str]:
         if s.labels and (g.recall() or 0) < (s.recall() or 0):
             problems.append(f"{report.corpus}: {e} recall {_pct(g.recall())} < stock {_pct(s.recall())}")
     for e in ("EMAIL_ADDRESS", "US_SSN", "CREDIT_CARD", "IBAN_CODE", "IP_ADDRESS"):
-        g = report.glassbox_scores.get(e)
-        if g is not None and g.leaked:
-            problems.append(f"{report.corpus}: {g.leaked} {e} leaked")
+        leaked = report.glassbox_scores.get(e, Score()).leaked
+        if leaked:
+            problems.append(f"{report.corpus}: {leaked} {e} leaked")
     return problems
 
 

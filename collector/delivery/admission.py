@@ -34,8 +34,9 @@ class Admission:
             if sender.settings.overflow == "backpressure" and not sender.has_room(items, size):
                 return Backpressure(f"the {sender.name} exporter's queue is full; retry later")
         if self.memory_limit and self._current_rss() > self.memory_limit:
-            return Backpressure("the relay is above its memory limit; retry later", retry_after=2.0,
-                                reason="memory_limit")
+            return Backpressure(
+                "the relay is above its memory limit; retry later", retry_after=2.0, reason="memory_limit"
+            )
         return None
 
     def check(self, items: int, size: int) -> None:
@@ -64,8 +65,9 @@ class Admission:
                 excess = max(excess, max(1, count * (used + size - sender.max_bytes) // max(used, 1)))
             if excess:
                 dropped, _ = await self.store.drop_oldest(sender.name, excess)
-                self.telemetry.add(T.EXPORTER_DROPPED_ITEMS, dropped, exporter=sender.name,
-                                   reason="queue_full_drop_oldest")
+                self.telemetry.add(
+                    T.EXPORTER_DROPPED_ITEMS, dropped, exporter=sender.name, reason="queue_full_drop_oldest"
+                )
 
     def _current_rss(self) -> int:
         now = time.monotonic()

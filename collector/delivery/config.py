@@ -20,8 +20,10 @@ class SendingConfig(ComponentConfig):
     queue_max_items: int = Field(default=100_000, gt=0, description="items on disk for this exporter")
     queue_max_bytes: int = Field(default=1 << 30, gt=0, description="bytes on disk for this exporter")
     overflow: Literal["backpressure", "drop_oldest"] = Field(
-        default="backpressure", description="when the queue is full: refuse new data (429/UNAVAILABLE) "
-                                            "or delete the oldest items (each one counted)")
+        default="backpressure",
+        description="when the queue is full: refuse new data (429/UNAVAILABLE) "
+        "or delete the oldest items (each one counted)",
+    )
     retry_initial_interval: float = Field(default=0.5, gt=0)
     retry_max_interval: float = Field(default=30.0, gt=0)
     retry_max_elapsed: float = Field(default=300.0, gt=0)

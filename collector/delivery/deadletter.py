@@ -22,8 +22,10 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 def list_letters(path: Path, limit: int = 100) -> list[dict[str, Any]]:
     with _connect(path) as db:
-        rows = db.execute("SELECT id, exporter, kind, size, reason, error, failed_at FROM dead_letters "
-                          "ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        rows = db.execute(
+            "SELECT id, exporter, kind, size, reason, error, failed_at FROM dead_letters ORDER BY id DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
     return [dict(row) for row in rows]
 
 
@@ -39,9 +41,11 @@ def replay(path: Path, ids: list[int] | None = None) -> int:
     try:
         with db:
             where, args = ("", ()) if not ids else (f"WHERE id IN ({','.join('?' * len(ids))})", tuple(ids))
-            moved = db.execute(f"INSERT INTO items (exporter, kind, payload, size, enqueued_at) "
-                               f"SELECT exporter, kind, payload, size, ? FROM dead_letters {where} ORDER BY id",
-                               (time.time(), *args)).rowcount
+            moved = db.execute(
+                f"INSERT INTO items (exporter, kind, payload, size, enqueued_at) "
+                f"SELECT exporter, kind, payload, size, ? FROM dead_letters {where} ORDER BY id",
+                (time.time(), *args),
+            ).rowcount
             db.execute(f"DELETE FROM dead_letters {where}", args)
         return moved
     finally:
@@ -54,6 +58,8 @@ def render_list(rows: list[dict[str, Any]]) -> str:
     lines = [f"{'id':>6}  {'exporter':<10} {'kind':<8} {'bytes':>9}  {'failed at':<19}  reason: error"]
     for row in rows:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row["failed_at"]))
-        lines.append(f"{row['id']:>6}  {row['exporter']:<10} {row['kind']:<8} {row['size']:>9}  {when}  "
-                     f"{row['reason']}: {row['error'][:100]}")
+        lines.append(
+            f"{row['id']:>6}  {row['exporter']:<10} {row['kind']:<8} {row['size']:>9}  {when}  "
+            f"{row['reason']}: {row['error'][:100]}"
+        )
     return "\n".join(lines)

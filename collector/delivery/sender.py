@@ -16,7 +16,6 @@ import asyncio
 import logging
 import random
 import time
-from typing import Any
 
 from glassbox.collector import telemetry as T
 from glassbox.collector.delivery.config import SendingConfig
@@ -30,8 +29,9 @@ RESYNC_INTERVAL = 10.0  # seconds between recounts of the queue on disk
 
 
 class Sender:
-    def __init__(self, name: str, exporter: Exporter, settings: SendingConfig, telemetry: T.Telemetry,
-                 store: QueueStore):
+    def __init__(
+        self, name: str, exporter: Exporter, settings: SendingConfig, telemetry: T.Telemetry, store: QueueStore
+    ):
         self.exporter = exporter
         self.name = name
         self.settings = settings
@@ -44,7 +44,6 @@ class Sender:
         self._task: asyncio.Task | None = None
         self._cursor = 0
         self._closing = False
-        self._in_flight = 0
 
     @property
     def queued(self) -> tuple[int, int]:
@@ -69,8 +68,11 @@ class Sender:
         resynced = time.monotonic()
         while True:
             rows = await self.store.peek(self.name, self._cursor, self.settings.batch_max_items)
-            if (not rows and self.queued[0]) or (rows and not self.queued[0]) \
-                    or time.monotonic() - resynced > RESYNC_INTERVAL:
+            if (
+                (not rows and self.queued[0])
+                or (rows and not self.queued[0])
+                or time.monotonic() - resynced > RESYNC_INTERVAL
+            ):
                 await self.store.resync(self.name)  # the count drifted (items added from outside the relay)
                 resynced = time.monotonic()
             if not rows:
@@ -91,7 +93,6 @@ class Sender:
                     pass
                 self._wakeup.clear()
                 rows = await self.store.peek(self.name, self._cursor, self.settings.batch_max_items)
-            self._in_flight = len(rows)
             try:
                 await self._send(rows)
             except asyncio.CancelledError:
@@ -100,8 +101,6 @@ class Sender:
                 log.exception("exporter %s: sending failed unexpectedly; retrying the batch", self.name)
                 await asyncio.sleep(self.settings.retry_initial_interval)
                 continue
-            finally:
-                self._in_flight = 0
             self._cursor = rows[-1][0]
             self._progress.set()
 
@@ -199,8 +198,9 @@ class Sender:
         await self.exporter.shutdown()
 
 
-def _partition(rows: list[Row], accepted: frozenset[int], refused: frozenset[int] | None
-               ) -> tuple[list[Row], list[Row], list[Row]]:
+def _partition(
+    rows: list[Row], accepted: frozenset[int], refused: frozenset[int] | None
+) -> tuple[list[Row], list[Row], list[Row]]:
     """Split rows by what the exporter reported (indices into ``rows``): accepted, refused, still to send.
     ``refused`` None means every row not accepted. Indices out of range are ignored (an exporter bug must not
     acknowledge anything it was not given)."""

@@ -16,9 +16,10 @@ import queue as thread_queue
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
@@ -84,7 +85,8 @@ class QueueStore:
                 db.execute(f"PRAGMA synchronous={'FULL' if self.sync == 'full' else 'NORMAL'}")
                 db.executescript(SCHEMA)
                 for exporter, count, size in db.execute(
-                        "SELECT exporter, COUNT(*), COALESCE(SUM(size), 0) FROM items GROUP BY exporter"):
+                    "SELECT exporter, COUNT(*), COALESCE(SUM(size), 0) FROM items GROUP BY exporter"
+                ):
                     self.stats[exporter] = QueueStats(count, size)
             except BaseException as exc:  # surfaced to open()'s caller
                 failure.append(exc)
@@ -158,11 +160,15 @@ class QueueStore:
                 if items:
                     db.executemany(
                         "INSERT INTO items (exporter, kind, payload, size, enqueued_at) VALUES (?,?,?,?,?)",
-                        [(exporter, kind, payload, len(payload), now) for kind, payload in items])
-            ids = []
+                        [(exporter, kind, payload, len(payload), now) for kind, payload in items],
+                    )
+            ids: list[int] = []
             for signal, body in write.journal_add or ():
-                ids.append(db.execute("INSERT INTO journal (signal, body, created_at) VALUES (?,?,?)",
-                                      (signal, body, now)).lastrowid)
+                cursor = db.execute(
+                    "INSERT INTO journal (signal, body, created_at) VALUES (?,?,?)", (signal, body, now)
+                )
+                assert cursor.lastrowid is not None
+                ids.append(cursor.lastrowid)
             if write.journal_delete:
                 db.executemany("DELETE FROM journal WHERE id = ?", [(i,) for i in write.journal_delete])
             return ids
@@ -176,9 +182,12 @@ class QueueStore:
 
     async def peek(self, exporter: str, after_id: int, limit: int) -> list[tuple[int, str, bytes]]:
         """The oldest items after ``after_id`` (items in flight are skipped by the caller's cursor)."""
-        return await self._run(lambda db: db.execute(
-            "SELECT id, kind, payload FROM items WHERE exporter = ? AND id > ? ORDER BY id LIMIT ?",
-            (exporter, after_id, limit)).fetchall())
+        return await self._run(
+            lambda db: db.execute(
+                "SELECT id, kind, payload FROM items WHERE exporter = ? AND id > ? ORDER BY id LIMIT ?",
+                (exporter, after_id, limit),
+            ).fetchall()
+        )
 
     async def ack(self, exporter: str, ids: list[int]) -> None:
         """The destination accepted these items: they leave the queue."""
@@ -195,18 +204,23 @@ class QueueStore:
 
         def apply(db: sqlite3.Connection) -> tuple[int, int]:
             marks = ",".join("?" * len(ids))
-            db.execute(f"INSERT INTO dead_letters (exporter, kind, payload, size, reason, error, failed_at) "
-                       f"SELECT exporter, kind, payload, size, ?, ?, ? FROM items WHERE id IN ({marks})",
-                       (reason, error[:2000], now, *ids))
+            db.execute(
+                f"INSERT INTO dead_letters (exporter, kind, payload, size, reason, error, failed_at) "
+                f"SELECT exporter, kind, payload, size, ?, ?, ? FROM items WHERE id IN ({marks})",
+                (reason, error[:2000], now, *ids),
+            )
             return _delete(db, ids)
 
         self._shrink(exporter, await self._run(apply))
 
     async def drop_oldest(self, exporter: str, count: int) -> tuple[int, int]:
         """Delete the oldest ``count`` items (the ``drop_oldest`` overflow policy); returns (items, bytes)."""
+
         def apply(db: sqlite3.Connection) -> tuple[int, int]:
-            ids = [r[0] for r in db.execute("SELECT id FROM items WHERE exporter = ? ORDER BY id LIMIT ?",
-                                            (exporter, count))]
+            ids = [
+                r[0]
+                for r in db.execute("SELECT id FROM items WHERE exporter = ? ORDER BY id LIMIT ?", (exporter, count))
+            ]
             return _delete(db, ids) if ids else (0, 0)
 
         removed = await self._run(apply)
@@ -215,23 +229,28 @@ class QueueStore:
 
     async def resync(self, exporter: str) -> None:
         """Recount an exporter's queue from disk (items can arrive from outside: ``glassbox deadletter replay``)."""
-        count, size = await self._run(lambda db: db.execute(
-            "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM items WHERE exporter = ?", (exporter,)).fetchone())
+        count, size = await self._run(
+            lambda db: db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM items WHERE exporter = ?", (exporter,)
+            ).fetchone()
+        )
         stats = self.stats.setdefault(exporter, QueueStats())
         stats.items, stats.bytes = count, size
 
     async def oldest_age(self) -> dict[str, float]:
         now = time.time()
-        rows = await self._run(lambda db: db.execute(
-            "SELECT exporter, MIN(enqueued_at) FROM items GROUP BY exporter").fetchall())
+        rows = await self._run(
+            lambda db: db.execute("SELECT exporter, MIN(enqueued_at) FROM items GROUP BY exporter").fetchall()
+        )
         return {exporter: max(0.0, now - oldest) for exporter, oldest in rows}
 
     async def journal(self) -> list[tuple[int, str, bytes]]:
         return await self._run(lambda db: db.execute("SELECT id, signal, body FROM journal ORDER BY id").fetchall())
 
     async def count_dead_letters(self) -> dict[str, int]:
-        rows = await self._run(lambda db: db.execute(
-            "SELECT exporter, COUNT(*) FROM dead_letters GROUP BY exporter").fetchall())
+        rows = await self._run(
+            lambda db: db.execute("SELECT exporter, COUNT(*) FROM dead_letters GROUP BY exporter").fetchall()
+        )
         return dict(rows)
 
     def _shrink(self, exporter: str, removed: tuple[int, int]) -> None:
@@ -242,8 +261,9 @@ class QueueStore:
 
 def _delete(db: sqlite3.Connection, ids: list[int]) -> tuple[int, int]:
     marks = ",".join("?" * len(ids))
-    count, size = db.execute(f"SELECT COUNT(*), COALESCE(SUM(size), 0) FROM items WHERE id IN ({marks})",
-                             ids).fetchone()
+    count, size = db.execute(
+        f"SELECT COUNT(*), COALESCE(SUM(size), 0) FROM items WHERE id IN ({marks})", ids
+    ).fetchone()
     db.execute(f"DELETE FROM items WHERE id IN ({marks})", ids)
     return count, size
 

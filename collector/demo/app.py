@@ -54,8 +54,12 @@ LOOKUP_ORDER_TOOL = {
 }
 
 _ORDERS = {
-    "48213": {"status": "shipped", "carrier": "NordFreight", "eta": "2026-03-14",
-              "items": ["Alda 3-seat sofa (sand linen)"]},
+    "48213": {
+        "status": "shipped",
+        "carrier": "NordFreight",
+        "eta": "2026-03-14",
+        "items": ["Alda 3-seat sofa (sand linen)"],
+    },
 }
 
 FAQ = [
@@ -76,7 +80,7 @@ class _SpanNames(SpanProcessor):
 
     def __init__(self) -> None:
         self.names: list[str] = []
-        self.last_llm_call = None
+        self.last_llm_call: trace.SpanContext | None = None
 
     def on_end(self, span: ReadableSpan) -> None:
         self.names.append(span.name)
@@ -87,12 +91,16 @@ class _SpanNames(SpanProcessor):
 def record_evaluation(logger, span_context, name: str, score: float, label: str, explanation: str) -> None:
     """Emit a semconv ``gen_ai.evaluation.result`` event parented to the evaluated LLM call."""
     context = trace.set_span_in_context(trace.NonRecordingSpan(span_context))
-    logger.emit(event_name="gen_ai.evaluation.result", context=context, attributes={
-        "gen_ai.evaluation.name": name,
-        "gen_ai.evaluation.score.value": score,
-        "gen_ai.evaluation.score.label": label,
-        "gen_ai.evaluation.explanation": explanation,
-    })
+    logger.emit(
+        event_name="gen_ai.evaluation.result",
+        context=context,
+        attributes={
+            "gen_ai.evaluation.name": name,
+            "gen_ai.evaluation.score.value": score,
+            "gen_ai.evaluation.score.label": label,
+            "gen_ai.evaluation.explanation": explanation,
+        },
+    )
 
 
 # --------------------------------------------------------------------------- setup
@@ -100,20 +108,18 @@ def record_evaluation(logger, span_context, name: str, score: float, label: str,
 
 def setup_telemetry(otlp_endpoint: str, service_name: str):
     """Global tracer and logger providers exporting OTLP/HTTP protobuf to the endpoint."""
-    resource = Resource.create({"service.name": service_name,
-                                "deployment.environment": "demo",
-                                "service.version": "1.0.0"})
+    resource = Resource.create(
+        {"service.name": service_name, "deployment.environment": "demo", "service.version": "1.0.0"}
+    )
     endpoint = otlp_endpoint.rstrip("/")
     names = _SpanNames()
     tracer_provider = TracerProvider(resource=resource)
     tracer_provider.add_span_processor(names)
-    tracer_provider.add_span_processor(
-        BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{endpoint}/v1/traces")))
+    tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{endpoint}/v1/traces")))
     trace.set_tracer_provider(tracer_provider)
 
     logger_provider = LoggerProvider(resource=resource)
-    logger_provider.add_log_record_processor(
-        BatchLogRecordProcessor(OTLPLogExporter(endpoint=f"{endpoint}/v1/logs")))
+    logger_provider.add_log_record_processor(BatchLogRecordProcessor(OTLPLogExporter(endpoint=f"{endpoint}/v1/logs")))
     set_logger_provider(logger_provider)
     return tracer_provider, logger_provider, names
 
@@ -125,15 +131,15 @@ def instrument(mode: str, tracer_provider, logger_provider) -> None:
         from opentelemetry.instrumentation.openai import OpenAIInstrumentor
 
         OpenAIInstrumentor(use_attributes=True).instrument(
-            tracer_provider=tracer_provider, logger_provider=logger_provider)
+            tracer_provider=tracer_provider, logger_provider=logger_provider
+        )
     elif mode == "openai-v2":
         # Read at instrument time by opentelemetry-util-genai; must be set before.
         os.environ["OTEL_SEMCONV_STABILITY_OPT_IN"] = "gen_ai_latest_experimental"
         os.environ["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"] = "event_only"
-        from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
+        from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor as OpenAIV2Instrumentor
 
-        OpenAIInstrumentor().instrument(
-            tracer_provider=tracer_provider, logger_provider=logger_provider)
+        OpenAIV2Instrumentor().instrument(tracer_provider=tracer_provider, logger_provider=logger_provider)
     else:
         raise ValueError(f"unknown instrumentation {mode!r}; expected one of {INSTRUMENTATIONS}")
 
@@ -164,10 +170,8 @@ class SupportBot:
 
     def chat(self, history: list[dict], **kwargs) -> dict:
         self.llm_calls += 1
-        resp = self.client.chat.completions.create(model=CHAT_MODEL, messages=history,
-                                                   temperature=0.3, **kwargs)
-        message = resp.choices[0].message.model_dump(exclude_none=True,
-                                                     include={"role", "content", "tool_calls"})
+        resp = self.client.chat.completions.create(model=CHAT_MODEL, messages=history, temperature=0.3, **kwargs)
+        message = resp.choices[0].message.model_dump(exclude_none=True, include={"role", "content", "tool_calls"})
         history.append(message)
         return message
 
@@ -201,8 +205,8 @@ class SupportBot:
         history.append({"role": "user", "content": text})
         self.llm_calls += 1
         stream = self.client.chat.completions.create(
-            model=CHAT_MODEL, messages=history, stream=True,
-            stream_options={"include_usage": True})
+            model=CHAT_MODEL, messages=history, stream=True, stream_options={"include_usage": True}
+        )
         reply = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
         history.append({"role": "assistant", "content": reply})
         return reply
@@ -212,36 +216,50 @@ def converse(bot: SupportBot) -> None:
     """The three scripted customer conversations."""
     # 1. Multi-turn delivery/returns question; history is re-sent each turn; FAQ search.
     with bot.conversation("sess-1001", "cust-jane-doe") as history:
-        bot.ask(history, "Hi, I'm Jane Doe (jane.doe@example.com). I ordered the Oslo "
-                         "corner sofa last week - when will it be delivered? You can "
-                         "text me on +1 415-555-0134.")
+        bot.ask(
+            history,
+            "Hi, I'm Jane Doe (jane.doe@example.com). I ordered the Oslo "
+            "corner sofa last week - when will it be delivered? You can "
+            "text me on +1 415-555-0134.",
+        )
         question = "And if it doesn't fit in my living room, can I return it?"
         history.append({"role": "system", "content": "Relevant FAQ: " + bot.faq_search(question)})
         bot.ask(history, question)
 
     # 2. Order status through the lookup_order tool.
     with bot.conversation("sess-1002", "cust-omar-h") as history:
-        message = bot.ask(history, "Where is my order 48213? I paid with my Visa 4111 1111 "
-                                   "1111 1111 and my email is omar.h@example.net.",
-                          tools=[LOOKUP_ORDER_TOOL])
+        message = bot.ask(
+            history,
+            "Where is my order 48213? I paid with my Visa 4111 1111 1111 1111 and my email is omar.h@example.net.",
+            tools=[LOOKUP_ORDER_TOOL],
+        )
         for call in message.get("tool_calls") or []:
-            history.append({"role": "tool", "tool_call_id": call["id"],
-                            "content": bot.run_tool(call)})
+            history.append({"role": "tool", "tool_call_id": call["id"], "content": bot.run_tool(call)})
         bot.chat(history, tools=[LOOKUP_ORDER_TOOL])
         bot.ask(history, "Perfect, that answers it - thanks!")
         if bot.logger is not None and bot.finished.last_llm_call is not None:
-            record_evaluation(bot.logger, bot.finished.last_llm_call, "customer_satisfied", 1.0, "pass",
-                              "The customer confirmed the answer resolved their question.")
+            record_evaluation(
+                bot.logger,
+                bot.finished.last_llm_call,
+                "customer_satisfied",
+                1.0,
+                "pass",
+                "The customer confirmed the answer resolved their question.",
+            )
 
     # 3. Damaged delivery, answered as a stream with usage.
     with bot.conversation("sess-1003", "cust-sam-lee") as history:
-        bot.stream(history, "My Alda sofa arrived damaged - there's a tear in the left "
-                            "cushion. Order 51877. Call me on +1 212-555-0199 or email "
-                            "sam.lee@example.org.")
+        bot.stream(
+            history,
+            "My Alda sofa arrived damaged - there's a tear in the left "
+            "cushion. Order 51877. Call me on +1 212-555-0199 or email "
+            "sam.lee@example.org.",
+        )
 
 
-def run(openai_base_url: str, otlp_endpoint: str, instrumentation: str = "openllmetry",
-        service_name: str = "furnish-hub") -> dict:
+def run(
+    openai_base_url: str, otlp_endpoint: str, instrumentation: str = "openllmetry", service_name: str = "furnish-hub"
+) -> dict:
     """Set up OTel, instrument openai, run the conversations, flush; return the summary."""
     if instrumentation not in INSTRUMENTATIONS:
         raise ValueError(f"unknown instrumentation {instrumentation!r}")
@@ -251,8 +269,12 @@ def run(openai_base_url: str, otlp_endpoint: str, instrumentation: str = "openll
     from openai import OpenAI  # after instrumenting, like an auto-instrumented app
 
     client = OpenAI(base_url=openai_base_url, api_key="demo-key", max_retries=0, timeout=30)
-    bot = SupportBot(client, tracer_provider.get_tracer("nordhaven.support", "1.0.0"),
-                     logger_provider.get_logger("nordhaven.support", "1.0.0"), names)
+    bot = SupportBot(
+        client,
+        tracer_provider.get_tracer("nordhaven.support", "1.0.0"),
+        logger_provider.get_logger("nordhaven.support", "1.0.0"),
+        names,
+    )
     try:
         converse(bot)
     finally:
@@ -260,8 +282,7 @@ def run(openai_base_url: str, otlp_endpoint: str, instrumentation: str = "openll
         for provider in (tracer_provider, logger_provider):
             provider.force_flush()
             provider.shutdown()
-    return {"conversations": bot.conversations, "llm_calls": bot.llm_calls,
-            "span_names": sorted(set(names.names))}
+    return {"conversations": bot.conversations, "llm_calls": bot.llm_calls, "span_names": sorted(set(names.names))}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -271,8 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--instrumentation", choices=INSTRUMENTATIONS, default="openllmetry")
     parser.add_argument("--service-name", default="furnish-hub")
     args = parser.parse_args(argv)
-    summary = run(args.openai_base_url, args.otlp_endpoint, args.instrumentation,
-                  args.service_name)
+    summary = run(args.openai_base_url, args.otlp_endpoint, args.instrumentation, args.service_name)
     print(json.dumps(summary), flush=True)
     return 0
 

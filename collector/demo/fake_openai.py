@@ -63,31 +63,41 @@ def snapshot_model(model: str) -> str:
 # The support bot's canned answers, picked by keyword so the demo conversation reads well.
 
 _REPLIES = [
-    (("damaged", "broken", "tear", "torn", "scratch", "stain", "defect"),
-     "I'm so sorry your sofa arrived damaged. I've opened a damage claim for you: please "
-     "reply with two photos of the damage and we will send a replacement cover or a "
-     "technician within 5 business days, at no cost to you."),
-    (("return", "refund", "exchange", "send it back"),
-     "You can return any Nordhaven item within 30 days of delivery for a full refund. "
-     "We collect it from your home for a flat fee of $49, or free if the item is faulty."),
-    (("deliver", "delivery", "shipping", "arrive", "when will"),
-     "Standard delivery takes 5 to 7 business days for in-stock items, and 6 to 8 weeks "
-     "for made-to-order sofas. You will get a two-hour delivery window by text the day "
-     "before."),
-    (("order", "status", "track"),
-     "I can check that for you. Could you share your order number? It starts with NH "
-     "and is in your confirmation email."),
-    (("assemble", "assembly", "instructions"),
-     "All our tables and beds come with printed assembly instructions, and you can add "
-     "our white-glove assembly service for $79 at checkout."),
-    (("thank", "thanks", "great"),
-     "You're very welcome! Is there anything else I can help you with today?"),
-    (("hello", "hi ", "hey"),
-     "Hello and welcome to Nordhaven Furniture! How can I help you today?"),
+    (
+        ("damaged", "broken", "tear", "torn", "scratch", "stain", "defect"),
+        "I'm so sorry your sofa arrived damaged. I've opened a damage claim for you: please "
+        "reply with two photos of the damage and we will send a replacement cover or a "
+        "technician within 5 business days, at no cost to you.",
+    ),
+    (
+        ("return", "refund", "exchange", "send it back"),
+        "You can return any Nordhaven item within 30 days of delivery for a full refund. "
+        "We collect it from your home for a flat fee of $49, or free if the item is faulty.",
+    ),
+    (
+        ("deliver", "delivery", "shipping", "arrive", "when will"),
+        "Standard delivery takes 5 to 7 business days for in-stock items, and 6 to 8 weeks "
+        "for made-to-order sofas. You will get a two-hour delivery window by text the day "
+        "before.",
+    ),
+    (
+        ("order", "status", "track"),
+        "I can check that for you. Could you share your order number? It starts with NH "
+        "and is in your confirmation email.",
+    ),
+    (
+        ("assemble", "assembly", "instructions"),
+        "All our tables and beds come with printed assembly instructions, and you can add "
+        "our white-glove assembly service for $79 at checkout.",
+    ),
+    (("thank", "thanks", "great"), "You're very welcome! Is there anything else I can help you with today?"),
+    (("hello", "hi ", "hey"), "Hello and welcome to Nordhaven Furniture! How can I help you today?"),
 ]
-_FALLBACK = ("Thanks for reaching out to Nordhaven Furniture. I'm happy to help with "
-             "orders, deliveries, returns and product questions - could you tell me a "
-             "little more?")
+_FALLBACK = (
+    "Thanks for reaching out to Nordhaven Furniture. I'm happy to help with "
+    "orders, deliveries, returns and product questions - could you tell me a "
+    "little more?"
+)
 
 
 def _text_of(content: Any) -> str:
@@ -97,8 +107,7 @@ def _text_of(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return " ".join(_text_of(p.get("text") or p.get("content")) if isinstance(p, dict)
-                         else str(p) for p in content)
+        return " ".join(_text_of(p.get("text") or p.get("content")) if isinstance(p, dict) else str(p) for p in content)
     return str(content)
 
 
@@ -162,12 +171,16 @@ def completion_tokens(text: str) -> int:
 def chat_usage(texts: list[str], reply: str, n_messages: int) -> dict:
     p, c = prompt_tokens(texts), completion_tokens(reply)
     return {
-        "prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c,
-        "prompt_tokens_details": {"cached_tokens": p // 2 if n_messages >= 3 else 0,
-                                  "audio_tokens": 0},
-        "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
-                                      "accepted_prediction_tokens": 0,
-                                      "rejected_prediction_tokens": 0},
+        "prompt_tokens": p,
+        "completion_tokens": c,
+        "total_tokens": p + c,
+        "prompt_tokens_details": {"cached_tokens": p // 2 if n_messages >= 3 else 0, "audio_tokens": 0},
+        "completion_tokens_details": {
+            "reasoning_tokens": 0,
+            "audio_tokens": 0,
+            "accepted_prediction_tokens": 0,
+            "rejected_prediction_tokens": 0,
+        },
     }
 
 
@@ -180,12 +193,12 @@ def embedding_vector(text: str) -> list[float]:
 def _split_words(text: str, parts: int = 5) -> list[str]:
     words = re.findall(r"\S+\s*", text) or [text]
     size = max(1, -(-len(words) // parts))
-    return ["".join(words[i:i + size]) for i in range(0, len(words), size)]
+    return ["".join(words[i : i + size]) for i in range(0, len(words), size)]
 
 
 def _split_even(text: str, parts: int = 3) -> list[str]:
     size = max(1, -(-len(text) // parts))
-    return [text[i:i + size] for i in range(0, len(text), size)] or [""]
+    return [text[i : i + size] for i in range(0, len(text), size)] or [""]
 
 
 def openai_error(status: int, message: str, etype: str, code: str | None = None) -> web.Response:
@@ -212,7 +225,7 @@ class FakeOpenAI:
         return f"http://{self.host}:{self.port}/v1"
 
     # ---- lifecycle (async)
-    async def start(self) -> "FakeOpenAI":
+    async def start(self) -> FakeOpenAI:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_post("/v1/embeddings", self._embeddings)
@@ -230,7 +243,7 @@ class FakeOpenAI:
             await self._runner.cleanup()
             self._runner = None
 
-    async def __aenter__(self) -> "FakeOpenAI":
+    async def __aenter__(self) -> FakeOpenAI:
         return await self.start()
 
     async def __aexit__(self, *exc: object) -> None:
@@ -238,25 +251,25 @@ class FakeOpenAI:
 
     # ---- lifecycle (thread-backed, for sync callers)
     @classmethod
-    def start_in_thread(cls, host: str = "127.0.0.1", port: int = 0) -> "FakeOpenAI":
+    def start_in_thread(cls, host: str = "127.0.0.1", port: int = 0) -> FakeOpenAI:
         """Run a server on a private event loop in a daemon thread; stop() ends it."""
         srv = cls(host, port)
-        srv._loop = asyncio.new_event_loop()
+        loop = srv._loop = asyncio.new_event_loop()
         started = threading.Event()
         errors: list[BaseException] = []
 
         def serve() -> None:
-            asyncio.set_event_loop(srv._loop)
+            asyncio.set_event_loop(loop)
             try:
-                srv._loop.run_until_complete(srv.start())
+                loop.run_until_complete(srv.start())
             except BaseException as exc:  # surface bind errors to the caller
                 errors.append(exc)
                 started.set()
                 return
             started.set()
-            srv._loop.run_forever()
-            srv._loop.run_until_complete(srv.close())
-            srv._loop.close()
+            loop.run_forever()
+            loop.run_until_complete(srv.close())
+            loop.close()
 
         srv._thread = threading.Thread(target=serve, name="fake-openai", daemon=True)
         srv._thread.start()
@@ -272,7 +285,7 @@ class FakeOpenAI:
         self._thread.join(timeout=10)
         self._thread = None
 
-    def __enter__(self) -> "FakeOpenAI":
+    def __enter__(self) -> FakeOpenAI:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -291,15 +304,19 @@ class FakeOpenAI:
             body = None
         self.requests.append((request.path, body))
         if not isinstance(body, dict):
-            return None, openai_error(400, "We could not parse the JSON body of your request.",
-                                      "invalid_request_error")
+            return None, openai_error(400, "We could not parse the JSON body of your request.", "invalid_request_error")
         missing = [k for k in required if k not in body]
         if missing:
-            return None, openai_error(400, f"Missing required parameter: '{missing[0]}'.",
-                                      "invalid_request_error", "missing_required_parameter")
+            return None, openai_error(
+                400,
+                f"Missing required parameter: '{missing[0]}'.",
+                "invalid_request_error",
+                "missing_required_parameter",
+            )
         if body["model"] == FAIL_MODEL:
-            return None, openai_error(500, "The server had an error while processing your "
-                                      "request. (fake-openai: fail-model)", "server_error")
+            return None, openai_error(
+                500, "The server had an error while processing your request. (fake-openai: fail-model)", "server_error"
+            )
         return body, None
 
     # ---- /v1/chat/completions
@@ -315,32 +332,41 @@ class FakeOpenAI:
         last = messages[-1]
         n = self._next()
         model = snapshot_model(body["model"])
-        tool_call = None
-        if (body.get("tools") and last.get("role") == "user"
-                and body.get("tool_choice") != "none"):
+        tool_call: dict[str, Any] | None = None
+        if body.get("tools") and last.get("role") == "user" and body.get("tool_choice") != "none":
             tool = body["tools"][0]
-            tool_call = {
-                "id": f"call_{n}", "type": "function",
-                "function": {"name": (tool.get("function") or tool).get("name", "tool"),
-                             "arguments": tool_arguments(tool, _text_of(last.get("content")))},
-            }
-            reply = tool_call["function"]["name"] + tool_call["function"]["arguments"]
+            name = (tool.get("function") or tool).get("name", "tool")
+            arguments = tool_arguments(tool, _text_of(last.get("content")))
+            tool_call = {"id": f"call_{n}", "type": "function", "function": {"name": name, "arguments": arguments}}
+            reply = name + arguments
         else:
             reply = reply_for(_text_of(last.get("content")), from_tool=last.get("role") == "tool")
         usage = chat_usage(texts, reply, len(messages))
-        head = {"id": f"chatcmpl-fake{n}", "created": CREATED, "model": model,
-                "system_fingerprint": FINGERPRINT, "service_tier": "default"}
+        head = {
+            "id": f"chatcmpl-fake{n}",
+            "created": CREATED,
+            "model": model,
+            "system_fingerprint": FINGERPRINT,
+            "service_tier": "default",
+        }
         if body.get("stream"):
             include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
             return await self._chat_stream(request, head, reply, tool_call, usage, include_usage)
-        message = {"role": "assistant", "content": None if tool_call else reply,
-                   "refusal": None, "annotations": []}
+        message: dict[str, Any] = {
+            "role": "assistant",
+            "content": None if tool_call else reply,
+            "refusal": None,
+            "annotations": [],
+        }
         if tool_call:
             message["tool_calls"] = [tool_call]
-        choice = {"index": 0, "message": message, "logprobs": None,
-                  "finish_reason": "tool_calls" if tool_call else "stop"}
-        return web.json_response({**head, "object": "chat.completion", "choices": [choice],
-                                  "usage": usage})
+        choice = {
+            "index": 0,
+            "message": message,
+            "logprobs": None,
+            "finish_reason": "tool_calls" if tool_call else "stop",
+        }
+        return web.json_response({**head, "object": "chat.completion", "choices": [choice], "usage": usage})
 
     async def _chat_stream(self, request, head, reply, tool_call, usage, include_usage):
         chunk_base = {**head, "object": "chat.completion.chunk"}
@@ -348,15 +374,27 @@ class FakeOpenAI:
             chunk_base["usage"] = None
 
         def chunk(delta: dict, finish: str | None = None) -> dict:
-            return {**chunk_base, "choices": [{"index": 0, "delta": delta, "logprobs": None,
-                                               "finish_reason": finish}]}
+            return {**chunk_base, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
 
         chunks = []
         if tool_call:
             fn = tool_call["function"]
-            chunks.append(chunk({"role": "assistant", "content": None, "tool_calls": [
-                {"index": 0, "id": tool_call["id"], "type": "function",
-                 "function": {"name": fn["name"], "arguments": ""}}]}))
+            chunks.append(
+                chunk(
+                    {
+                        "role": "assistant",
+                        "content": None,
+                        "tool_calls": [
+                            {
+                                "index": 0,
+                                "id": tool_call["id"],
+                                "type": "function",
+                                "function": {"name": fn["name"], "arguments": ""},
+                            }
+                        ],
+                    }
+                )
+            )
             for piece in _split_even(fn["arguments"]):
                 chunks.append(chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}))
             chunks.append(chunk({}, "tool_calls"))
@@ -367,8 +405,7 @@ class FakeOpenAI:
         if include_usage:
             chunks.append({**chunk_base, "choices": [], "usage": usage})
 
-        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream",
-                                           "Cache-Control": "no-cache"})
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         await resp.prepare(request)
         for c in chunks:
             await resp.write(f"data: {json.dumps(c)}\n\n".encode())
@@ -382,19 +419,24 @@ class FakeOpenAI:
         if err:
             return err
         inputs = body["input"]
-        if isinstance(inputs, str) or (isinstance(inputs, list) and inputs
-                                       and isinstance(inputs[0], int)):
+        if isinstance(inputs, str) or (isinstance(inputs, list) and inputs and isinstance(inputs[0], int)):
             inputs = [inputs]
         texts = [x if isinstance(x, str) else " ".join(map(str, x)) for x in inputs]
         data = []
         for i, text in enumerate(texts):
-            vec = embedding_vector(text)
+            vec: list[float] | str = embedding_vector(text)
             if body.get("encoding_format") == "base64":  # the openai client's default
                 vec = base64.b64encode(struct.pack(f"<{len(vec)}f", *vec)).decode()
             data.append({"object": "embedding", "index": i, "embedding": vec})
         tokens = max(1, sum(len(t) for t in texts) // 4 + 1)
-        return web.json_response({"object": "list", "data": data, "model": body["model"],
-                                  "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+        return web.json_response(
+            {
+                "object": "list",
+                "data": data,
+                "model": body["model"],
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            }
+        )
 
     # ---- /v1/completions (legacy)
     async def _completions(self, request: web.Request) -> web.Response:
@@ -402,18 +444,24 @@ class FakeOpenAI:
         if err:
             return err
         if body.get("stream"):
-            return openai_error(400, "fake-openai: streaming is not supported on "
-                                "/v1/completions", "invalid_request_error")
+            return openai_error(
+                400, "fake-openai: streaming is not supported on /v1/completions", "invalid_request_error"
+            )
         prompt = body["prompt"]
         text = prompt if isinstance(prompt, str) else " ".join(map(str, prompt))
         reply = reply_for(text)
         p, c = prompt_tokens([text]), completion_tokens(reply)
-        return web.json_response({
-            "id": f"cmpl-fake{self._next()}", "object": "text_completion", "created": CREATED,
-            "model": snapshot_model(body["model"]), "system_fingerprint": FINGERPRINT,
-            "choices": [{"text": reply, "index": 0, "logprobs": None, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c},
-        })
+        return web.json_response(
+            {
+                "id": f"cmpl-fake{self._next()}",
+                "object": "text_completion",
+                "created": CREATED,
+                "model": snapshot_model(body["model"]),
+                "system_fingerprint": FINGERPRINT,
+                "choices": [{"text": reply, "index": 0, "logprobs": None, "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c},
+            }
+        )
 
     # ---- /v1/responses
     async def _responses(self, request: web.Request) -> web.Response:
@@ -421,8 +469,9 @@ class FakeOpenAI:
         if err:
             return err
         if body.get("stream"):
-            return openai_error(400, "fake-openai: streaming is not supported on "
-                                "/v1/responses", "invalid_request_error")
+            return openai_error(
+                400, "fake-openai: streaming is not supported on /v1/responses", "invalid_request_error"
+            )
         items = body["input"]
         if isinstance(items, str):
             items = [{"role": "user", "content": items}]
@@ -431,31 +480,51 @@ class FakeOpenAI:
         reply = reply_for(_text_of(users[-1].get("content")) if users else "")
         usage = chat_usage(texts, reply, len(items) + bool(body.get("instructions")))
         n = self._next()
-        return web.json_response({
-            "id": f"resp_fake{n}", "object": "response", "created_at": CREATED,
-            "status": "completed", "error": None, "incomplete_details": None,
-            "instructions": body.get("instructions"), "metadata": body.get("metadata") or {},
-            "model": snapshot_model(body["model"]),
-            "output": [{"type": "message", "id": f"msg_fake{n}", "status": "completed",
+        return web.json_response(
+            {
+                "id": f"resp_fake{n}",
+                "object": "response",
+                "created_at": CREATED,
+                "status": "completed",
+                "error": None,
+                "incomplete_details": None,
+                "instructions": body.get("instructions"),
+                "metadata": body.get("metadata") or {},
+                "model": snapshot_model(body["model"]),
+                "output": [
+                    {
+                        "type": "message",
+                        "id": f"msg_fake{n}",
+                        "status": "completed",
                         "role": "assistant",
-                        "content": [{"type": "output_text", "text": reply,
-                                     "annotations": [], "logprobs": []}]}],
-            "parallel_tool_calls": True, "tool_choice": body.get("tool_choice", "auto"),
-            "tools": body.get("tools") or [], "temperature": body.get("temperature", 1.0),
-            "top_p": body.get("top_p", 1.0), "max_output_tokens": body.get("max_output_tokens"),
-            "previous_response_id": None, "reasoning": {"effort": None, "summary": None},
-            "service_tier": "default", "store": True, "truncation": "disabled",
-            "text": {"format": {"type": "text"}}, "user": body.get("user"),
-            "usage": {
-                "input_tokens": usage["prompt_tokens"],
-                "input_tokens_details": {
-                    "cached_tokens": usage["prompt_tokens_details"]["cached_tokens"],
-                    "cache_write_tokens": 0},
-                "output_tokens": usage["completion_tokens"],
-                "output_tokens_details": {"reasoning_tokens": 0},
-                "total_tokens": usage["total_tokens"],
-            },
-        })
+                        "content": [{"type": "output_text", "text": reply, "annotations": [], "logprobs": []}],
+                    }
+                ],
+                "parallel_tool_calls": True,
+                "tool_choice": body.get("tool_choice", "auto"),
+                "tools": body.get("tools") or [],
+                "temperature": body.get("temperature", 1.0),
+                "top_p": body.get("top_p", 1.0),
+                "max_output_tokens": body.get("max_output_tokens"),
+                "previous_response_id": None,
+                "reasoning": {"effort": None, "summary": None},
+                "service_tier": "default",
+                "store": True,
+                "truncation": "disabled",
+                "text": {"format": {"type": "text"}},
+                "user": body.get("user"),
+                "usage": {
+                    "input_tokens": usage["prompt_tokens"],
+                    "input_tokens_details": {
+                        "cached_tokens": usage["prompt_tokens_details"]["cached_tokens"],
+                        "cache_write_tokens": 0,
+                    },
+                    "output_tokens": usage["completion_tokens"],
+                    "output_tokens_details": {"reasoning_tokens": 0},
+                    "total_tokens": usage["total_tokens"],
+                },
+            }
+        )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -31,8 +31,10 @@ async def run_demo(instrumentation: str = "openllmetry", out=sys.stdout) -> list
         try:
             await relay.start()
             async with FakeOpenAI() as fake:
-                print(f"glassbox demo: relay on OTLP/HTTP 127.0.0.1:{relay.http_port}, fake OpenAI at {fake.base_url}",
-                      file=out)
+                print(
+                    f"glassbox demo: relay on OTLP/HTTP 127.0.0.1:{relay.http_port}, fake OpenAI at {fake.base_url}",
+                    file=out,
+                )
                 print("running the Nordhaven Furniture support assistant (3 conversations)...", file=out)
                 await run_app(fake.base_url, f"http://127.0.0.1:{relay.http_port}", instrumentation)
                 await relay.flush()
@@ -47,9 +49,19 @@ async def run_app(openai_base_url: str, otlp_endpoint: str, instrumentation: str
     """Run the instrumented support app in a subprocess (instrumentation is process-global), clean env."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "TRACELOOP_", "DD_"))}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "glassbox.collector.demo.app", "--openai-base-url", openai_base_url,
-        "--otlp-endpoint", otlp_endpoint, "--instrumentation", instrumentation,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        sys.executable,
+        "-m",
+        "glassbox.collector.demo.app",
+        "--openai-base-url",
+        openai_base_url,
+        "--otlp-endpoint",
+        otlp_endpoint,
+        "--instrumentation",
+        instrumentation,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
     try:
         stdout, stderr = await asyncio.wait_for(process.communicate(), APP_TIMEOUT)
     except TimeoutError:
@@ -73,7 +85,8 @@ def render_summary(rows: list[dict[str, Any]]) -> str:
         lines.append(
             f"{row['kind']:<10} {row['name'][:28]:<28} {(row['model_name'] or '-')[:26]:<26} "
             f"{_int(metrics.get('input_tokens')):>5} {_int(metrics.get('output_tokens')):>5} "
-            f"{(f'{cost:.6f}' if cost is not None else '-'):>10}  {row['session_id'] or '-'}")
+            f"{(f'{cost:.6f}' if cost is not None else '-'):>10}  {row['session_id'] or '-'}"
+        )
         prompt = event.get("meta", {}).get("input", {}).get("prompt")
         if prompt:
             lines.append(f"{'':<10} prompt {prompt.get('id')} version {prompt.get('version', '-')}")

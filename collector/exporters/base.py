@@ -14,8 +14,9 @@ extends ``SendingConfig`` and lives beside it.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Protocol
+from typing import Any, Protocol
 
 from glassbox.collector.delivery.config import SendingConfig
 from glassbox.collector.delivery.store import Item
@@ -43,7 +44,7 @@ EnvironmentDefaults = Callable[[dict[str, Any], Mapping[str, str], dict[str, str
 class ExporterFactory:
     """How the relay builds one exporter type from its config section ``exporters.<type>``."""
 
-    type: str
+    name: str  # the config name: `exporters.<name>`, `pipeline.exporters: [<name>]`
     config: type[SendingConfig]
     create: Callable[[Any, Context], Exporter]
     check: Callable[[Any, Context], Problems] | None = None  # what ``start()`` would refuse, without starting

@@ -28,8 +28,17 @@ def retry_after_seconds(header: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-async def post(session: aiohttp.ClientSession, url: str, body: bytes, headers: dict[str, str], timeout: float,
-               what: str, *, accepted: Collection[int] = (), items: Collection[int] = ()) -> None:
+async def post(
+    session: aiohttp.ClientSession,
+    url: str,
+    body: bytes,
+    headers: dict[str, str],
+    timeout: float,
+    what: str,
+    *,
+    accepted: Collection[int] = (),
+    items: Collection[int] = (),
+) -> None:
     """POST one body. On failure the error carries ``accepted`` (items the destination already took in earlier
     posts of this send) and, when permanent, ``refused=items`` (the items this body carried)."""
     try:

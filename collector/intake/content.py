@@ -104,7 +104,11 @@ def _parts_message(item: dict[str, Any]) -> Message:
                 texts.append(to_text(part["content"]))
         elif kind == "tool_call":
             message.tool_calls.append(
-                ToolCall(name=str(part.get("name") or ""), arguments=arguments(part.get("arguments")), tool_id=_str(part.get("id")))
+                ToolCall(
+                    name=str(part.get("name") or ""),
+                    arguments=arguments(part.get("arguments")),
+                    tool_id=_str(part.get("id")),
+                )
             )
         elif kind == "tool_call_response":
             result = part["response"] if "response" in part else part.get("result")
@@ -140,7 +144,7 @@ def choice_message(body: Any) -> Message:
     body = loads_maybe(body)
     if not isinstance(body, dict):
         return Message(role="assistant", content=to_text(body))
-    inner = body.get("message") if isinstance(body.get("message"), dict) else {}
+    inner = _mapping(body.get("message"))
     message = Message(role=str(inner.get("role") or "assistant"), content=to_text(inner.get("content")))
     message.tool_calls = _openai_tool_calls(inner.get("tool_calls") or body.get("tool_calls"))
     return message
@@ -151,7 +155,7 @@ def _openai_tool_calls(raw: Any) -> list[ToolCall]:
     for call in raw if isinstance(raw, list) else []:
         if not isinstance(call, dict):
             continue
-        function = call.get("function") if isinstance(call.get("function"), dict) else call
+        function = _mapping(call.get("function")) or call
         calls.append(
             ToolCall(
                 name=str(function.get("name") or ""),
@@ -169,11 +173,11 @@ def indexed_messages(attrs: dict[str, Any], prefix: str, default_role: str = "us
     for key, val in attrs.items():
         if not key.startswith(prefix):
             continue
-        rest = key[len(prefix):]
-        index, _, field = rest.partition(".")
-        if not index.isdigit() or not field:
+        rest = key[len(prefix) :]
+        number, _, field = rest.partition(".")
+        if not number.isdigit() or not field:
             continue
-        by_index.setdefault(int(index), {})[field] = val
+        by_index.setdefault(int(number), {})[field] = val
     messages = []
     for index in sorted(by_index):
         fields = by_index[index]
@@ -182,13 +186,17 @@ def indexed_messages(attrs: dict[str, Any], prefix: str, default_role: str = "us
         calls: dict[int, dict[str, Any]] = {}
         for field, val in fields.items():
             if field.startswith("tool_calls."):
-                j, _, sub = field[len("tool_calls."):].partition(".")
-                if j.isdigit():
-                    calls.setdefault(int(j), {})[sub] = val
+                position, _, sub = field[len("tool_calls.") :].partition(".")
+                if position.isdigit():
+                    calls.setdefault(int(position), {})[sub] = val
         for j in sorted(calls):
             call = calls[j]
             message.tool_calls.append(
-                ToolCall(name=str(call.get("name") or ""), arguments=arguments(call.get("arguments")), tool_id=_str(call.get("id")))
+                ToolCall(
+                    name=str(call.get("name") or ""),
+                    arguments=arguments(call.get("arguments")),
+                    tool_id=_str(call.get("id")),
+                )
             )
         if message.role == "tool" and "tool_call_id" in fields:
             message.tool_results.append(ToolResult(result=message.content, tool_id=_str(fields["tool_call_id"])))
@@ -209,9 +217,13 @@ def flat_messages(text: Any, default_role: str) -> list[Message]:
     messages = []
     for i, match in enumerate(matches):
         end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
-        messages.append(Message(role=match.group(1), content=text[match.end():end].rstrip("\n")))
+        messages.append(Message(role=match.group(1), content=text[match.end() : end].rstrip("\n")))
     return messages
 
 
 def _str(raw: Any) -> str | None:
     return None if raw is None or raw == "" else str(raw)
+
+
+def _mapping(raw: Any) -> dict[str, Any]:
+    return raw if isinstance(raw, dict) else {}

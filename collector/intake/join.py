@@ -105,8 +105,11 @@ class Joiner:
         parent_key = (span.trace_id, span.parent_id)
         orphan = self._orphans.get(parent_key)
         known = self._recent.get(parent_key)
-        if orphan is None or not (orphan.content.outputs or orphan.content.tool_definitions) or (
-                known is not None and known[1] in (M.LLM, M.EMBEDDING)):
+        if (
+            orphan is None
+            or not (orphan.content.outputs or orphan.content.tool_definitions)
+            or (known is not None and known[1] in (M.LLM, M.EMBEDDING))
+        ):
             return content
         del self._orphans[parent_key]
         self._settle(orphan.refs)
@@ -115,8 +118,9 @@ class Joiner:
         content.merge(orphan.content)
         return content
 
-    def join_logs(self, contents: dict[Key, normalize.LogContent],
-                   ref: JournalRef) -> tuple[list[Span], list[DetachedEvaluation]]:
+    def join_logs(
+        self, contents: dict[Key, normalize.LogContent], ref: JournalRef
+    ) -> tuple[list[Span], list[DetachedEvaluation]]:
         deadline = time.monotonic() + self.join_timeout
         released: list[Span] = []
         detached: list[DetachedEvaluation] = []
@@ -158,8 +162,11 @@ class Joiner:
         known = self._recent.get(key)
         if known is not None and known[1] in (M.LLM, M.EMBEDDING):
             return None
-        children = [p for p in self._pending.values()
-                    if p.span.trace_id == key[0] and p.span.parent_id == key[1] and p.span.kind in (M.LLM, M.EMBEDDING)]
+        children = [
+            p
+            for p in self._pending.values()
+            if p.span.trace_id == key[0] and p.span.parent_id == key[1] and p.span.kind in (M.LLM, M.EMBEDDING)
+        ]
         return children[0] if len(children) == 1 else None
 
     def _ready(self, span: Span, content: normalize.LogContent | None) -> bool:
@@ -239,7 +246,6 @@ class Joiner:
                 if orphan.content.inputs or orphan.content.outputs:
                     self.telemetry.add(T.PIPELINE_ORPHAN_LOG_CONTENT, 1, reason="no_span")
         return released, detached
-
 
 
 def _detach(key: Key, found: normalize.LogContent) -> list[DetachedEvaluation]:

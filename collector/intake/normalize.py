@@ -90,8 +90,9 @@ def normalize_span(otlp_span: Any, resource: M.WireResource, scope: M.WireResour
     span.tool_definitions = _tool_definitions(attrs)
     span.tags = _tags(attrs)
     span.prompt = _prompt(attrs)
-    span.evaluations = [ev for ev in (_evaluation(e.attributes, e.time_unix_nano)
-                                      for e in events if e.name == A.EVENT_EVALUATION) if ev]
+    span.evaluations = [
+        ev for ev in (_evaluation(e.attributes, e.time_unix_nano) for e in events if e.name == A.EVENT_EVALUATION) if ev
+    ]
     if span.kind == M.TOOL:
         span.name = _str(attrs.get(A.TOOL_NAME)) or span.name
     return span
@@ -206,7 +207,7 @@ def _metadata(attrs: dict[str, Any]) -> dict[str, Any]:
     metadata: dict[str, Any] = {}
     for key, val in attrs.items():
         if key.startswith(A.REQUEST_PREFIX) and key not in A.REQUEST_EXCLUDED:
-            metadata[key[len(A.REQUEST_PREFIX):]] = val
+            metadata[key[len(A.REQUEST_PREFIX) :]] = val
         elif key in A.METADATA_ALIASES:
             metadata.setdefault(A.METADATA_ALIASES[key], val)
     for key, name in A.TOOL_METADATA.items():
@@ -246,15 +247,15 @@ def _tool_definitions(attrs: dict[str, Any]) -> list[dict[str, Any]]:
     if isinstance(raw, list):
         for item in raw:
             if isinstance(item, dict):
-                fn = item.get("function") if isinstance(item.get("function"), dict) else item
+                fn = item["function"] if isinstance(item.get("function"), dict) else item
                 definitions.append(_tool_definition(fn.get("name"), fn.get("description"), fn.get("parameters")))
         return [d for d in definitions if d]
     legacy: dict[int, dict[str, Any]] = {}
     for key, val in attrs.items():
         if key.startswith(A.LEGACY_FUNCTIONS_PREFIX):
-            index, _, field_name = key[len(A.LEGACY_FUNCTIONS_PREFIX):].partition(".")
-            if index.isdigit():
-                legacy.setdefault(int(index), {})[field_name] = val
+            number, _, field_name = key[len(A.LEGACY_FUNCTIONS_PREFIX) :].partition(".")
+            if number.isdigit():
+                legacy.setdefault(int(number), {})[field_name] = val
     for index in sorted(legacy):
         fn = legacy[index]
         definitions.append(_tool_definition(fn.get("name"), fn.get("description"), fn.get("parameters")))
@@ -273,11 +274,11 @@ def _tool_definition(name: Any, description: Any, parameters: Any) -> dict[str, 
     return definition
 
 
-def _tags(attrs: dict[str, Any]) -> dict[str, str]:
-    tags = {}
+def _tags(attrs: dict[str, Any]) -> dict[str, str | list[str]]:
+    tags: dict[str, str | list[str]] = {}
     for key, val in attrs.items():
         if key.startswith(A.ASSOCIATION_PREFIX):
-            name = key[len(A.ASSOCIATION_PREFIX):]
+            name = key[len(A.ASSOCIATION_PREFIX) :]
             if name not in ("session_id", "user_id") and val is not None:
                 tags[name] = C.to_text(val)
     return tags
@@ -300,14 +301,15 @@ def _prompt(attrs: dict[str, Any]) -> M.Prompt | None:
     for prefix in A.PROMPT_VARIABLES_PREFIX:
         for key, val in attrs.items():
             if key.startswith(prefix):
-                prompt.variables.setdefault(key[len(prefix):], C.to_text(val))
+                prompt.variables.setdefault(key[len(prefix) :], C.to_text(val))
     if not (prompt.name or prompt.version or prompt.template or prompt.id):
         return None
     return prompt
 
 
-def _error(span: M.Span, status_code: int, status_message: str, attrs: dict[str, Any],
-           events: list[M.WireEvent]) -> None:
+def _error(
+    span: M.Span, status_code: int, status_message: str, attrs: dict[str, Any], events: list[M.WireEvent]
+) -> None:
     if status_code != STATUS_ERROR:
         return
     span.status = "error"
@@ -355,7 +357,7 @@ class LogContent:
     service: str | None = None  # the sender's service.name, for evaluations whose span already left
     complete: bool = False  # an output (or the one-shot details event) arrived: the span need not wait longer
 
-    def merge(self, other: "LogContent") -> None:
+    def merge(self, other: LogContent) -> None:
         self.inputs.extend(other.inputs)
         self.outputs.extend(other.outputs)
         self.system.extend(other.system)

@@ -7,8 +7,9 @@ UNAVAILABLE with a delay). ``ports`` says where it listens once started (port 0 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from glassbox.collector.telemetry import Telemetry
 from glassbox.processors.base import ComponentConfig, Context, Problems
@@ -32,7 +33,7 @@ class Receiver(Protocol):
 class ReceiverFactory:
     """How the relay builds one receiver type from its config section ``receivers.<type>``."""
 
-    type: str
+    name: str  # the config name: `receivers.<name>`
     config: type[ComponentConfig]
     create: Callable[[Any, Context, Consumer, Telemetry], Receiver]
     check: Callable[[Any, Context], Problems] | None = None

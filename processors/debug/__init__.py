@@ -4,5 +4,6 @@ from glassbox.processors.base import ProcessorFactory
 from glassbox.processors.debug.config import DebugProcessorConfig
 from glassbox.processors.debug.processor import DebugProcessor
 
-FACTORY = ProcessorFactory(type="debug", config=DebugProcessorConfig,
-                           create=lambda config, context: DebugProcessor(config))
+FACTORY = ProcessorFactory(
+    name="debug", config=DebugProcessorConfig, create=lambda config, context: DebugProcessor(config)
+)

@@ -26,8 +26,15 @@ class DebugProcessor:
         log.info("debug: %d span(s), %d GenAI, %d log record(s)", len(batch.spans), len(genai), len(batch.logs))
         if self.detailed:
             for span in genai:
-                log.info("  %s %s model=%s in=%d out=%d metrics=%s", span.kind, span.name, span.model_name,
-                         len(span.input.messages), len(span.output.messages), span.metrics)
+                log.info(
+                    "  %s %s model=%s in=%d out=%d metrics=%s",
+                    span.kind,
+                    span.name,
+                    span.model_name,
+                    len(span.input.messages),
+                    len(span.output.messages),
+                    span.metrics,
+                )
         return batch
 
     def shutdown(self) -> None:

@@ -28,8 +28,9 @@ import signal
 import threading
 import time
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable, NamedTuple
+from typing import Any, NamedTuple
 
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")  # before tldextract is imported (Presidio #1205)
 
@@ -39,9 +40,11 @@ log = logging.getLogger("glassbox.processors.redaction")
 LANGUAGE = "en"
 
 
-WARM_UP = ("Hi, I'm Dana (dana.r@example.com, +1 415-555-0137, 020 7946 0958, +49 30 901820, 01 42 68 53 00, "
-           "+972 3-123-4567, +91 98765 43210, +55 11 91234-5678). Card 4111 1111 1111 1111, SSN 536-22-8741, "
-           "IBAN DE89370400440532013000, IP 10.0.0.5 and fe80::1, account 12345678, license D1234567.")
+WARM_UP = (
+    "Hi, I'm Dana (dana.r@example.com, +1 415-555-0137, 020 7946 0958, +49 30 901820, 01 42 68 53 00, "
+    "+972 3-123-4567, +91 98765 43210, +55 11 91234-5678). Card 4111 1111 1111 1111, SSN 536-22-8741, "
+    "IBAN DE89370400440532013000, IP 10.0.0.5 and fe80::1, account 12345678, license D1234567."
+)
 
 
 class Finding(NamedTuple):
@@ -112,13 +115,13 @@ def tune_presidio(regex_timeout: float) -> None:
         # The bundled public suffix snapshot: no fetch, no cache directory (read-only containers).
         extractor = tld.TLDExtract(suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True)
         extractor("warm.example.com")  # builds the suffix trie now, not on the first e-mail
-        extractor._glassbox = True
+        extractor._glassbox = True  # type: ignore[attr-defined]  # marks our extractor as installed
         tld.TLD_EXTRACTOR = extractor
     from presidio_analyzer.context_aware_enhancers import lemma_context_aware_enhancer
 
     set_regex_timeout(regex_timeout)
-    lemma_context_aware_enhancer.copy = _ShallowCopy
-    re._MAXCACHE = max(getattr(re, "_MAXCACHE", 512), 8192)
+    lemma_context_aware_enhancer.copy = _ShallowCopy  # type: ignore[assignment]  # see _ShallowCopy
+    re._MAXCACHE = max(getattr(re, "_MAXCACHE", 512), 8192)  # type: ignore[attr-defined]
     from phonenumbers import re_util
 
     re_util.enable_pattern_cache()  # phonenumbers' own switch: keep compiled metadata patterns, skip re's cache
@@ -131,16 +134,18 @@ def set_regex_timeout(seconds: float) -> None:
     from presidio_analyzer.predefined_recognizers.generic import iban_recognizer
 
     for module in (analyzer_engine, pattern_recognizer, iban_recognizer):
-        module.REGEX_TIMEOUT_SECONDS = seconds
+        module.REGEX_TIMEOUT_SECONDS = seconds  # type: ignore[attr-defined]
 
 
 def model_problem(name: str) -> str | None:
     """Why ``nlp_engine: name`` cannot be loaded without a download, or None if it can."""
     if name == "none" or Path(name).exists() or importlib.util.find_spec(name.replace("-", "_")) is not None:
         return None
-    return (f"spaCy model {name!r} is not installed, and glassbox never downloads one. Install it with "
-            f"`python -m spacy download {name}` (or `pip install <model wheel>`), or set "
-            f"processors.redaction.nlp_engine to a model directory, or to none")
+    return (
+        f"spaCy model {name!r} is not installed, and glassbox never downloads one. Install it with "
+        f"`python -m spacy download {name}` (or `pip install <model wheel>`), or set "
+        f"processors.redaction.nlp_engine to a model directory, or to none"
+    )
 
 
 def startup_problems(settings: RedactionConfig, deep: bool = False) -> list[tuple[str, str]]:
@@ -186,8 +191,12 @@ def build_recognizers(settings: RedactionConfig, nlp_engine: Any) -> list[Any]:
     from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerRegistry
     from presidio_analyzer.predefined_recognizers import EmailRecognizer, PhoneRecognizer
 
-    from glassbox.processors.redaction.recognizers import (EmailAnyTldRecognizer, GlassboxPhoneRecognizer,
-                                                           PanRecognizer, case_sensitive_iban)
+    from glassbox.processors.redaction.recognizers import (
+        EmailAnyTldRecognizer,
+        GlassboxPhoneRecognizer,
+        PanRecognizer,
+        case_sensitive_iban,
+    )
 
     entities = settings.resolved_entities()
     stock = RecognizerRegistry(supported_languages=[LANGUAGE])
@@ -211,23 +220,39 @@ def build_recognizers(settings: RedactionConfig, nlp_engine: Any) -> list[Any]:
         if custom.class_path:
             cls = _import(custom.class_path)
             if not (isinstance(cls, type) and issubclass(cls, EntityRecognizer)):
-                raise TypeError(f"custom recognizer {custom.name}: {custom.class_path} is not a Presidio EntityRecognizer")
+                raise TypeError(
+                    f"custom recognizer {custom.name}: {custom.class_path} is not a Presidio EntityRecognizer"
+                )
             kwargs = dict(custom.kwargs)
             kwargs.setdefault("supported_entities", [custom.entity])
             kwargs.setdefault("name", custom.name)
             chosen.append(cls(**kwargs))
         else:
-            chosen.append(PatternRecognizer(
-                supported_entity=custom.entity, name=custom.name, supported_language=LANGUAGE,
-                patterns=[Pattern(p.name, p.regex, p.score) for p in custom.patterns] or None,
-                deny_list=custom.deny_list or None, deny_list_score=custom.deny_list_score,
-                context=custom.context or None))
+            optional: dict[str, Any] = {  # Presidio takes None for "none of these"
+                "patterns": [Pattern(p.name, p.regex, p.score) for p in custom.patterns] or None,
+                "deny_list": custom.deny_list or None,
+                "context": custom.context or None,
+            }
+            chosen.append(
+                PatternRecognizer(
+                    supported_entity=custom.entity,
+                    name=custom.name,
+                    supported_language=LANGUAGE,
+                    deny_list_score=custom.deny_list_score,
+                    **optional,
+                )
+            )
     found = {e for rec in chosen for e in rec.supported_entities}
     missing = [e for e in entities if e not in found]
     if missing:
-        raise ValueError(f"no recognizer for entities {missing}"
-                         + ("; PERSON/LOCATION/NRP/ORGANIZATION need nlp_engine set to a spaCy model"
-                            if settings.nlp_engine == "none" else ""))
+        raise ValueError(
+            f"no recognizer for entities {missing}"
+            + (
+                "; PERSON/LOCATION/NRP/ORGANIZATION need nlp_engine set to a spaCy model"
+                if settings.nlp_engine == "none"
+                else ""
+            )
+        )
     for rec in chosen:
         thresholds = {e: t for e, t in settings.entity_thresholds.items() if e in rec.supported_entities}
         if thresholds:
@@ -272,12 +297,17 @@ class Redactor:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "no_op engine has no lemmas": ours does, lazily
             self.analyzer = AnalyzerEngine(
-                registry=registry, nlp_engine=self.nlp_engine, supported_languages=[LANGUAGE],
+                registry=registry,
+                nlp_engine=self.nlp_engine,
+                supported_languages=[LANGUAGE],
                 default_score_threshold=settings.score_threshold,
                 context_aware_enhancer=WindowedContextEnhancer(
                     context_similarity_factor=ctx.similarity_factor if ctx.enabled else 0.0,
                     min_score_with_context_similarity=ctx.min_score_with_context if ctx.enabled else 0.0,
-                    context_prefix_count=ctx.words_before, context_suffix_count=ctx.words_after))
+                    context_prefix_count=ctx.words_before,
+                    context_suffix_count=ctx.words_after,
+                ),
+            )
         self.entities = settings.resolved_entities()
         by_entity: dict[str, list[Any]] = {}
         for rec in registry.recognizers:
@@ -286,7 +316,11 @@ class Redactor:
         self.gated = sorted(e for e in self.entities if gates.trusted(e, by_entity.get(e, [])))
         self.needs_context = self._context_gates(by_entity) if settings.nlp_engine == "none" else {}
         phones = [r for r in registry.recognizers if hasattr(r, "could_match")]
-        overrides = {"PHONE_NUMBER": phones[0].could_match} if len(by_entity.get("PHONE_NUMBER", [])) == 1 == len(phones) else {}
+        overrides = (
+            {"PHONE_NUMBER": phones[0].could_match}
+            if len(by_entity.get("PHONE_NUMBER", [])) == 1 == len(phones)
+            else {}
+        )
         self.prefilter = gates.Prefilter(self.entities, self.gated, self.needs_context, overrides)
         self.ner = settings.nlp_engine != "none"
         self.anonymizer = AnonymizerEngine()
@@ -300,23 +334,24 @@ class Redactor:
             elif op.type == "replace":
                 self.operators[key] = OperatorConfig("replace", {"new_value": op.new_value} if op.new_value else {})
             elif op.type == "mask":
-                self.operators[key] = OperatorConfig("mask", {"masking_char": op.masking_char,
-                                                              "chars_to_mask": op.chars_to_mask,
-                                                              "from_end": op.from_end})
+                self.operators[key] = OperatorConfig(
+                    "mask",
+                    {"masking_char": op.masking_char, "chars_to_mask": op.chars_to_mask, "from_end": op.from_end},
+                )
             else:
                 self.operators[key] = OperatorConfig("hash", {"hash_type": op.hash_type, "salt": salt})
         self.allow_list = list(settings.allow_list) or None
         from presidio_analyzer import pattern_recognizer
 
         self._regex_timeout_modules = (pattern_recognizer,)
-        self.use_alarm = (use_alarm and threading.current_thread() is threading.main_thread()
-                          and hasattr(signal, "setitimer"))
+        self.use_alarm = (
+            use_alarm and threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer")
+        )
         if self.use_alarm:
             signal.signal(signal.SIGALRM, _alarm)
         # Every recognizer once (prefilter off): phonenumbers metadata loads and Presidio compiles its patterns
         # at startup, not on the first span that needs them.
         self.redact([WARM_UP], prefilter=False)
-
 
     def _context_gates(self, by_entity: dict[str, list[Any]]) -> dict[str, list[str]]:
         """Entities whose results can only pass their threshold with a context boost → their context words.
@@ -329,9 +364,12 @@ class Redactor:
             threshold = self.settings.entity_thresholds.get(entity, self.settings.score_threshold)
             words: set[str] = set()
             for rec in by_entity.get(entity, []):
-                plain = (isinstance(rec, PatternRecognizer) and rec.patterns
-                         and type(rec).validate_result is PatternRecognizer.validate_result
-                         and type(rec).enhance_using_context is PatternRecognizer.enhance_using_context)
+                plain = (
+                    isinstance(rec, PatternRecognizer)
+                    and rec.patterns  # type: ignore[has-type]
+                    and type(rec).validate_result is PatternRecognizer.validate_result
+                    and type(rec).enhance_using_context is PatternRecognizer.enhance_using_context
+                )
                 if not plain or max(p.score for p in rec.patterns) >= threshold:
                     break
                 words |= {w.lower() for w in rec.context or ()} if self.settings.context.enabled else set()
@@ -358,7 +396,7 @@ class Redactor:
         texts = [(text, i) for i, (text, entities) in enumerate(items) if entities is None or entities]
         try:
             with self._deadline(self.timeout * max(1, len(texts))):
-                for text, art, i in self.nlp_engine.process_batch(texts, LANGUAGE, as_tuples=True, batch_size=32):
+                for _text, art, i in self.nlp_engine.process_batch(texts, LANGUAGE, as_tuples=True, batch_size=32):
                     results[i] = art
         except TextTimeout:
             return {i: Outcome(None, error="timeout") for _, i in texts}
@@ -377,15 +415,22 @@ class Redactor:
         try:
             with self._deadline(self.timeout):
                 results = self.analyzer.analyze(
-                    text, language=LANGUAGE, entities=list(entities or self.entities), nlp_artifacts=artifacts,
-                    allow_list=self.allow_list)
+                    text,
+                    language=LANGUAGE,
+                    entities=list(entities or self.entities),
+                    nlp_artifacts=artifacts,
+                    allow_list=self.allow_list,
+                )
                 if _state.regex_timeout or time.perf_counter() - started > self.timeout:
                     return Outcome(None, error="timeout")
                 if not results:
                     return Outcome(None)
-                anonymized = self.anonymizer.anonymize(text, results, operators=self.operators).text
-            findings = tuple(Finding(r.entity_type, r.start, r.end, round(r.score, 3))
-                             for r in sorted(results, key=lambda r: (r.start, r.end)))
+                found: Any = results  # presidio_analyzer's RecognizerResult; the anonymizer's twin type accepts it
+                anonymized = self.anonymizer.anonymize(text, found, operators=self.operators).text
+            findings = tuple(
+                Finding(r.entity_type, r.start, r.end, round(r.score, 3))
+                for r in sorted(results, key=lambda r: (r.start, r.end))
+            )
             drop = bool(self.drop) and any(self._drops(f.entity) for f in findings)
             return Outcome(anonymized if anonymized != text else None, findings, drop)
         except TextTimeout:  # also when the alarm lands just as the deadline is being cancelled
@@ -399,7 +444,7 @@ class Redactor:
             return entity in self.drop
         return "DEFAULT" in self.drop
 
-    def _deadline(self, seconds: float) -> "_Deadline":
+    def _deadline(self, seconds: float) -> _Deadline:
         alarm = self.use_alarm and threading.current_thread() is threading.main_thread()
         return _Deadline(seconds if alarm else 0.0)
 

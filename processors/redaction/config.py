@@ -20,8 +20,20 @@ from glassbox.processors.base import ComponentConfig
 # URL and UUID (links and request ids fill LLM traces and are not personal data by themselves),
 # DATE_TIME (every order date and timestamp would be redacted; a date alone identifies nobody).
 DEFAULT_PATTERN_ENTITIES = (
-    "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "IP_ADDRESS", "US_SSN", "US_ITIN",
-    "US_PASSPORT", "US_DRIVER_LICENSE", "US_BANK_NUMBER", "UK_NHS", "CRYPTO", "MAC_ADDRESS", "MEDICAL_LICENSE",
+    "EMAIL_ADDRESS",
+    "PHONE_NUMBER",
+    "CREDIT_CARD",
+    "IBAN_CODE",
+    "IP_ADDRESS",
+    "US_SSN",
+    "US_ITIN",
+    "US_PASSPORT",
+    "US_DRIVER_LICENSE",
+    "US_BANK_NUMBER",
+    "UK_NHS",
+    "CRYPTO",
+    "MAC_ADDRESS",
+    "MEDICAL_LICENSE",
 )
 # Added to the default list when an NER model is configured (ORGANIZATION, NRP and DATE_TIME are noisy).
 DEFAULT_NER_ENTITIES = ("PERSON", "LOCATION")
@@ -80,7 +92,7 @@ class CustomRecognizer(Strict):
         return value
 
     @model_validator(mode="after")
-    def _something_to_match(self) -> "CustomRecognizer":
+    def _something_to_match(self) -> CustomRecognizer:
         if self.class_path is None and not self.patterns and not self.deny_list:
             raise ValueError("give patterns, a deny_list, or a class_path")
         if self.class_path is not None and (self.patterns or self.deny_list):
@@ -109,8 +121,9 @@ class ContextSettings(Strict):
 
     enabled: bool = True
     words_before: int = Field(default=5, ge=0, le=50)
-    words_after: int = Field(default=3, ge=0, le=50, description="Presidio's default is 0; people also write "
-                                                                 "'12345678 is my account number'")
+    words_after: int = Field(
+        default=3, ge=0, le=50, description="Presidio's default is 0; people also write '12345678 is my account number'"
+    )
     similarity_factor: float = Field(default=0.35, ge=0, le=1)
     min_score_with_context: float = Field(default=0.4, ge=0, le=1)
 
@@ -136,36 +149,55 @@ class RedactionConfig(Strict):
     """PII redaction with Presidio: which entities, what to do with them, how fast, and how to fail."""
 
     entities: list[str] | None = Field(
-        default=None, description="entity types to detect; default: the pattern entities above "
-                                  "(+ PERSON, LOCATION when nlp_engine is a model)")
-    nlp_engine: str = Field(default="none", description="'none' (pattern entities only, Presidio's no_op engine) "
-                                                        "or an installed spaCy model: package name or directory")
-    phone_regions: list[str] = Field(default_factory=lambda: list(DEFAULT_PHONE_REGIONS),
-                                     description="regions whose national formats PhoneRecognizer accepts; "
-                                                 "fewer is faster (international +NN numbers always match)")
+        default=None,
+        description="entity types to detect; default: the pattern entities above "
+        "(+ PERSON, LOCATION when nlp_engine is a model)",
+    )
+    nlp_engine: str = Field(
+        default="none",
+        description="'none' (pattern entities only, Presidio's no_op engine) "
+        "or an installed spaCy model: package name or directory",
+    )
+    phone_regions: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_PHONE_REGIONS),
+        description="regions whose national formats PhoneRecognizer accepts; "
+        "fewer is faster (international +NN numbers always match)",
+    )
     score_threshold: float = Field(default=0.0, ge=0, le=1, description="minimum score (Presidio's default: 0)")
-    entity_thresholds: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_ENTITY_THRESHOLDS),
-                                                description="per-entity minimum score, overrides score_threshold; "
-                                                            "merged over the defaults (set one to 0 to undo it)")
+    entity_thresholds: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_ENTITY_THRESHOLDS),
+        description="per-entity minimum score, overrides score_threshold; "
+        "merged over the defaults (set one to 0 to undo it)",
+    )
     context: ContextSettings = Field(default_factory=ContextSettings)
-    allow_list: list[str] = Field(default_factory=list, description="exact values never redacted "
-                                                                    "(e.g. your support address)")
+    allow_list: list[str] = Field(
+        default_factory=list, description="exact values never redacted (e.g. your support address)"
+    )
     custom_recognizers: list[CustomRecognizer] = Field(default_factory=list)
     operators: dict[str, OperatorSettings] = Field(
-        default_factory=dict, description="per entity type; key DEFAULT applies to the others (default: replace)")
-    hash_salt: SecretStr | None = Field(default=None, description="≥16 characters; required by hash operators. "
-                                                                  "Same salt = same digest across relays/restarts")
+        default_factory=dict, description="per entity type; key DEFAULT applies to the others (default: replace)"
+    )
+    hash_salt: SecretStr | None = Field(
+        default=None,
+        description="≥16 characters; required by hash operators. Same salt = same digest across relays/restarts",
+    )
     text_timeout: float = Field(default=2.0, gt=0, description="seconds one text may take; then it fails closed")
     max_text_chars: int = Field(default=1_000_000, gt=0, description="longer texts fail closed without analysis")
-    workers: int | Literal["auto"] = Field(default="auto", description="analysis processes; 0 = in the relay "
-                                                                        "process (a thread); auto = CPU count")
+    workers: int | Literal["auto"] = Field(
+        default="auto", description="analysis processes; 0 = in the relay process (a thread); auto = CPU count"
+    )
     job_chars: int = Field(default=32_768, gt=0, description="characters per job sent to a worker")
-    worker_max_texts: int = Field(default=250_000, ge=0, description="restart a worker after this many texts "
-                                                                     "(spaCy's vocabulary only grows); 0 = never")
+    worker_max_texts: int = Field(
+        default=250_000,
+        ge=0,
+        description="restart a worker after this many texts (spaCy's vocabulary only grows); 0 = never",
+    )
     cache: CacheSettings = Field(default_factory=CacheSettings)
     attributes: AttributeSettings = Field(default_factory=AttributeSettings)
-    failure_marker: str = Field(default="[REDACTION FAILED]", description="replaces content that could not be "
-                                                                          "redacted (error, timeout, unknown shape)")
+    failure_marker: str = Field(
+        default="[REDACTION FAILED]",
+        description="replaces content that could not be redacted (error, timeout, unknown shape)",
+    )
 
     @field_validator("entities")
     @classmethod
@@ -212,18 +244,22 @@ class RedactionConfig(Strict):
         return value
 
     @model_validator(mode="after")
-    def _consistent(self) -> "RedactionConfig":
+    def _consistent(self) -> RedactionConfig:
         if any(op.type == "hash" for op in self.operators.values()):
             salt = self.hash_salt.get_secret_value() if self.hash_salt else ""
             if len(salt.encode()) < 16:
-                raise ValueError("hash operators need hash_salt of at least 16 characters, e.g. "
-                                 "hash_salt: ${env:GLASSBOX_REDACTION_SALT}")
+                raise ValueError(
+                    "hash operators need hash_salt of at least 16 characters, e.g. "
+                    "hash_salt: ${env:GLASSBOX_REDACTION_SALT}"
+                )
         ner = self.nlp_engine != "none"
         if not ner:
             needs_model = sorted(set(self.entities or ()) & set(NER_ONLY_ENTITIES) - self._custom_entities())
             if needs_model:
-                raise ValueError(f"entities {needs_model} need an NER model: set nlp_engine to a spaCy model "
-                                 "(e.g. en_core_web_sm), or remove them")
+                raise ValueError(
+                    f"entities {needs_model} need an NER model: set nlp_engine to a spaCy model "
+                    "(e.g. en_core_web_sm), or remove them"
+                )
         return self
 
     def _custom_entities(self) -> set[str]:

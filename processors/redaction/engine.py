@@ -88,8 +88,9 @@ class RedactionEngine:
     def _submit(self, pending: list[tuple[str, bytes]]) -> list[tuple[list[int], Future]]:
         return [(job, self.backend.submit([pending[i][0] for i in job])) for job in self._jobs(pending)]
 
-    def _record(self, done: dict[str, Outcome], pending: list[tuple[str, bytes]], job: list[int],
-                outcomes: list[Outcome]) -> None:
+    def _record(
+        self, done: dict[str, Outcome], pending: list[tuple[str, bytes]], job: list[int], outcomes: list[Outcome]
+    ) -> None:
         for i, outcome in zip(job, outcomes):
             text, k = pending[i]
             done[text] = outcome
@@ -132,6 +133,10 @@ class RedactionEngine:
         return done
 
     def gauges(self) -> dict[str, float]:
-        return {"cache_entries": len(self.cache), "cache_bytes": self.cache.bytes,
-                "cache_hit_ratio": self.cache.hit_ratio(), "cache_evictions": self.cache.evictions,
-                "worker_restarts": self.backend.restarts}
+        return {
+            "cache_entries": len(self.cache),
+            "cache_bytes": self.cache.bytes,
+            "cache_hit_ratio": self.cache.hit_ratio(),
+            "cache_evictions": self.cache.evictions,
+            "worker_restarts": self.backend.restarts,
+        }

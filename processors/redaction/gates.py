@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Callable, Iterable, NamedTuple
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import NamedTuple
 
 from phonenumbers.phonenumbermatcher import _PATTERN as PHONE_CANDIDATE  # what PhoneNumberMatcher scans for
 
@@ -45,8 +46,9 @@ def _has(pattern: str, digits: int = 0, longest: int = 0, literal: str = "") -> 
     literal where they can (letters go in lookbehinds after it): stdlib ``re`` scans a leading
     ``[^\\W\\d_]`` class at every position, ten times slower."""
     rx = re.compile(pattern)
-    return lambda text, f: (f.digits >= digits and f.longest >= longest and literal in text
-                            and rx.search(text) is not None)
+    return lambda text, f: (
+        f.digits >= digits and f.longest >= longest and literal in text and rx.search(text) is not None
+    )
 
 
 def _phone(text: str, f: Features) -> bool:
@@ -144,9 +146,13 @@ class Prefilter:
     result — the entity is not analysed. An empty word list means no result can ever pass.
     """
 
-    def __init__(self, entities: Iterable[str], gated: Iterable[str],
-                 needs_context: dict[str, tuple[str, ...]] | None = None,
-                 overrides: dict[str, Callable[[str], bool]] | None = None):
+    def __init__(
+        self,
+        entities: Iterable[str],
+        gated: Iterable[str],
+        needs_context: Mapping[str, Sequence[str]] | None = None,
+        overrides: dict[str, Callable[[str], bool]] | None = None,
+    ):
         """``overrides``: entity → a sharper exact test from its recognizer (glassbox's phone recognizer
         knows which candidates no region can verify), used after the gate passes."""
         gated = set(gated)
@@ -157,9 +163,15 @@ class Prefilter:
         def sharpen(gate: Gate, test: Callable[[str], bool]) -> Gate:
             return lambda text, f: gate(text, f) and test(text)
 
-        self.gates = [(e, sharpen(GATES[e], overrides[e]) if e in overrides else GATES[e],
-                       tuple(needs_context[e]) if e in needs_context else None)
-                      for e in self.entities if e in gated and e in GATES]
+        self.gates = [
+            (
+                e,
+                sharpen(GATES[e], overrides[e]) if e in overrides else GATES[e],
+                tuple(needs_context[e]) if e in needs_context else None,
+            )
+            for e in self.entities
+            if e in gated and e in GATES
+        ]
         self.always = tuple(e for e in self.entities if not (e in gated and e in GATES))
 
     def __call__(self, text: str) -> tuple[str, ...]:

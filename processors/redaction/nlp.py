@@ -56,7 +56,7 @@ class LazyArtifacts(NlpArtifacts):
     """Presidio's context enhancer reads ``tokens`` (it only needs their text and length), ``tokens_indices``,
     ``lemmas`` and ``keywords``; they are computed on first read."""
 
-    def __init__(self, text: str, engine: "ContextNlpEngine", language: str):  # noqa: super() not called on purpose
+    def __init__(self, text: str, engine: ContextNlpEngine, language: str):  # super() not called on purpose
         self.entities = []
         self.scores = []
         self.nlp_engine = engine
@@ -79,32 +79,33 @@ class LazyArtifacts(NlpArtifacts):
             # Presidio's NlpArtifacts.set_keywords: lowercase lemmas minus stop words and punctuation (our
             # tokens contain no ":" to split on).
             stop = self.nlp_engine.stop_words
-            self._keywords = _Keywords([lem for lem in lemmas if lem not in stop and (lem[0].isalnum() or lem[0] == "_")
-                                        and lem != "-pron-"])
+            self._keywords = _Keywords(
+                [lem for lem in lemmas if lem not in stop and (lem[0].isalnum() or lem[0] == "_") and lem != "-pron-"]
+            )
             self._indices = indices
             self._lemmas = lemmas
             self._words = words
 
+    # Presidio's NlpArtifacts holds these as plain attributes; here they are computed on first use.
     @property
-    def tokens(self) -> list[str]:
+    def tokens(self) -> list[str]:  # type: ignore[override]
         self._tokenize()
-        return self._words
+        return self._words  # type: ignore[return-value]  # set by _tokenize
 
     @property
-    def lemmas(self) -> list[str]:
+    def lemmas(self) -> list[str]:  # type: ignore[override]
         self._tokenize()
         return self._lemmas
 
     @property
-    def tokens_indices(self) -> list[int]:
+    def tokens_indices(self) -> list[int]:  # type: ignore[override]
         self._tokenize()
         return self._indices
 
     @property
-    def keywords(self) -> list[str]:
+    def keywords(self) -> list[str]:  # type: ignore[override]
         self._tokenize()
         return self._keywords
-
 
     def context_words(self, start: int, before: int, after: int) -> list[str]:
         """What Presidio's ``LemmaContextAwareEnhancer._extract_surrounding_words`` returns for a match at
@@ -180,8 +181,9 @@ class ContextNlpEngine(NoOpNlpEngine):
         self._validate_loaded_language(language)
         return LazyArtifacts(text, self, language)
 
-    def process_batch(self, texts: Any, language: str, batch_size: int = 1, n_process: int = 1,
-                      as_tuples: bool = False, **kwargs: Any) -> Any:
+    def process_batch(
+        self, texts: Any, language: str, batch_size: int = 1, n_process: int = 1, as_tuples: bool = False, **kwargs: Any
+    ) -> Any:
         for item in texts:
             text, context = item if as_tuples else (item, None)
             art = self.process_text(str(text), language)
@@ -208,8 +210,10 @@ class GuardedSpacyNlpEngine(SpacyNlpEngine):
         if problem:
             raise ModelNotInstalled(problem)
         self.model = model if Path(model).exists() else model.replace("-", "_")  # pip name → import name
-        super().__init__(models=[{"lang_code": "en", "model_name": self.model}],
-                         ner_model_configuration=_default_ner_configuration(NerModelConfiguration))
+        super().__init__(
+            models=[{"lang_code": "en", "model_name": self.model}],
+            ner_model_configuration=_default_ner_configuration(NerModelConfiguration),
+        )
 
     @staticmethod
     def _download_spacy_model_if_needed(model_name: str) -> None:
@@ -226,7 +230,7 @@ class GuardedSpacyNlpEngine(SpacyNlpEngine):
         nlp = spacy.load(self.model, exclude=[c for c in self.EXCLUDE])
         if "lemmatizer" not in nlp.pipe_names:  # e.g. a pipeline with only an entity_ruler: lowercase lemmas
             nlp.add_pipe("glassbox_lowercase_lemma", last=True)
-        self.nlp = {"en": nlp}
+        self.nlp = {"en": nlp}  # type: ignore[assignment]  # Presidio annotates it as None until loaded
 
     def _doc_to_nlp_artifact(self, doc: Any, language: str) -> NlpArtifacts:
         artifacts = super()._doc_to_nlp_artifact(doc, language)
@@ -236,9 +240,8 @@ class GuardedSpacyNlpEngine(SpacyNlpEngine):
 
 def _default_ner_configuration(cls: Any) -> Any:
     """Presidio's packaged default (label mapping + labels_to_ignore), not the bare dataclass defaults."""
-    import yaml
-
     import presidio_analyzer
+    import yaml
 
     conf = yaml.safe_load((Path(presidio_analyzer.__file__).parent / "conf" / "default.yaml").read_text())
     return cls.from_dict(conf["ner_model_configuration"])

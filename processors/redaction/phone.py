@@ -35,8 +35,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from functools import cache
+from typing import Any
 
 import phonenumbers
 from phonenumbers import Leniency, PhoneMetadata, PhoneNumberMatch, PhoneNumberMatcher
@@ -45,9 +46,14 @@ from phonenumbers import phonenumberutil as _pu
 
 # phonenumbers internals the national-prefix rule is read with (present in 8.x and 9.x); without them the check
 # is skipped, never guessed.
-_HAS_PREFIX_RULES = all(hasattr(_pu, f) for f in ("_choose_formatting_pattern_for_number",
-                                                  "_formatting_rule_has_first_group_only",
-                                                  "_maybe_strip_national_prefix_carrier_code"))
+_HAS_PREFIX_RULES = all(
+    hasattr(_pu, f)
+    for f in (
+        "_choose_formatting_pattern_for_number",
+        "_formatting_rule_has_first_group_only",
+        "_maybe_strip_national_prefix_carrier_code",
+    )
+)
 
 _DIGIT = re.compile(r"\d")  # Unicode decimal digits, as phonenumbers normalizes them
 _PLUS = frozenset("+\uff0b")  # phonenumbers' _PLUS_CHARS
@@ -63,28 +69,32 @@ def _known_country_code_after_plus(candidate: str) -> bool:
         return False
     if any(c not in "xX" for c in _LETTERS.findall(candidate)):
         return False
-    digits = "".join(str(unicodedata.digit(c)) for c in _DIGIT.findall(candidate[start.end():])[:3])
+    digits = "".join(str(unicodedata.digit(c)) for c in _DIGIT.findall(candidate[start.end() :])[:3])
     if not digits or digits[0] == "0":
         return False
     return any(int(digits[:i]) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE for i in range(1, len(digits) + 1))
+
+
 _NON_DIGIT = re.compile(r"\D")
-_SECOND_START = _pm._SECOND_NUMBER_START_PATTERN  # what _find trims a candidate at
+_SECOND_START = _pm._SECOND_NUMBER_START_PATTERN  # type: ignore[attr-defined]  # what _find trims a candidate at
 _DIGITS_HYPHENS = re.compile(r"[\d-]+")
 _NOWHERE: dict[tuple, bool] = {}  # (region checks, digits) -> no region accepts them
 # Digits, whitespace and phonenumbers' punctuation minus "x" (an extension marker): a "plain" candidate.
-_PLAIN = re.compile("[\\d\\s" + re.escape(_pm._VALID_PUNCTUATION.replace("x", "")) + "]+")
+_PLAIN = re.compile("[\\d\\s" + re.escape(_pm._VALID_PUNCTUATION.replace("x", "")) + "]+")  # type: ignore[attr-defined]
 
 _MISS = object()
 _SAFE_TRIES = 4096  # below this remaining budget, fall back to phonenumbers' own method
 
 
-@lru_cache(maxsize=None)
+@cache
 def _world_min_nsn() -> int:
-    lengths = []
-    for region in phonenumbers.SUPPORTED_REGIONS:
-        lengths.extend(PhoneMetadata.metadata_for_region(region).general_desc.possible_length)
-    for code in phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS:
-        lengths.extend(PhoneMetadata.metadata_for_nongeo_region(code).general_desc.possible_length)
+    lengths: list[int] = []
+    for md in [
+        *(PhoneMetadata.metadata_for_region(region) for region in phonenumbers.SUPPORTED_REGIONS),
+        *(PhoneMetadata.metadata_for_nongeo_region(code) for code in phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS),
+    ]:
+        if md is not None and md.general_desc is not None:
+            lengths.extend(md.general_desc.possible_length)
     return min(lengths)
 
 
@@ -105,8 +115,18 @@ def min_digits(region: str, leniency: int) -> int:
     return max(0, min(min(lengths), idd + PLUS_FLOOR))
 
 
-_TYPES = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan", "voicemail",
-          "fixed_line", "mobile")
+_TYPES = (
+    "premium_rate",
+    "toll_free",
+    "shared_cost",
+    "voip",
+    "personal_number",
+    "pager",
+    "uan",
+    "voicemail",
+    "fixed_line",
+    "mobile",
+)
 
 
 class NationalCheck:
@@ -125,6 +145,7 @@ class NationalCheck:
         import sre_parse  # deprecated alias, still the way to get a pattern's width
 
         md = PhoneMetadata.metadata_for_region(region)
+        assert md is not None and md.country_code is not None, region  # regions come validated from the config
         self.cc = str(md.country_code)
         self.valid = leniency >= Leniency.VALID
         by_length: dict[int, list[str]] = {}
@@ -158,8 +179,11 @@ class NationalCheck:
                     widths = set()  # a rewrite can lengthen the number: no length shortcut
         lengths = {n for pattern in [self.by_length] for n in pattern} | self.lengths
         # Digit counts that could survive: a number length plus a stripped prefix (≤ 2 of them) and/or code.
-        self.allowed = frozenset(n + a + b + c for n in lengths for a in widths for b in widths
-                                 for c in (0, len(self.cc))) if widths else None
+        self.allowed = (
+            frozenset(n + a + b + c for n in lengths for a in widths for b in widths for c in (0, len(self.cc)))
+            if widths
+            else None
+        )
         self.idd = re.compile(md.international_prefix) if md.international_prefix else None
         self.main = PhoneMetadata.metadata_for_region(main) if self.valid and _HAS_PREFIX_RULES else None
 
@@ -171,11 +195,11 @@ class NationalCheck:
             if rule and m.groups() and m.groups()[-1] is not None:
                 yield re.sub(pattern, rule, number, count=1)
             elif m.end():
-                yield number[m.end():]
+                yield number[m.end() :]
 
     def _variants(self, number: str) -> Iterator[tuple[str, bool]]:
         """(national number, whether a leading country code was taken off) for each way parse could go."""
-        bases = [(number, False), (number[len(self.cc):], True)] if number.startswith(self.cc) else [(number, False)]
+        bases = [(number, False), (number[len(self.cc) :], True)] if number.startswith(self.cc) else [(number, False)]
         for base, from_cc in bases:
             yield base, from_cc
             for once in self._strip(base):
@@ -221,7 +245,7 @@ class TextScan:
 
     __slots__ = ("text", "searches", "digits", "plain", "floor", "checks", "international")
 
-    def __init__(self, text: str, floor: int = 0, checks: tuple["NationalCheck", ...] = ()):
+    def __init__(self, text: str, floor: int = 0, checks: tuple[NationalCheck, ...] = ()):
         self.text = text
         self.floor = floor  # candidates with fewer digits (and no plus) are dead in every region
         self.checks = checks  # every configured region's NationalCheck
@@ -248,7 +272,7 @@ class TextScan:
             candidate = self.text[start:end]
             cut = _SECOND_START.search(candidate)  # what _find does before _extract_match
             if cut:
-                candidate = candidate[:cut.start()]
+                candidate = candidate[: cut.start()]
             if not self.floor or not (self.dead(candidate) or self.nowhere(candidate)):
                 found = (start, end)
                 break
@@ -299,8 +323,9 @@ class TextScan:
 
 
 class MemoMatcher(PhoneNumberMatcher):
-    def __init__(self, scan: TextScan, region: str, leniency: int, memo: dict, floor: int,
-                 lengths: NationalCheck) -> None:
+    def __init__(
+        self, scan: TextScan, region: str, leniency: int, memo: dict, floor: int, lengths: NationalCheck
+    ) -> None:
         super().__init__(scan.text, region, leniency=leniency)
         self._scan = scan
         self._memo = memo
@@ -326,7 +351,7 @@ class MemoMatcher(PhoneNumberMatcher):
         match = search(index)
         while self._max_tries > 0 and match is not None:
             start, end = match
-            candidate = self._trim_after_first_match(_pm._SECOND_NUMBER_START_PATTERN, self.text[start:end])
+            candidate = self._trim_after_first_match(_SECOND_START, self.text[start:end])
             if len(candidate) >= self._min_candidate_length:
                 found = self._extract_match(candidate, start)
                 if found is not None:

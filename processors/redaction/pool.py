@@ -76,8 +76,9 @@ class _Worker:
 
     def spawn(self) -> None:
         parent, child = self.ctx.Pipe()
-        self.process = self.ctx.Process(target=_worker_main, args=(child, self.settings_json),
-                                        name=f"glassbox-redaction-{self.index}", daemon=True)
+        self.process = self.ctx.Process(
+            target=_worker_main, args=(child, self.settings_json), name=f"glassbox-redaction-{self.index}", daemon=True
+        )
         self.process.start()
         child.close()
         self.conn = parent
@@ -116,8 +117,6 @@ class ProcessBackend:
         self.gated: list[str] = []
         self.needs_context: dict[str, list[str]] = {}
         self.restarts = 0
-        self.recycled = 0
-        self.busy = 0
 
     def start(self) -> None:
         for worker in self._workers:
@@ -130,8 +129,9 @@ class ProcessBackend:
         self.gated = ready[0]["gated"]  # every worker builds the same Presidio from the same settings
         self.needs_context = ready[0]["needs_context"]
         for worker in self._workers:
-            thread = threading.Thread(target=self._feed, args=(worker,), daemon=True,
-                                      name=f"glassbox-redaction-feed-{worker.index}")
+            thread = threading.Thread(
+                target=self._feed, args=(worker,), daemon=True, name=f"glassbox-redaction-feed-{worker.index}"
+            )
             thread.start()
             self._threads.append(thread)
 
@@ -146,19 +146,15 @@ class ProcessBackend:
             if job is None:
                 return
             items, future = job
-            self.busy += 1
             try:
                 limit = self.settings.worker_max_texts
                 if limit and worker.texts >= limit:  # recycle between jobs: memory that only grows goes away
-                    self.recycled += 1
                     self._restart(worker, failure=False)
                 worker.texts += len(items)
                 future.set_result(self._run(worker, items))
             except BaseException as exc:  # noqa: BLE001 — never leave a caller waiting
                 log.warning("redaction job failed closed: %s", type(exc).__name__)
                 future.set_result([Outcome(None, error="error")] * len(items))
-            finally:
-                self.busy -= 1
 
     def _run(self, worker: _Worker, items: list[str]) -> list[Outcome]:
         deadline = self.timeout * max(1, len(items)) + GRACE
@@ -169,8 +165,12 @@ class ProcessBackend:
             reason = "timeout"
         except (EOFError, OSError, BrokenPipeError):
             reason = "error"
-        log.warning("redaction worker %d %s; restarting it, %d text(s) fail closed", worker.index,
-                    "overran its deadline" if reason == "timeout" else "died", len(items))
+        log.warning(
+            "redaction worker %d %s; restarting it, %d text(s) fail closed",
+            worker.index,
+            "overran its deadline" if reason == "timeout" else "died",
+            len(items),
+        )
         self._restart(worker)
         return [Outcome(None, error=reason)] * len(items)
 
@@ -215,7 +215,6 @@ class ThreadBackend:
         self.gated: list[str] = []
         self.needs_context: dict[str, list[str]] = {}
         self.restarts = 0
-        self.busy = 0
 
     def start(self) -> None:
         from concurrent.futures import ThreadPoolExecutor
@@ -243,4 +242,3 @@ def make_backend(settings: RedactionConfig) -> Any:
 def wait(futures: list[Future]) -> list[list[Outcome]]:
     """Block for several jobs (the harness and tests use the engine synchronously)."""
     return [f.result() for f in futures]
-

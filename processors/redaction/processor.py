@@ -15,10 +15,10 @@ from __future__ import annotations
 import logging
 
 from glassbox.processors import model as M
-from glassbox.processors.scrub import scrub_batch
 from glassbox.processors.redaction.config import RedactionConfig
 from glassbox.processors.redaction.engine import RedactionEngine
 from glassbox.processors.redaction.walk import Collector, Summary
+from glassbox.processors.scrub import scrub_batch
 
 log = logging.getLogger("glassbox.processors.redaction")
 Labels = tuple[tuple[str, str], ...]
@@ -75,34 +75,62 @@ class RedactionProcessor:
         engine = self.engine
         gauges = engine.gauges()
         return {
-            "redaction_texts": ("counter", "texts seen by redaction, by result (cache_hit, deduplicated, analyzed, "
-                                           "skipped by the prefilter, failed)",
-                                {(("result", k),): v for k, v in engine.texts.items()}),
-            "redaction_entities": ("counter", "PII findings by entity type",
-                                   {(("type", k),): v for k, v in engine.entities.items()}),
-            "redaction_failed_closed": ("counter", "fields replaced by the failure marker, by reason",
-                                        {(("reason", k),): v for k, v in self.failed_closed.items()}),
-            "redaction_spans": ("counter", "spans redacted, by whether PII was found",
-                                {(("pii", k),): v for k, v in self.spans.items()}),
-            "redaction_dropped_spans": ("counter", "spans dropped because they could not even be scrubbed",
-                                        {(): self.dropped_spans}),
-            "redaction_scrubbed_batches": ("counter", "batches scrubbed whole after an unexpected error",
-                                           {(): self.scrubbed_batches}),
+            "redaction_texts": (
+                "counter",
+                "texts seen by redaction, by result (cache_hit, deduplicated, analyzed, "
+                "skipped by the prefilter, failed)",
+                {(("result", k),): v for k, v in engine.texts.items()},
+            ),
+            "redaction_entities": (
+                "counter",
+                "PII findings by entity type",
+                {(("type", k),): v for k, v in engine.entities.items()},
+            ),
+            "redaction_failed_closed": (
+                "counter",
+                "fields replaced by the failure marker, by reason",
+                {(("reason", k),): v for k, v in self.failed_closed.items()},
+            ),
+            "redaction_spans": (
+                "counter",
+                "spans redacted, by whether PII was found",
+                {(("pii", k),): v for k, v in self.spans.items()},
+            ),
+            "redaction_dropped_spans": (
+                "counter",
+                "spans dropped because they could not even be scrubbed",
+                {(): self.dropped_spans},
+            ),
+            "redaction_scrubbed_batches": (
+                "counter",
+                "batches scrubbed whole after an unexpected error",
+                {(): self.scrubbed_batches},
+            ),
             "redaction_analyzed_chars": ("counter", "characters analysed by Presidio", {(): engine.chars_analyzed}),
             "redaction_cache_entries": ("gauge", "entries in the redaction cache", {(): gauges["cache_entries"]}),
-            "redaction_cache_bytes": ("gauge", "estimated bytes held by the redaction cache",
-                                      {(): gauges["cache_bytes"]}),
-            "redaction_cache_hit_ratio": ("gauge", "redaction cache hits / lookups since start",
-                                          {(): gauges["cache_hit_ratio"]}),
+            "redaction_cache_bytes": (
+                "gauge",
+                "estimated bytes held by the redaction cache",
+                {(): gauges["cache_bytes"]},
+            ),
+            "redaction_cache_hit_ratio": (
+                "gauge",
+                "redaction cache hits / lookups since start",
+                {(): gauges["cache_hit_ratio"]},
+            ),
             "redaction_cache_evictions": ("counter", "redaction cache evictions", {(): gauges["cache_evictions"]}),
-            "redaction_worker_restarts": ("counter", "redaction workers killed and restarted (deadline, crash)",
-                                          {(): gauges["worker_restarts"]}),
+            "redaction_worker_restarts": (
+                "counter",
+                "redaction workers killed and restarted (deadline, crash)",
+                {(): gauges["worker_restarts"]},
+            ),
         }
 
 
 def annotate(span: M.Span, summary: Summary) -> None:
-    span.redaction = M.RedactionSummary(found={k: set(v) for k, v in summary.found.items()},
-                                        failed_closed=summary.failed)
+    span.redaction = M.RedactionSummary(
+        found={k: set(v) for k, v in summary.found.items()}, failed_closed=summary.failed
+    )
     types = sorted({t for v in summary.found.values() for t in v})
     span.set_tag("pii.detected", "true" if types else "false")
     if types:

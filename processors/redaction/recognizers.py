@@ -19,13 +19,16 @@
 
 from __future__ import annotations
 
-from typing import Any, List
-
 import re
+from typing import Any
 
 from presidio_analyzer import EntityRecognizer, Pattern, RecognizerResult
-from presidio_analyzer.predefined_recognizers import (CreditCardRecognizer, EmailRecognizer, IbanRecognizer,
-                                                      PhoneRecognizer)
+from presidio_analyzer.predefined_recognizers import (
+    CreditCardRecognizer,
+    EmailRecognizer,
+    IbanRecognizer,
+    PhoneRecognizer,
+)
 
 _NUMERIC_TLD = re.compile(r"\.\d+$")
 
@@ -69,11 +72,11 @@ class GlassboxPhoneRecognizer(PhoneRecognizer):
 
         kwargs.setdefault("name", "PhoneRecognizer")
         super().__init__(*args, **kwargs)
-        self._matchers = {region: MemoMatcher.factory(region, self.leniency, memo_size)
-                          for region in self.supported_regions}
-        floors = [min_digits(region, self.leniency) for region in self.supported_regions]
+        leniency = self.leniency if self.leniency is not None else 1  # Presidio's default (phonenumbers VALID)
+        self._matchers = {region: MemoMatcher.factory(region, leniency, memo_size) for region in self.supported_regions}
+        floors = [min_digits(region, leniency) for region in self.supported_regions]
         self._floor = min(floors) if floors and all(floors) else 0
-        self._checks = tuple(m.check for m in self._matchers.values())
+        self._checks = tuple(m.check for m in self._matchers.values())  # type: ignore[attr-defined]
         self._last: Any = None
 
     def scan(self, text: str) -> Any:
@@ -88,8 +91,8 @@ class GlassboxPhoneRecognizer(PhoneRecognizer):
         """Exact: False only if no region's matcher could find anything (the prefilter's phone gate)."""
         return self.scan(text).search(0) is not None
 
-    def analyze(self, text: str, entities: List[str], nlp_artifacts: Any = None) -> List[RecognizerResult]:
-        results = []
+    def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[RecognizerResult]:
+        results: list[RecognizerResult] = []
         scan = self.scan(text)
         self._last = None
         if scan.search(0) is None:  # no candidate any region could verify: every matcher would find nothing

@@ -23,15 +23,18 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from glassbox.processors import model as M
 from glassbox.processors import semconv
 from glassbox.processors.redaction.analyzer import Outcome
 from glassbox.processors.redaction.config import RedactionConfig
 
-MAX_DEPTH = 32  # JSON / AnyValue nesting; deeper content is replaced by the marker (protobuf itself stops near 100 messages)
+MAX_DEPTH = (
+    32  # JSON / AnyValue nesting; deeper content is replaced by the marker (protobuf itself stops near 100 messages)
+)
 MIN_INT = 100_000  # integers below this cannot be a card, phone, SSN, account...
 OWN_TAGS = ("pii.detected", "pii.type", "pii.failed_closed")
 # Tags that are routing/identity, not content (their values also appear in many spans).
@@ -150,8 +153,9 @@ class Collector:
                 return
         self.slots.append(Slot(value, where, summary, set_, drop))
 
-    def _value(self, container: Any, key: Any, where: str, summary: Summary, depth: int,
-               changed: list[bool] | None = None) -> None:
+    def _value(
+        self, container: Any, key: Any, where: str, summary: Summary, depth: int, changed: list[bool] | None = None
+    ) -> None:
         """Walk ``container[key]`` (a dict/list slot holding JSON-like Python values)."""
         value = container[key]
 

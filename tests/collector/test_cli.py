@@ -62,16 +62,21 @@ def command(name: str) -> list[str]:
 
 
 def run(name: str, *args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([*command(name), *args], cwd=cwd, env=cli_env(), capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run([*command(name), *args], cwd=cwd, env=cli_env(), capture_output=True, text=True, timeout=60)
 
 
 class Running:
     """A background ``glassbox run`` whose combined output is collected line by line."""
 
     def __init__(self, cwd: Path, *args: str):
-        self.proc = subprocess.Popen([*command("glassbox"), "run", *args], cwd=cwd, env=cli_env(),
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.proc = subprocess.Popen(
+            [*command("glassbox"), "run", *args],
+            cwd=cwd,
+            env=cli_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -121,8 +126,9 @@ def get(port: int, path: str) -> tuple[int, bytes]:
 
 
 def post(port: int, path: str, body: bytes, content_type: str) -> int:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, method="POST",
-                                     headers={"Content-Type": content_type})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}", data=body, method="POST", headers={"Content-Type": content_type}
+    )
     with NO_PROXY.open(request, timeout=10) as resp:
         return resp.status
 
@@ -146,11 +152,13 @@ def test_validate_lists_every_error_with_its_path_and_no_secret(tmp_path: Path):
 
     assert result.returncode == 1
     assert re.search(r"^bad\.yaml has \d+ error\(s\):$", result.stderr, re.MULTILINE), result.stderr
-    for line in ["  - receivers.otlp.http.endpoint: 'localhost' is not host:port",
-                 "  - exporters.datadog.site: 'Not A Site' is not a Datadog site",
-                 "  - exporters.datadog.colour: unknown key",
-                 "  - admin.endpoint: environment variable GLASSBOX_TEST_UNSET_ADMIN is not set",
-                 "  - pipeline.exporters[1]: unknown exporter 'nope'"]:
+    for line in [
+        "  - receivers.otlp.http.endpoint: 'localhost' is not host:port",
+        "  - exporters.datadog.site: 'Not A Site' is not a Datadog site",
+        "  - exporters.datadog.colour: unknown key",
+        "  - admin.endpoint: environment variable GLASSBOX_TEST_UNSET_ADMIN is not set",
+        "  - pipeline.exporters[1]: unknown exporter 'nope'",
+    ]:
         assert line in result.stderr, result.stderr
     assert SECRET not in result.stdout + result.stderr
     assert "Traceback" not in result.stderr
@@ -167,15 +175,23 @@ def test_validate_a_missing_file(tmp_path: Path):
 # --- validate refuses what run would refuse at startup, each as one line with its key path --------------------
 
 REPO = Path(__file__).resolve().parents[2]
-REDACTION = GOOD.replace("pipeline:\n", "processors:\n  redaction: {workers: 0, %s}\npipeline:\n  processors: [redaction]\n")
+REDACTION = GOOD.replace(
+    "pipeline:\n", "processors:\n  redaction: {workers: 0, %s}\npipeline:\n  processors: [redaction]\n"
+)
 STARTUP_PROBLEMS = [
-    ("nlp_engine: en_core_web_not_installed",
-     "processors.redaction.nlp_engine: spaCy model 'en_core_web_not_installed' is not installed"),
-    ('custom_recognizers: [{name: x, entity: X_ID, class_path: "no_such_module_here:Thing"}]',
-     "processors.redaction.custom_recognizers[0].class_path: cannot import 'no_such_module_here:Thing': "
-     "ModuleNotFoundError"),
-    ('custom_recognizers: [{name: x, entity: X_ID, class_path: "json:JSONDecoder"}]',
-     "processors.redaction.custom_recognizers[0].class_path: 'json:JSONDecoder' is not a Presidio EntityRecognizer"),
+    (
+        "nlp_engine: en_core_web_not_installed",
+        "processors.redaction.nlp_engine: spaCy model 'en_core_web_not_installed' is not installed",
+    ),
+    (
+        'custom_recognizers: [{name: x, entity: X_ID, class_path: "no_such_module_here:Thing"}]',
+        "processors.redaction.custom_recognizers[0].class_path: cannot import 'no_such_module_here:Thing': "
+        "ModuleNotFoundError",
+    ),
+    (
+        'custom_recognizers: [{name: x, entity: X_ID, class_path: "json:JSONDecoder"}]',
+        "processors.redaction.custom_recognizers[0].class_path: 'json:JSONDecoder' is not a Presidio EntityRecognizer",
+    ),
 ]
 
 
@@ -195,29 +211,49 @@ def test_validate_and_run_refuse_a_processor_that_cannot_start_in_one_line(tmp_p
 def test_validate_builds_the_analyzer_so_run_cannot_fail_where_validate_passed(tmp_path: Path):
     """A recognizer that imports but cannot be built: only building it tells, so ``validate`` does; ``run`` says
     the same in one line."""
-    setting = ('custom_recognizers: [{name: x, entity: X_ID, '
-               'class_path: "tests.processors.recognizers_for_tests:BrokenAtStart"}]')
+    setting = (
+        "custom_recognizers: [{name: x, entity: X_ID, "
+        'class_path: "tests.processors.recognizers_for_tests:BrokenAtStart"}]'
+    )
     (tmp_path / "cfg.yaml").write_text(REDACTION % (setting, "0"))
     env = {**cli_env(), "PYTHONPATH": str(REPO)}
 
-    validate = subprocess.run([*command("glassbox"), "validate", "-c", "cfg.yaml"], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=60)
-    started = subprocess.run([*command("glassbox"), "run", "-c", "cfg.yaml"], cwd=tmp_path, env=env,
-                             capture_output=True, text=True, timeout=60)
+    validate = subprocess.run(
+        [*command("glassbox"), "validate", "-c", "cfg.yaml"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    started = subprocess.run(
+        [*command("glassbox"), "run", "-c", "cfg.yaml"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
     assert validate.returncode == 1 and started.returncode == 1
-    assert ("  - processors.redaction: the analyzer cannot be built: RuntimeError: licence file /etc/recognizer.lic "
-            "not found") in validate.stderr, validate.stderr
-    assert ("glassbox: cannot start: processors.redaction: cannot start: RuntimeError: licence file "
-            "/etc/recognizer.lic not found") in started.stderr, started.stderr
+    assert (
+        "  - processors.redaction: the analyzer cannot be built: RuntimeError: licence file /etc/recognizer.lic "
+        "not found"
+    ) in validate.stderr, validate.stderr
+    assert (
+        "glassbox: cannot start: processors.redaction: cannot start: RuntimeError: licence file "
+        "/etc/recognizer.lic not found"
+    ) in started.stderr, started.stderr
     assert "Traceback" not in validate.stderr + started.stderr
 
 
 def test_validate_checks_tls_files_and_folders_it_would_write(tmp_path: Path):
     (tmp_path / "cert.pem").write_text("not a certificate")
     (tmp_path / "readonly").mkdir(mode=0o500)
-    config = GOOD.replace('http: {endpoint: "127.0.0.1:0"}',
-                          'http: {endpoint: "127.0.0.1:0", tls: {cert_file: cert.pem, key_file: cert.pem}}')
+    config = GOOD.replace(
+        'http: {endpoint: "127.0.0.1:0"}',
+        'http: {endpoint: "127.0.0.1:0", tls: {cert_file: cert.pem, key_file: cert.pem}}',
+    )
     config = config.replace("local: {path: spans.db}", "local: {path: readonly/sub/spans.db}")
     (tmp_path / "cfg.yaml").write_text(config % 0)
 
@@ -239,8 +275,9 @@ def test_run_serves_stores_and_stops_cleanly_on_sigterm(tmp_path: Path, relays):
 
     grpc_port = int(relay.wait_for(r"OTLP/gRPC receiver listening on 127\.0\.0\.1:(\d+)").group(1))
     http_port = int(relay.wait_for(r"OTLP/HTTP receiver listening on 127\.0\.0\.1:(\d+)").group(1))
-    admin_port = int(relay.wait_for(r"admin server \(/healthz /readyz /metrics\) listening on 127\.0\.0\.1:(\d+)")
-                     .group(1))
+    admin_port = int(
+        relay.wait_for(r"admin server \(/healthz /readyz /metrics\) listening on 127\.0\.0\.1:(\d+)").group(1)
+    )
     relay.wait_for(r"glassbox relay ready \(exporters: local\)")
     assert 0 not in (grpc_port, http_port, admin_port)
     assert len({grpc_port, http_port, admin_port}) == 3

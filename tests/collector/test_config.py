@@ -35,12 +35,19 @@ def datadog(environ: dict[str, str], datadog_config: dict[str, Any] | None = Non
 
 
 def test_env_values_and_defaults_are_substituted():
-    config = parse({
-        "receivers": {"otlp": {"http": {"endpoint": "${env:HTTP_HOST}:${env:HTTP_PORT:-4318}"},
-                               "grpc": {"endpoint": "127.0.0.1:${env:GRPC_PORT:-4317}"}}},
-        "exporters": {"local": {"path": "${env:DB_DIR:-/var/lib}/${env:DB_NAME:-}spans.db"}},
-        "pipeline": {"exporters": ["${env:EXPORTER}"]},
-    }, environ={"HTTP_HOST": "0.0.0.0", "GRPC_PORT": "5317", "EXPORTER": "local"})
+    config = parse(
+        {
+            "receivers": {
+                "otlp": {
+                    "http": {"endpoint": "${env:HTTP_HOST}:${env:HTTP_PORT:-4318}"},
+                    "grpc": {"endpoint": "127.0.0.1:${env:GRPC_PORT:-4317}"},
+                }
+            },
+            "exporters": {"local": {"path": "${env:DB_DIR:-/var/lib}/${env:DB_NAME:-}spans.db"}},
+            "pipeline": {"exporters": ["${env:EXPORTER}"]},
+        },
+        environ={"HTTP_HOST": "0.0.0.0", "GRPC_PORT": "5317", "EXPORTER": "local"},
+    )
 
     assert config.receivers.otlp.http.endpoint == "0.0.0.0:4318"
     assert config.receivers.otlp.grpc.endpoint == "127.0.0.1:5317"  # a set variable beats its default
@@ -54,11 +61,14 @@ def test_substitution_touches_values_not_keys():
     assert errors == ["${env:SECTION}: unknown key (check the spelling; see config/default.yaml for the known keys)"]
 
 
-@pytest.mark.parametrize(("data", "path"), [
-    ({**LOCAL, "admin": {"endpoint": "${env:ADMIN_ENDPOINT}"}}, "admin.endpoint"),
-    ({"exporters": {"local": {}}, "pipeline": {"exporters": ["local", "${env:SECOND}"]}}, "pipeline.exporters[1]"),
-    (with_datadog({"api_key": "${env:MY_DD_KEY}"}), "exporters.datadog.api_key"),
-])
+@pytest.mark.parametrize(
+    ("data", "path"),
+    [
+        ({**LOCAL, "admin": {"endpoint": "${env:ADMIN_ENDPOINT}"}}, "admin.endpoint"),
+        ({"exporters": {"local": {}}, "pipeline": {"exporters": ["local", "${env:SECOND}"]}}, "pipeline.exporters[1]"),
+        (with_datadog({"api_key": "${env:MY_DD_KEY}"}), "exporters.datadog.api_key"),
+    ],
+)
 def test_a_missing_variable_names_its_key_path(data, path):
     errors = errors_of(data)
 
@@ -70,11 +80,20 @@ def test_a_missing_variable_names_its_key_path(data, path):
 
 
 def test_unknown_keys_are_rejected_with_their_path():
-    errors = errors_of({**LOCAL, "recievers": {}, "receivers": {"otlp": {"http": {"endpont": "127.0.0.1:1"}}},
-                        "exporters": {"local": {"path": "x.db", "max_span": 3}}})
+    errors = errors_of(
+        {
+            **LOCAL,
+            "recievers": {},
+            "receivers": {"otlp": {"http": {"endpont": "127.0.0.1:1"}}},
+            "exporters": {"local": {"path": "x.db", "max_span": 3}},
+        }
+    )
 
     assert sorted(e.split(":")[0] for e in errors) == [
-        "exporters.local.max_span", "receivers.otlp.http.endpont", "recievers"]
+        "exporters.local.max_span",
+        "receivers.otlp.http.endpont",
+        "recievers",
+    ]
     assert all("unknown key" in e for e in errors)
 
 
@@ -98,10 +117,19 @@ admin: {endpoint: "${env:ADMIN}"}
         load(path, environ={})
 
     paths = [error.split(": ")[0] for error in caught.value.errors]
-    for expected in ["receivers.otlp.http.endpoint", "receivers.otlp.http.max_body_bytes",
-                     "receivers.otlp.grpc.endpoint", "exporters.local.colour", "exporters.otlp.endpoint",
-                     "pipeline.processors[0]", "pipeline.processors[2]", "pipeline.exporters[1]",
-                     "pipeline.exporters[2]", "pipeline.join_timeout", "admin.endpoint"]:
+    for expected in [
+        "receivers.otlp.http.endpoint",
+        "receivers.otlp.http.max_body_bytes",
+        "receivers.otlp.grpc.endpoint",
+        "exporters.local.colour",
+        "exporters.otlp.endpoint",
+        "pipeline.processors[0]",
+        "pipeline.processors[2]",
+        "pipeline.exporters[1]",
+        "pipeline.exporters[2]",
+        "pipeline.join_timeout",
+        "admin.endpoint",
+    ]:
         assert expected in paths, caught.value.errors
     message = str(caught.value)
     assert message.startswith(f"{path} has {len(caught.value.errors)} error(s):")
@@ -116,13 +144,25 @@ def test_the_agentless_key_error_is_reported_with_the_others():
     assert any(e.startswith("exporters.datadog.api_key:") for e in errors)
 
 
-@pytest.mark.parametrize("endpoint", ["localhost", "127.0.0.1", ":4318", "127.0.0.1:65536", "127.0.0.1:port",
-                                      "http://127.0.0.1:4318", "127.0.0.1:4318/v1", ""])
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "localhost",
+        "127.0.0.1",
+        ":4318",
+        "127.0.0.1:65536",
+        "127.0.0.1:port",
+        "http://127.0.0.1:4318",
+        "127.0.0.1:4318/v1",
+        "",
+    ],
+)
 def test_bad_endpoints_are_rejected_with_an_example(endpoint):
     errors = errors_of({**LOCAL, "receivers": {"otlp": {"http": {"endpoint": endpoint}}}})
 
-    assert errors == [f"receivers.otlp.http.endpoint: {endpoint!r} is not host:port "
-                      "(e.g. 127.0.0.1:4318; port 0 picks a free port)"]
+    assert errors == [
+        f"receivers.otlp.http.endpoint: {endpoint!r} is not host:port (e.g. 127.0.0.1:4318; port 0 picks a free port)"
+    ]
 
 
 @pytest.mark.parametrize("endpoint", ["0.0.0.0:4318", "localhost:0", "[::1]:4317", "relay.internal:65535"])
@@ -140,19 +180,24 @@ def test_bad_datadog_urls_are_rejected(field, value):
 def test_agentless_without_an_api_key_is_a_clear_error():
     errors = errors_of(with_datadog({"transport": "agentless"}))
 
-    assert errors == ["exporters.datadog.api_key: required with transport: agentless; "
-                      "set DD_API_KEY or api_key: ${env:DD_API_KEY}"]
+    assert errors == [
+        "exporters.datadog.api_key: required with transport: agentless; set DD_API_KEY or api_key: ${env:DD_API_KEY}"
+    ]
 
 
 def test_a_pipeline_without_exporters_says_what_is_configured():
     assert errors_of({"exporters": {"local": {}}}) == [
-        "pipeline.exporters: list at least one exporter (configured: ['local'])"]
+        "pipeline.exporters: list at least one exporter (configured: ['local'])"
+    ]
 
 
-@pytest.mark.parametrize(("text", "says"), [
-    ("- just\n- a list\n", "(top level): expected a mapping of sections, got list"),
-    ("receivers:\n  otlp: [unclosed\n", "invalid YAML"),
-])
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("- just\n- a list\n", "(top level): expected a mapping of sections, got list"),
+        ("receivers:\n  otlp: [unclosed\n", "invalid YAML"),
+    ],
+)
 def test_unusable_documents_are_config_errors(tmp_path: Path, text, says):
     path = tmp_path / "cfg.yaml"
     path.write_text(text)
@@ -176,7 +221,13 @@ def test_nothing_set_means_the_local_agent():
     dd = datadog({})
 
     assert (dd.transport, dd.agent_url, dd.site, dd.api_key, dd.ml_app, dd.tags) == (
-        "agent", "http://127.0.0.1:8126", "datadoghq.com", None, None, {})
+        "agent",
+        "http://127.0.0.1:8126",
+        "datadoghq.com",
+        None,
+        None,
+        {},
+    )
 
 
 def test_dd_api_key_alone_means_agentless():
@@ -187,12 +238,15 @@ def test_dd_api_key_alone_means_agentless():
     assert dd.site == "datadoghq.eu"
 
 
-@pytest.mark.parametrize(("environ", "agent_url"), [
-    ({"DD_AGENT_HOST": "dd-agent"}, "http://dd-agent:8126"),
-    ({"DD_AGENT_HOST": "dd-agent", "DD_TRACE_AGENT_PORT": "18126"}, "http://dd-agent:18126"),
-    ({"DD_TRACE_AGENT_URL": "http://10.0.0.7:8126/"}, "http://10.0.0.7:8126"),
-    ({"DD_TRACE_AGENT_URL": "http://url-wins:8126", "DD_AGENT_HOST": "host-loses"}, "http://url-wins:8126"),
-])
+@pytest.mark.parametrize(
+    ("environ", "agent_url"),
+    [
+        ({"DD_AGENT_HOST": "dd-agent"}, "http://dd-agent:8126"),
+        ({"DD_AGENT_HOST": "dd-agent", "DD_TRACE_AGENT_PORT": "18126"}, "http://dd-agent:18126"),
+        ({"DD_TRACE_AGENT_URL": "http://10.0.0.7:8126/"}, "http://10.0.0.7:8126"),
+        ({"DD_TRACE_AGENT_URL": "http://url-wins:8126", "DD_AGENT_HOST": "host-loses"}, "http://url-wins:8126"),
+    ],
+)
 def test_an_explicit_agent_is_used_even_with_an_api_key(environ, agent_url):
     dd = datadog({"DD_API_KEY": SECRET, **environ})
 
@@ -219,8 +273,15 @@ def test_agentless_disabled_explicitly_means_the_agent():
 
 
 def test_ml_app_tags_and_override_origin_come_from_the_environment():
-    dd = datadog({"DD_LLMOBS_ML_APP": "support-bot", "DD_ENV": "prod", "DD_SERVICE": "shop", "DD_VERSION": "1.2.3",
-                  "DD_LLMOBS_OVERRIDE_ORIGIN": "http://127.0.0.1:9000"})
+    dd = datadog(
+        {
+            "DD_LLMOBS_ML_APP": "support-bot",
+            "DD_ENV": "prod",
+            "DD_SERVICE": "shop",
+            "DD_VERSION": "1.2.3",
+            "DD_LLMOBS_OVERRIDE_ORIGIN": "http://127.0.0.1:9000",
+        }
+    )
 
     assert dd.ml_app == "support-bot"
     assert dd.tags == {"env": "prod", "service": "shop", "version": "1.2.3"}
@@ -229,15 +290,34 @@ def test_ml_app_tags_and_override_origin_come_from_the_environment():
 
 def test_the_config_file_wins_over_the_environment():
     dd = datadog(
-        {"DD_API_KEY": "env-key", "DD_SITE": "datadoghq.eu", "DD_LLMOBS_ML_APP": "env-app", "DD_ENV": "env-env",
-         "DD_SERVICE": "env-service", "DD_TRACE_AGENT_URL": "http://env-agent:8126",
-         "DD_LLMOBS_OVERRIDE_ORIGIN": "http://env-origin:1"},
-        {"api_key": "file-key", "site": "us5.datadoghq.com", "ml_app": "file-app", "tags": {"env": "file-env"},
-         "agent_url": "http://file-agent:8126", "override_origin": "http://file-origin:2", "transport": "agentless"})
+        {
+            "DD_API_KEY": "env-key",
+            "DD_SITE": "datadoghq.eu",
+            "DD_LLMOBS_ML_APP": "env-app",
+            "DD_ENV": "env-env",
+            "DD_SERVICE": "env-service",
+            "DD_TRACE_AGENT_URL": "http://env-agent:8126",
+            "DD_LLMOBS_OVERRIDE_ORIGIN": "http://env-origin:1",
+        },
+        {
+            "api_key": "file-key",
+            "site": "us5.datadoghq.com",
+            "ml_app": "file-app",
+            "tags": {"env": "file-env"},
+            "agent_url": "http://file-agent:8126",
+            "override_origin": "http://file-origin:2",
+            "transport": "agentless",
+        },
+    )
 
     assert dd.api_key.get_secret_value() == "file-key"
     assert (dd.site, dd.ml_app, dd.agent_url, dd.override_origin, dd.transport) == (
-        "us5.datadoghq.com", "file-app", "http://file-agent:8126", "http://file-origin:2", "agentless")
+        "us5.datadoghq.com",
+        "file-app",
+        "http://file-agent:8126",
+        "http://file-origin:2",
+        "agentless",
+    )
     assert dd.tags == {"env": "file-env", "service": "env-service"}
 
 
@@ -248,11 +328,14 @@ def test_dd_variables_do_nothing_without_a_datadog_exporter():
     assert config.pipeline.exporters == ["local"]
 
 
-@pytest.mark.parametrize(("environ", "path"), [
-    ({"DD_API_KEY": SECRET, "DD_SITE": "https://datadoghq.eu"}, "exporters.datadog.site"),
-    ({"DD_LLMOBS_OVERRIDE_ORIGIN": "localhost:9000"}, "exporters.datadog.override_origin"),
-    ({"DD_TRACE_AGENT_URL": "dd-agent:8126"}, "exporters.datadog.agent_url"),
-])
+@pytest.mark.parametrize(
+    ("environ", "path"),
+    [
+        ({"DD_API_KEY": SECRET, "DD_SITE": "https://datadoghq.eu"}, "exporters.datadog.site"),
+        ({"DD_LLMOBS_OVERRIDE_ORIGIN": "localhost:9000"}, "exporters.datadog.override_origin"),
+        ({"DD_TRACE_AGENT_URL": "dd-agent:8126"}, "exporters.datadog.agent_url"),
+    ],
+)
 def test_environment_values_are_validated_like_file_values(environ, path):
     with pytest.raises(ConfigError) as caught:
         datadog(environ)
@@ -273,12 +356,15 @@ def test_default_config_is_local_without_datadog_settings():
     assert config.admin.endpoint == "127.0.0.1:13133"
 
 
-@pytest.mark.parametrize(("environ", "transport"), [
-    ({"DD_API_KEY": SECRET}, "agentless"),
-    ({"DD_AGENT_HOST": "dd-agent"}, "agent"),
-    ({"DD_TRACE_AGENT_URL": "http://dd-agent:8126"}, "agent"),
-    ({"DD_API_KEY": SECRET, "DD_AGENT_HOST": "dd-agent"}, "agent"),
-])
+@pytest.mark.parametrize(
+    ("environ", "transport"),
+    [
+        ({"DD_API_KEY": SECRET}, "agentless"),
+        ({"DD_AGENT_HOST": "dd-agent"}, "agent"),
+        ({"DD_TRACE_AGENT_URL": "http://dd-agent:8126"}, "agent"),
+        ({"DD_API_KEY": SECRET, "DD_AGENT_HOST": "dd-agent"}, "agent"),
+    ],
+)
 def test_default_config_picks_datadog_from_the_environment(environ, transport):
     config = default_config(environ=environ)
 
@@ -298,16 +384,24 @@ def test_default_config_with_agentless_enabled_but_no_key_is_an_error():
 
 
 def shows_secret(config: RelayConfig) -> list[str]:
-    renderings = {"str": str(config), "repr": repr(config), "json": config.model_dump_json(),
-                  "datadog": repr(config.exporters.datadog), "dump": str(config.model_dump())}
+    renderings = {
+        "str": str(config),
+        "repr": repr(config),
+        "json": config.model_dump_json(),
+        "datadog": repr(config.exporters.datadog),
+        "dump": str(config.model_dump()),
+    }
     return [name for name, text in renderings.items() if SECRET in text]
 
 
-@pytest.mark.parametrize(("data", "environ"), [
-    (with_datadog({"api_key": SECRET}), {}),
-    (with_datadog({"api_key": "${env:DD_API_KEY}"}), {"DD_API_KEY": SECRET}),
-    (with_datadog(), {"DD_API_KEY": SECRET}),
-])
+@pytest.mark.parametrize(
+    ("data", "environ"),
+    [
+        (with_datadog({"api_key": SECRET}), {}),
+        (with_datadog({"api_key": "${env:DD_API_KEY}"}), {"DD_API_KEY": SECRET}),
+        (with_datadog(), {"DD_API_KEY": SECRET}),
+    ],
+)
 def test_the_api_key_is_not_in_any_rendering_of_the_config(data, environ):
     config = parse(data, environ=environ)
 
@@ -316,21 +410,34 @@ def test_the_api_key_is_not_in_any_rendering_of_the_config(data, environ):
 
 
 def test_otlp_header_secrets_are_not_rendered_either():
-    config = parse({"exporters": {"otlp": {"endpoint": "http://127.0.0.1:4318", "headers": {"dd-api-key": SECRET}}},
-                    "pipeline": {"exporters": ["otlp"]}}, environ={})
+    config = parse(
+        {
+            "exporters": {"otlp": {"endpoint": "http://127.0.0.1:4318", "headers": {"dd-api-key": SECRET}}},
+            "pipeline": {"exporters": ["otlp"]},
+        },
+        environ={},
+    )
 
     assert SECRET not in f"{config} {config!r} {config.model_dump_json()}"
 
 
-@pytest.mark.parametrize(("data", "environ"), [
-    (with_datadog({"api_key": SECRET, "site": "Not A Site", "bogus": 1}), {}),
-    (with_datadog({"api_key": [SECRET]}), {}),
-    (with_datadog({"api_key": {"nested": SECRET}, "transport": "agentless"}), {}),
-    (with_datadog({"transport": "agentless", "agent_url": "nope"}), {"DD_API_KEY": SECRET}),
-    (with_datadog({"api_key": "${env:DD_API_KEY}"}, admin={"endpoint": "x"}), {"DD_API_KEY": SECRET}),
-    ({"exporters": {"otlp": {"endpoint": "nope", "headers": {"dd-api-key": [SECRET]}}},
-      "pipeline": {"exporters": ["otlp", "datadog"]}}, {"DD_API_KEY": SECRET}),
-])
+@pytest.mark.parametrize(
+    ("data", "environ"),
+    [
+        (with_datadog({"api_key": SECRET, "site": "Not A Site", "bogus": 1}), {}),
+        (with_datadog({"api_key": [SECRET]}), {}),
+        (with_datadog({"api_key": {"nested": SECRET}, "transport": "agentless"}), {}),
+        (with_datadog({"transport": "agentless", "agent_url": "nope"}), {"DD_API_KEY": SECRET}),
+        (with_datadog({"api_key": "${env:DD_API_KEY}"}, admin={"endpoint": "x"}), {"DD_API_KEY": SECRET}),
+        (
+            {
+                "exporters": {"otlp": {"endpoint": "nope", "headers": {"dd-api-key": [SECRET]}}},
+                "pipeline": {"exporters": ["otlp", "datadog"]},
+            },
+            {"DD_API_KEY": SECRET},
+        ),
+    ],
+)
 def test_the_api_key_is_not_in_config_errors(data, environ):
     with pytest.raises(ConfigError) as caught:
         parse(data, environ=environ)

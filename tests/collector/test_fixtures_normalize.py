@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
@@ -58,23 +59,37 @@ COMPLETION_IN, COMPLETION_OUT = [msg("user", "Hello")], [msg("assistant", " worl
 RESPONSES_IN = [msg("system", "Be brief."), msg("user", "Say hello")]
 RESPONSES_OUT = [msg("assistant", "Hello from responses")]
 DOCUMENTS = [{"text": "hello"}, {"text": "world"}]
-WEATHER_TOOL = [{
-    "name": "get_weather",
-    "description": "Get weather for a city",
-    "schema": {"type": "object", "properties": {"location": {"type": "string"}}, "required": ["location"]},
-}]
+WEATHER_TOOL = [
+    {
+        "name": "get_weather",
+        "description": "Get weather for a city",
+        "schema": {"type": "object", "properties": {"location": {"type": "string"}}, "required": ["location"]},
+    }
+]
 
 CHAT_PARAMS = {"temperature": 0.2, "max_tokens": 50, "top_p": 0.9}
 STREAMING = {"stream": True}
 
 # Token metrics are compared exactly over these keys: a metric the instrumentation did not report must be absent.
-METRIC_KEYS = ("input_tokens", "output_tokens", "total_tokens", "cache_read_input_tokens",
-               "cache_write_input_tokens", "reasoning_output_tokens", "total_cost")
+METRIC_KEYS = (
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cache_read_input_tokens",
+    "cache_write_input_tokens",
+    "reasoning_output_tokens",
+    "total_cost",
+)
 USAGE = {"input_tokens": 21, "output_tokens": 9, "total_tokens": 30}  # total derived when not sent
 CACHED = {"cache_read_input_tokens": 5}
 REASONING = {"reasoning_output_tokens": 3}
-RESPONSES_USAGE = {"input_tokens": 12, "output_tokens": 4, "total_tokens": 16, "cache_read_input_tokens": 2,
-                   "reasoning_output_tokens": 1}
+RESPONSES_USAGE = {
+    "input_tokens": 12,
+    "output_tokens": 4,
+    "total_tokens": 16,
+    "cache_read_input_tokens": 2,
+    "reasoning_output_tokens": 1,
+}
 EMBED_USAGE = {"input_tokens": 4, "total_tokens": 4}
 
 # --- relay bugs these captures expose ----------------------------------------------------------------------------
@@ -107,31 +122,55 @@ NO_SPAN = None  # the instrumentation does not wrap this API: the scenario's tra
 def nocontent(table: dict[str, Expect | None], *, keep_tool_definitions: bool = False) -> dict[str, Expect | None]:
     """The same calls with content capture off: no messages or documents, everything else unchanged."""
     return {
-        scenario: expect and replace(expect, input=None, output=None, documents=None, known_bugs={},
-                                     tool_definitions=expect.tool_definitions if keep_tool_definitions else None)
+        scenario: expect
+        and replace(
+            expect,
+            input=None,
+            output=None,
+            documents=None,
+            known_bugs={},
+            tool_definitions=expect.tool_definitions if keep_tool_definitions else None,
+        )
         for scenario, expect in table.items()
     }
 
 
 # OpenLLMetry 0.62.4 (content as gen_ai.input/output.messages JSON strings).
 LL = {
-    "chat": Expect("openai.chat", {**USAGE, **CACHED, **REASONING}, input=CHAT_IN, output=ANSWER,
-                   metadata=CHAT_PARAMS),
-    "tools": Expect("openai.chat", {**USAGE, **CACHED, **REASONING}, input=[ASK], output=CALLS_TOOL,
-                    tool_definitions=WEATHER_TOOL),
-    "toolresult": Expect("openai.chat", {**USAGE, **CACHED, **REASONING}, input=TOOL_HISTORY, output=ANSWER,
-                         tool_definitions=WEATHER_TOOL),
+    "chat": Expect("openai.chat", {**USAGE, **CACHED, **REASONING}, input=CHAT_IN, output=ANSWER, metadata=CHAT_PARAMS),
+    "tools": Expect(
+        "openai.chat", {**USAGE, **CACHED, **REASONING}, input=[ASK], output=CALLS_TOOL, tool_definitions=WEATHER_TOOL
+    ),
+    "toolresult": Expect(
+        "openai.chat",
+        {**USAGE, **CACHED, **REASONING},
+        input=TOOL_HISTORY,
+        output=ANSWER,
+        tool_definitions=WEATHER_TOOL,
+    ),
     # Streamed usage has no reasoning tokens; the streamtools scenario did not ask for usage at all.
     "stream": Expect("openai.chat", {**USAGE, **CACHED}, input=[ASK], output=ANSWER, metadata=STREAMING),
-    "streamtools": Expect("openai.chat", {}, input=[ASK], output=CALLS_TOOL, tool_definitions=WEATHER_TOOL,
-                          metadata=STREAMING),
-    "embed": Expect("openai.embeddings", {**EMBED_USAGE, "cache_read_input_tokens": 0}, kind="embedding",
-                    model=EMBEDDING_MODEL, documents=DOCUMENTS),
-    "completion": Expect("openai.completion", {"input_tokens": 2, "output_tokens": 1, "total_tokens": 3},
-                         model="gpt-3.5-turbo-instruct-0613", input=COMPLETION_IN, output=COMPLETION_OUT,
-                         metadata={"max_tokens": 5}),
-    "responses": Expect("openai.response", RESPONSES_USAGE, model="gpt-4.1-mini-2025", input=RESPONSES_IN,
-                        output=RESPONSES_OUT),
+    "streamtools": Expect(
+        "openai.chat", {}, input=[ASK], output=CALLS_TOOL, tool_definitions=WEATHER_TOOL, metadata=STREAMING
+    ),
+    "embed": Expect(
+        "openai.embeddings",
+        {**EMBED_USAGE, "cache_read_input_tokens": 0},
+        kind="embedding",
+        model=EMBEDDING_MODEL,
+        documents=DOCUMENTS,
+    ),
+    "completion": Expect(
+        "openai.completion",
+        {"input_tokens": 2, "output_tokens": 1, "total_tokens": 3},
+        model="gpt-3.5-turbo-instruct-0613",
+        input=COMPLETION_IN,
+        output=COMPLETION_OUT,
+        metadata={"max_tokens": 5},
+    ),
+    "responses": Expect(
+        "openai.response", RESPONSES_USAGE, model="gpt-4.1-mini-2025", input=RESPONSES_IN, output=RESPONSES_OUT
+    ),
 }
 
 # use_attributes=False: content arrives in log records and is joined by trace + span id. No tool definitions
@@ -140,8 +179,11 @@ LL = {
 LL_EVENTS = {
     **LL,
     "tools": replace(LL["tools"], tool_definitions=None),
-    "toolresult": replace(LL["toolresult"], tool_definitions=None,
-                          input=[*TOOL_HISTORY[:2], msg("tool", tool_results=[tool_result(None)])]),
+    "toolresult": replace(
+        LL["toolresult"],
+        tool_definitions=None,
+        input=[*TOOL_HISTORY[:2], msg("tool", tool_results=[tool_result(None)])],
+    ),
     "streamtools": replace(LL["streamtools"], tool_definitions=None),
 }
 
@@ -159,8 +201,13 @@ V2 = {
     "toolresult": Expect("chat gpt-4o-mini", USAGE, input=TOOL_HISTORY, output=ANSWER),
     "stream": Expect("chat gpt-4o-mini", USAGE, input=[ASK], output=ANSWER),
     "streamtools": Expect("chat gpt-4o-mini", {}, input=[ASK], output=CALLS_TOOL),
-    "embed": Expect("embeddings text-embedding-3-small", EMBED_USAGE, kind="embedding", model=EMBEDDING_MODEL,
-                    metadata={"embedding_dimensions": 3}),
+    "embed": Expect(
+        "embeddings text-embedding-3-small",
+        EMBED_USAGE,
+        kind="embedding",
+        model=EMBEDDING_MODEL,
+        metadata={"embedding_dimensions": 3},
+    ),
     "completion": NO_SPAN,
     "responses": NO_SPAN,
 }
@@ -168,8 +215,15 @@ V2 = {
 V2_OLD = {**V2, "embed": NO_SPAN}
 
 # @opentelemetry/exporter-trace-otlp-http: one hand-made span with no model or provider, OTLP/JSON on the wire.
-NODE = {"chat": Expect("chat gpt-4o-mini", {"input_tokens": 21, "total_tokens": 21}, model=None, provider=None,
-                       metadata={"temperature": 0.2, "stream": False})}
+NODE = {
+    "chat": Expect(
+        "chat gpt-4o-mini",
+        {"input_tokens": 21, "total_tokens": 21},
+        model=None,
+        provider=None,
+        metadata={"temperature": 0.2, "stream": False},
+    )
+}
 
 # OpenLIT 1.45.0: content on the span and again in one operation.details log record, which alone carries the tool
 # definitions. Cost is priced from the capture's pricing_json (int 0 = unpriced model, dropped). The toolresult
@@ -178,19 +232,41 @@ NODE = {"chat": Expect("chat gpt-4o-mini", {"input_tokens": 21, "total_tokens": 
 # tools without carrying their definitions.
 OPENLIT_USAGE = {**USAGE, **CACHED, "cache_write_input_tokens": 0, "total_cost": 8.55e-06}
 OPENLIT_BASE = {
-    "chat": Expect("chat gpt-4o-mini", OPENLIT_USAGE, input=CHAT_IN, output=ANSWER,
-                   metadata={**CHAT_PARAMS, "seed": 7}),
-    "tools": Expect("chat gpt-4o-mini", OPENLIT_USAGE, input=[ASK], output=CALLS_TOOL,
-                    tool_definitions=WEATHER_TOOL),
-    "toolresult": Expect("chat gpt-4o-mini", OPENLIT_USAGE, input=[ASK, msg("tool", tool_results=[tool_result()])],
-                         output=ANSWER, tool_definitions=WEATHER_TOOL),
+    "chat": Expect(
+        "chat gpt-4o-mini", OPENLIT_USAGE, input=CHAT_IN, output=ANSWER, metadata={**CHAT_PARAMS, "seed": 7}
+    ),
+    "tools": Expect("chat gpt-4o-mini", OPENLIT_USAGE, input=[ASK], output=CALLS_TOOL, tool_definitions=WEATHER_TOOL),
+    "toolresult": Expect(
+        "chat gpt-4o-mini",
+        OPENLIT_USAGE,
+        input=[ASK, msg("tool", tool_results=[tool_result()])],
+        output=ANSWER,
+        tool_definitions=WEATHER_TOOL,
+    ),
     "stream": Expect("chat gpt-4o-mini", OPENLIT_USAGE, input=[ASK], output=ANSWER, metadata=STREAMING),
-    "streamtools": Expect("chat gpt-4o-mini", OPENLIT_USAGE, input=[ASK], output=CALLS_TOOL, metadata=STREAMING,
-                          tool_definitions=WEATHER_TOOL),
-    "embed": Expect("embeddings text-embedding-3-small", {**EMBED_USAGE, "total_cost": 8e-08}, kind="embedding",
-                    model="text-embedding-3-small", documents=DOCUMENTS, metadata={"embedding_dimensions": 3}),
-    "responses": Expect("chat gpt-4.1-mini", {**RESPONSES_USAGE, "cache_write_input_tokens": 0},
-                        model="gpt-4.1-mini-2025", input=RESPONSES_IN, output=RESPONSES_OUT),
+    "streamtools": Expect(
+        "chat gpt-4o-mini",
+        OPENLIT_USAGE,
+        input=[ASK],
+        output=CALLS_TOOL,
+        metadata=STREAMING,
+        tool_definitions=WEATHER_TOOL,
+    ),
+    "embed": Expect(
+        "embeddings text-embedding-3-small",
+        {**EMBED_USAGE, "total_cost": 8e-08},
+        kind="embedding",
+        model="text-embedding-3-small",
+        documents=DOCUMENTS,
+        metadata={"embedding_dimensions": 3},
+    ),
+    "responses": Expect(
+        "chat gpt-4.1-mini",
+        {**RESPONSES_USAGE, "cache_write_input_tokens": 0},
+        model="gpt-4.1-mini-2025",
+        input=RESPONSES_IN,
+        output=RESPONSES_OUT,
+    ),
 }
 OPENLIT = {
     **OPENLIT_BASE,
@@ -218,8 +294,11 @@ class Source:
 
 def _openlit_sources() -> list[Source]:
     """OpenLIT captures recorded by tests/testdata/capture/capture_openlit.py, whichever versions are present."""
-    return [Source(d.name, OPENLIT_NOCONTENT if d.name.endswith("_nocontent") else OPENLIT)
-            for d in sorted(OTLP_CAPTURES.glob("openlit_*")) if d.is_dir()]
+    return [
+        Source(d.name, OPENLIT_NOCONTENT if d.name.endswith("_nocontent") else OPENLIT)
+        for d in sorted(OTLP_CAPTURES.glob("openlit_*"))
+        if d.is_dir()
+    ]
 
 
 SOURCES = [
@@ -237,8 +316,12 @@ SOURCES = [
     *_openlit_sources(),
 ]
 SOURCE = {source.name: source for source in SOURCES}
-SCENARIO_CASES = [pytest.param(source, scenario, id=f"{source.name}-{scenario}")
-                  for source in SOURCES if source.scenarios for scenario in source.scenarios]
+SCENARIO_CASES = [
+    pytest.param(source, scenario, id=f"{source.name}-{scenario}")
+    for source in SOURCES
+    if source.scenarios
+    for scenario in source.scenarios
+]
 
 
 # --- running a source through a relay ------------------------------------------------------------------------------
@@ -286,8 +369,11 @@ def capture_spans(source: Source) -> list[RawSpan]:
             for scope_spans in resource_spans.scope_spans:
                 for span in scope_spans.spans:
                     genai = any(a.key.startswith(("gen_ai.", "llm.", "traceloop.")) for a in span.attributes)
-                    spans.append(RawSpan(span.trace_id.hex(), span.span_id.hex(), span.parent_span_id.hex() or None,
-                                         span.name, genai))
+                    spans.append(
+                        RawSpan(
+                            span.trace_id.hex(), span.span_id.hex(), span.parent_span_id.hex() or None, span.name, genai
+                        )
+                    )
     return spans
 
 
@@ -391,10 +477,16 @@ async def test_capture_becomes_exactly_its_genai_spans(make_relay, source):
         event = row["event"]
         assert re.fullmatch(r"[0-9a-f]{32}", event["trace_id"])
         assert re.fullmatch(r"[0-9]{1,20}", event["span_id"])
-        assert event["_dd"] == {"span_id": event["span_id"], "trace_id": event["trace_id"],
-                                "apm_trace_id": event["trace_id"]}
-        assert (row["kind"], row["name"], row["span_id"]) == (event["meta"]["span"]["kind"], event["name"],
-                                                              event["span_id"])
+        assert event["_dd"] == {
+            "span_id": event["span_id"],
+            "trace_id": event["trace_id"],
+            "apm_trace_id": event["trace_id"],
+        }
+        assert (row["kind"], row["name"], row["span_id"]) == (
+            event["meta"]["span"]["kind"],
+            event["name"],
+            event["span_id"],
+        )
     validate_span_events(envelopes(run.events))
     bugs.finish()
 
@@ -418,7 +510,10 @@ async def test_scenario(make_relay, source, scenario):
     assert event["parent_id"] == "undefined"
     assert token_metrics(event) == expect.metrics
     assert (row["input_tokens"], row["output_tokens"], row["total_tokens"]) == (
-        expect.metrics.get("input_tokens"), expect.metrics.get("output_tokens"), expect.metrics.get("total_tokens"))
+        expect.metrics.get("input_tokens"),
+        expect.metrics.get("output_tokens"),
+        expect.metrics.get("total_tokens"),
+    )
 
     assert meta.get("input", {}).get("messages") == expect.input
     assert meta.get("output", {}).get("messages") == expect.output
@@ -432,8 +527,12 @@ async def test_scenario(make_relay, source, scenario):
 TRACELOOP_ENTITIES = {  # event name -> (kind, parent event name, input value, output value (dict: JSON))
     "support_flow.workflow": ("workflow", None, "Weather in Paris?", "The weather in Paris is rainy."),
     "weather_agent.agent": ("agent", "support_flow.workflow", "Weather in Paris?", "The weather in Paris is rainy."),
-    "summarize.task": ("task", "weather_agent.agent", "{'city': 'Paris', 'forecast': 'rainy'}",
-                       "The weather in Paris is rainy."),
+    "summarize.task": (
+        "task",
+        "weather_agent.agent",
+        "{'city': 'Paris', 'forecast': 'rainy'}",
+        "The weather in Paris is rainy.",
+    ),
     "get_weather": ("tool", "weather_agent.agent", "Paris", {"city": "Paris", "forecast": "rainy"}),
     "openai.chat": ("llm", "summarize.task", None, None),
 }
@@ -455,8 +554,13 @@ async def test_traceloop_sdk_entities(make_relay):
         assert event["trace_id"] == run.raw(event).trace_id
         # @conversation wins over the session_id association property; users and other properties become tags.
         assert event["session_id"] == "conv-123", name
-        assert {"session_id:conv-123", "user_id:user-42", "customer_id:cust-1", "env:dev",
-                "ml_app:probe-traceloop"} <= set(event["tags"]), name
+        assert {
+            "session_id:conv-123",
+            "user_id:user-42",
+            "customer_id:cust-1",
+            "env:dev",
+            "ml_app:probe-traceloop",
+        } <= set(event["tags"]), name
         assert meta["metadata"]["workflow_name"] == "support_flow", name
         if kind != "llm":
             output = meta["output"]["value"]
@@ -473,7 +577,10 @@ async def test_traceloop_sdk_entities(make_relay):
     assert meta["output"]["messages"] == ANSWER
     prompt = meta["input"]["prompt"]
     assert {k: prompt.get(k) for k in ("version", "template", "variables")} == {
-        "version": "3", "template": "Summarize: {text}", "variables": {"text": forecast}}
+        "version": "3",
+        "template": "Summarize: {text}",
+        "variables": {"text": forecast},
+    }
     assert prompt["id"]
     assert "prompt_version:3" in llm["tags"]
     assert meta["metadata"]["agent_name"] == "weather_agent"

@@ -14,6 +14,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
+from glassbox.collector.errors import StartupError
 from tests.conftest import export_over_grpc, fixture_files
 
 LIMIT = 16 * 1024  # receivers.otlp.grpc.max_message_bytes
@@ -23,8 +24,9 @@ TRACE_EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 
 @pytest.fixture
 async def relay(make_relay):
-    return await make_relay(receivers={"otlp": {"grpc": {"endpoint": "127.0.0.1:0", "max_message_bytes": LIMIT},
-                                                "http": None}})
+    return await make_relay(
+        receivers={"otlp": {"grpc": {"endpoint": "127.0.0.1:0", "max_message_bytes": LIMIT}, "http": None}}
+    )
 
 
 def fixture_request() -> trace_service_pb2.ExportTraceServiceRequest:
@@ -58,8 +60,9 @@ async def test_valid_trace_export_succeeds_and_is_stored(relay):
 
 async def test_gzip_compressed_export_succeeds(relay):
     async with grpc.aio.insecure_channel(f"127.0.0.1:{relay.grpc_port}") as channel:
-        await trace_service_pb2_grpc.TraceServiceStub(channel).Export(fixture_request(), timeout=10,
-                                                                       compression=grpc.Compression.Gzip)
+        await trace_service_pb2_grpc.TraceServiceStub(channel).Export(
+            fixture_request(), timeout=10, compression=grpc.Compression.Gzip
+        )
 
     assert trace_ids(fixture_request()) <= await stored_trace_ids(relay)
 
@@ -93,9 +96,11 @@ async def test_an_unusable_span_is_rejected_by_partial_success(relay):
 async def test_logs_and_metrics_services_answer(relay):
     async with grpc.aio.insecure_channel(f"127.0.0.1:{relay.grpc_port}") as channel:
         logs = await logs_service_pb2_grpc.LogsServiceStub(channel).Export(
-            logs_service_pb2.ExportLogsServiceRequest(), timeout=10)
+            logs_service_pb2.ExportLogsServiceRequest(), timeout=10
+        )
         metrics = await metrics_service_pb2_grpc.MetricsServiceStub(channel).Export(
-            metrics_service_pb2.ExportMetricsServiceRequest(), timeout=10)
+            metrics_service_pb2.ExportMetricsServiceRequest(), timeout=10
+        )
 
     assert isinstance(logs, logs_service_pb2.ExportLogsServiceResponse)
     assert isinstance(metrics, metrics_service_pb2.ExportMetricsServiceResponse)
@@ -123,11 +128,15 @@ async def test_otel_sdk_grpc_exporter_is_accepted(relay):
     tracer = provider.get_tracer("test")
 
     def emit() -> str:
-        with tracer.start_as_current_span("chat gpt-4o-mini", attributes={
-                "gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o-mini",
+        with tracer.start_as_current_span(
+            "chat gpt-4o-mini",
+            attributes={
+                "gen_ai.operation.name": "chat",
+                "gen_ai.request.model": "gpt-4o-mini",
                 "gen_ai.input.messages": '[{"role": "user", "parts": [{"type": "text", "content": "hi"}]}]',
                 "gen_ai.output.messages": '[{"role": "assistant", "parts": [{"type": "text", "content": "hello"}]}]',
-        }) as span:
+            },
+        ) as span:
             trace_id = format(span.get_span_context().trace_id, "032x")
         provider.shutdown()
         return trace_id
@@ -145,9 +154,14 @@ async def test_garbage_bytes_get_a_non_retryable_error(relay):
             await export(b"\xff\xfe\x00 not protobuf", timeout=10)
 
     # OTLP's retryable codes: CANCELLED, DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE, UNAVAILABLE, DATA_LOSS.
-    assert refused.value.code() not in {grpc.StatusCode.CANCELLED, grpc.StatusCode.DEADLINE_EXCEEDED,
-                                        grpc.StatusCode.ABORTED, grpc.StatusCode.OUT_OF_RANGE,
-                                        grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DATA_LOSS}
+    assert refused.value.code() not in {
+        grpc.StatusCode.CANCELLED,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.ABORTED,
+        grpc.StatusCode.OUT_OF_RANGE,
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DATA_LOSS,
+    }
     await assert_still_serves(relay)
 
 
@@ -159,11 +173,14 @@ async def test_garbage_bytes_are_invalid_argument_and_counted(relay):
 
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "not a valid protobuf ExportTraceServiceRequest" in refused.value.details()
-    assert relay.telemetry.value("receiver_refused_requests", transport="grpc", signal="traces",
-                                 reason="bad_request") == 1
+    assert (
+        relay.telemetry.value("receiver_refused_requests", transport="grpc", signal="traces", reason="bad_request") == 1
+    )
 
 
 async def test_a_second_relay_cannot_take_the_same_grpc_port(relay, make_relay):
     """grpcio binds with SO_REUSEPORT unless told not to: two relays would then silently share the port."""
-    with pytest.raises(Exception):
+    with pytest.raises(
+        StartupError, match=f"receivers.otlp.grpc.endpoint: cannot listen on 127.0.0.1:{relay.grpc_port}"
+    ):
         await make_relay(receivers={"otlp": {"grpc": {"endpoint": f"127.0.0.1:{relay.grpc_port}"}, "http": None}})

@@ -55,12 +55,17 @@ async def test_random_bytes_on_both_ports(make_relay):
 
 
 async def test_slow_and_idle_connections_do_not_block_others(make_relay):
-    relay = await make_relay(receivers={"otlp": {"http": {"endpoint": "127.0.0.1:0", "read_timeout": 0.5},
-                                                 "grpc": {"endpoint": "127.0.0.1:0"}}})
+    relay = await make_relay(
+        receivers={
+            "otlp": {"http": {"endpoint": "127.0.0.1:0", "read_timeout": 0.5}, "grpc": {"endpoint": "127.0.0.1:0"}}
+        }
+    )
     idle = [socket.create_connection(("127.0.0.1", relay.http_port)) for _ in range(50)]
     slow = socket.create_connection(("127.0.0.1", relay.http_port))
-    slow.sendall(b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
-                 b"Content-Length: 100000\r\n\r\n" + VALID[:10])  # ...and never the rest
+    slow.sendall(
+        b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
+        b"Content-Length: 100000\r\n\r\n" + VALID[:10]
+    )  # ...and never the rest
     try:
         await still_serving(relay)  # served while 51 connections hang
         slow.settimeout(5)
@@ -99,11 +104,19 @@ async def test_fuzzed_bodies_never_get_a_500(make_relay):
     statuses: list[int] = []
     json_body = (OTLP_CAPTURES / "node_json" / "0001_traces.json").read_bytes()
 
-    @settings(max_examples=int(os.environ.get("GLASSBOX_FUZZ_EXAMPLES", "400")), deadline=None, derandomize=True,
-              suppress_health_check=list(HealthCheck))
-    @given(base=st.sampled_from([VALID, json_body]), signal=st.sampled_from(["traces", "logs", "metrics"]),
-           cut=st.integers(0, 2000), flips=st.lists(st.tuples(st.integers(0, 2000), st.integers(0, 255)),
-                                                       max_size=8), tail=st.binary(max_size=64))
+    @settings(
+        max_examples=int(os.environ.get("GLASSBOX_FUZZ_EXAMPLES", "400")),
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(
+        base=st.sampled_from([VALID, json_body]),
+        signal=st.sampled_from(["traces", "logs", "metrics"]),
+        cut=st.integers(0, 2000),
+        flips=st.lists(st.tuples(st.integers(0, 2000), st.integers(0, 255)), max_size=8),
+        tail=st.binary(max_size=64),
+    )
     def fuzz(base, signal, cut, flips, tail):
         body = bytearray(base[: len(base) - min(cut, len(base))])
         for position, value in flips:
@@ -111,7 +124,8 @@ async def test_fuzzed_bodies_never_get_a_500(make_relay):
                 body[position % len(body)] = value
         content_type = "application/json" if base is json_body else "application/x-protobuf"
         status = asyncio.run_coroutine_threadsafe(
-            post_otlp(relay, signal, bytes(body) + tail, content_type=content_type), loop).result(30)[0]
+            post_otlp(relay, signal, bytes(body) + tail, content_type=content_type), loop
+        ).result(30)[0]
         statuses.append(status)
         assert status in (200, 400), status
 

@@ -35,21 +35,24 @@ LIMIT = 64 * 1024  # receivers.otlp.http.max_body_bytes for every relay in this 
 TIMEOUT = aiohttp.ClientTimeout(total=30)  # a hung relay fails the test quickly instead of after 5 minutes
 FIXTURE = fixture_files("ll_default")[0]  # one OpenLLMetry chat span
 FIXTURE_JSON = FIXTURE.with_suffix(".json")  # the same capture as OTLP/JSON
-FIXTURE_TRACE_ID = ExportTraceServiceRequest.FromString(FIXTURE.read_bytes()).resource_spans[0].scope_spans[0] \
-    .spans[0].trace_id.hex()
+FIXTURE_TRACE_ID = (
+    ExportTraceServiceRequest.FromString(FIXTURE.read_bytes()).resource_spans[0].scope_spans[0].spans[0].trace_id.hex()
+)
 
 
 @pytest.fixture
 async def relay(make_relay):
-    return await make_relay(receivers={"otlp": {"grpc": None,
-                                                 "http": {"endpoint": "127.0.0.1:0", "max_body_bytes": LIMIT}}})
+    return await make_relay(
+        receivers={"otlp": {"grpc": None, "http": {"endpoint": "127.0.0.1:0", "max_body_bytes": LIMIT}}}
+    )
 
 
 # --- helpers ----------------------------------------------------------------------------------------------------
 
 
-async def send(relay, body: Any, *, content_type: str | None = PB, encoding: str | None = None,
-               signal: str = "traces") -> tuple[int, bytes, str]:
+async def send(
+    relay, body: Any, *, content_type: str | None = PB, encoding: str | None = None, signal: str = "traces"
+) -> tuple[int, bytes, str]:
     """POST with full control of the headers; ``body`` may be bytes or an async iterator (sent chunked)."""
     headers = {}
     if content_type is not None:
@@ -57,13 +60,13 @@ async def send(relay, body: Any, *, content_type: str | None = PB, encoding: str
     if encoding is not None:
         headers["Content-Encoding"] = encoding
     async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
-        async with session.post(f"http://127.0.0.1:{relay.http_port}/v1/{signal}", data=body,
-                                headers=headers) as resp:
+        async with session.post(f"http://127.0.0.1:{relay.http_port}/v1/{signal}", data=body, headers=headers) as resp:
             return resp.status, await resp.read(), resp.content_type
 
 
-async def raw_post(port: int, headers: list[str], chunks: list[bytes], *, chunked: bool = False,
-                   path: str = "/v1/traces") -> tuple[int, dict[str, str], bytes]:
+async def raw_post(
+    port: int, headers: list[str], chunks: list[bytes], *, chunked: bool = False, path: str = "/v1/traces"
+) -> tuple[int, dict[str, str], bytes]:
     """A hand-written HTTP/1.1 request over a socket: exact headers (or none), optional chunked framing."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
@@ -167,10 +170,12 @@ def deep_json_kvlist(levels: int) -> bytes:
     """OTLP/JSON with one attribute of ``levels`` nested kvlistValues (written as text: too deep for orjson)."""
     value = '{"stringValue": "leaf"}'
     for _ in range(levels):
-        value = '{"kvlistValue": {"values": [{"key": "k", "value": %s}]}}' % value
-    span = ('{"traceId": "0102030405060708090a0b0c0d0e0f10", "spanId": "0102030405060708", "name": "deep", '
-            '"attributes": [{"key": "deep", "value": %s}]}' % value)
-    return ('{"resourceSpans": [{"scopeSpans": [{"spans": [%s]}]}]}' % span).encode()
+        value = '{"kvlistValue": {"values": [{"key": "k", "value": ' + value + "}]}}"
+    span = (
+        '{"traceId": "0102030405060708090a0b0c0d0e0f10", "spanId": "0102030405060708", "name": "deep", '
+        '"attributes": [{"key": "deep", "value": ' + value + "}]}"
+    )
+    return ('{"resourceSpans": [{"scopeSpans": [{"spans": [' + span + "]}]}]}").encode()
 
 
 def protobuf_with_bad_utf8() -> bytes:
@@ -182,7 +187,7 @@ def protobuf_with_bad_utf8() -> bytes:
 
 async def pieces(body: bytes, size: int):
     for start in range(0, len(body), size):
-        yield body[start:start + size]
+        yield body[start : start + size]
 
 
 # --- refusals -----------------------------------------------------------------------------------------------------
@@ -200,34 +205,84 @@ class Bad:
 
 
 CASES = [
-    pytest.param(Bad(b"\xff\xfe\x00 not protobuf \x01\x02",
-                     says=("not a valid protobuf ExportTraceServiceRequest",)), id="garbage-protobuf"),
+    pytest.param(
+        Bad(b"\xff\xfe\x00 not protobuf \x01\x02", says=("not a valid protobuf ExportTraceServiceRequest",)),
+        id="garbage-protobuf",
+    ),
     pytest.param(Bad(b"{not json", JSON, says=("not valid JSON",), reply=JSON), id="bad-json"),
     pytest.param(Bad(b"[1, 2]", JSON, says=("must be an object", "list"), reply=JSON), id="json-list"),
-    pytest.param(Bad(b'{"resourceSpans": "nope"}', JSON, says=("resourceSpans",), reply=JSON),
-                 id="json-wrong-shape"),
-    pytest.param(Bad(orjson.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [
-        {"traceId": "not-hex-at-all", "spanId": "0102030405060708", "name": "x"}]}]}]}), JSON,
-        says=("traceId", "not hex"), reply=JSON), id="json-non-hex-trace-id"),
+    pytest.param(Bad(b'{"resourceSpans": "nope"}', JSON, says=("resourceSpans",), reply=JSON), id="json-wrong-shape"),
+    pytest.param(
+        Bad(
+            orjson.dumps(
+                {
+                    "resourceSpans": [
+                        {
+                            "scopeSpans": [
+                                {"spans": [{"traceId": "not-hex-at-all", "spanId": "0102030405060708", "name": "x"}]}
+                            ]
+                        }
+                    ]
+                }
+            ),
+            JSON,
+            says=("traceId", "not hex"),
+            reply=JSON,
+        ),
+        id="json-non-hex-trace-id",
+    ),
     pytest.param(Bad(deep_json_kvlist(200), JSON, says=("nesting",), reply=JSON), id="json-200-nested-kvlists"),
-    pytest.param(Bad(FIXTURE_JSON.read_bytes().replace(b'"openai.chat"', b'"openai.\xff\xfechat"'), JSON,
-                     says=("UTF-8",), reply=JSON), id="json-invalid-utf8"),
+    pytest.param(
+        Bad(
+            FIXTURE_JSON.read_bytes().replace(b'"openai.chat"', b'"openai.\xff\xfechat"'),
+            JSON,
+            says=("UTF-8",),
+            reply=JSON,
+        ),
+        id="json-invalid-utf8",
+    ),
     pytest.param(Bad(deep_protobuf_kvlist(200), says=("not a valid protobuf",)), id="protobuf-200-nested-kvlists"),
     # upb checks UTF-8 in proto3 string fields: the parse fails, so the request is refused (not half-stored).
     pytest.param(Bad(protobuf_with_bad_utf8(), says=("UTF-8",)), id="protobuf-invalid-utf8"),
-    pytest.param(Bad(FIXTURE.read_bytes(), "text/plain", status=415, reason="unsupported_media_type",
-                     says=("text/plain", PB, JSON), reply=JSON), id="text-plain"),
+    pytest.param(
+        Bad(
+            FIXTURE.read_bytes(),
+            "text/plain",
+            status=415,
+            reason="unsupported_media_type",
+            says=("text/plain", PB, JSON),
+            reply=JSON,
+        ),
+        id="text-plain",
+    ),
     pytest.param(Bad(bytes(2 * LIMIT), status=413, reason="too_large", says=(f"{LIMIT} bytes",)), id="over-limit"),
-    pytest.param(Bad(gzip_bomb(64 << 20), encoding="gzip", status=413, reason="too_large",
-                     says=(f"{LIMIT} bytes", "decompression")), id="gzip-bomb"),
-    pytest.param(Bad(b"this is not gzip at all", encoding="gzip", reason="bad_encoding", says=("decompress",)),
-                 id="bad-gzip"),
-    pytest.param(Bad(gzip.compress(FIXTURE.read_bytes())[:-12], encoding="gzip", reason="bad_encoding",
-                     says=("truncated",)), id="truncated-gzip"),
-    pytest.param(Bad(gzip.compress(FIXTURE.read_bytes()) + b"trailing junk", encoding="gzip", reason="bad_encoding",
-                     says=("decompress",)), id="gzip-trailing-junk"),
-    pytest.param(Bad(FIXTURE.read_bytes(), encoding="br", reason="bad_encoding", says=("'br'", "gzip")),
-                 id="brotli"),
+    pytest.param(
+        Bad(
+            gzip_bomb(64 << 20),
+            encoding="gzip",
+            status=413,
+            reason="too_large",
+            says=(f"{LIMIT} bytes", "decompression"),
+        ),
+        id="gzip-bomb",
+    ),
+    pytest.param(
+        Bad(b"this is not gzip at all", encoding="gzip", reason="bad_encoding", says=("decompress",)), id="bad-gzip"
+    ),
+    pytest.param(
+        Bad(gzip.compress(FIXTURE.read_bytes())[:-12], encoding="gzip", reason="bad_encoding", says=("truncated",)),
+        id="truncated-gzip",
+    ),
+    pytest.param(
+        Bad(
+            gzip.compress(FIXTURE.read_bytes()) + b"trailing junk",
+            encoding="gzip",
+            reason="bad_encoding",
+            says=("decompress",),
+        ),
+        id="gzip-trailing-junk",
+    ),
+    pytest.param(Bad(FIXTURE.read_bytes(), encoding="br", reason="bad_encoding", says=("'br'", "gzip")), id="brotli"),
 ]
 
 
@@ -255,8 +310,7 @@ async def test_missing_content_type_is_415(relay):
 
 async def test_over_limit_chunked_body_is_413(relay):
     """No Content-Length to check up front: the limit is enforced while reading."""
-    status, headers, body = await raw_post(relay.http_port, [f"Content-Type: {PB}"], [bytes(8192)] * 16,
-                                           chunked=True)
+    status, headers, body = await raw_post(relay.http_port, [f"Content-Type: {PB}"], [bytes(8192)] * 16, chunked=True)
 
     assert status == 413
     assert f"{LIMIT} bytes" in rpc_status(body, headers["content-type"].split(";")[0]).message
@@ -300,7 +354,7 @@ async def test_json_request_gets_json_response(relay, content_type):
 
 
 async def test_chunked_protobuf_body_is_accepted(relay):
-    chunks = [FIXTURE.read_bytes()[i:i + 97] for i in range(0, len(FIXTURE.read_bytes()), 97)]  # odd boundaries
+    chunks = [FIXTURE.read_bytes()[i : i + 97] for i in range(0, len(FIXTURE.read_bytes()), 97)]  # odd boundaries
     status, headers, body = await raw_post(relay.http_port, [f"Content-Type: {PB}"], chunks, chunked=True)
 
     assert status == 200
@@ -338,8 +392,9 @@ async def test_moderate_json_nesting_is_accepted(relay):
     assert status == 200, body
 
 
-@pytest.mark.parametrize(("signal", "response_type"), [("logs", ExportLogsServiceResponse),
-                                                       ("metrics", ExportMetricsServiceResponse)])
+@pytest.mark.parametrize(
+    ("signal", "response_type"), [("logs", ExportLogsServiceResponse), ("metrics", ExportMetricsServiceResponse)]
+)
 async def test_logs_and_metrics_accept_empty_requests(relay, signal, response_type):
     status, body, content_type = await send(relay, b"", signal=signal)  # an empty Export*ServiceRequest
     assert (status, content_type) == (200, PB)
@@ -356,9 +411,13 @@ async def test_a_ten_megabyte_prompt_is_accepted_and_its_io_dropped_as_ddtrace_d
     span = request.resource_spans.add().scope_spans.add().spans.add()
     span.trace_id, span.span_id, span.name = bytes(range(1, 17)), bytes(range(1, 9)), "huge"
     span.start_time_unix_nano, span.end_time_unix_nano = 1_700_000_000_000_000_000, 1_700_000_001_000_000_000
-    for key, text in {"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o-mini",
-                      "gen_ai.prompt.0.role": "user", "gen_ai.prompt.0.content": "a" * 10_000_000,
-                      "gen_ai.completion.0.content": "ok"}.items():
+    for key, text in {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.request.model": "gpt-4o-mini",
+        "gen_ai.prompt.0.role": "user",
+        "gen_ai.prompt.0.content": "a" * 10_000_000,
+        "gen_ai.completion.0.content": "ok",
+    }.items():
         attribute = span.attributes.add()
         attribute.key, attribute.value.string_value = key, text
 
@@ -378,8 +437,12 @@ def chat_span(request: ExportTraceServiceRequest, span_id: bytes, name: str, **a
     span = request.resource_spans.add().scope_spans.add().spans.add()
     span.trace_id, span.span_id, span.name = bytes(range(1, 17)), span_id, name
     span.start_time_unix_nano, span.end_time_unix_nano = 1_700_000_000_000_000_000, 1_700_000_001_000_000_000
-    for key, text in {"gen_ai.operation.name": "chat", "gen_ai.prompt.0.content": "hi",
-                      "gen_ai.completion.0.content": "hello", **attributes}.items():
+    for key, text in {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.prompt.0.content": "hi",
+        "gen_ai.completion.0.content": "hello",
+        **attributes,
+    }.items():
         attribute = span.attributes.add()
         attribute.key = key
         if isinstance(text, dict):
@@ -404,10 +467,13 @@ def deeply_nested_json_content() -> bytes:
     return request.SerializeToString()
 
 
-@pytest.mark.parametrize("body", [
-    pytest.param(structured_span_kind(), id="kvlist-traceloop-span-kind"),  # was a TypeError (unhashable) -> 500
-    pytest.param(deeply_nested_json_content(), id="1000-deep-json-in-content"),  # was a RecursionError -> 500
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(structured_span_kind(), id="kvlist-traceloop-span-kind"),  # was a TypeError (unhashable) -> 500
+        pytest.param(deeply_nested_json_content(), id="1000-deep-json-in-content"),  # was a RecursionError -> 500
+    ],
+)
 async def test_hostile_span_contents_never_answer_500(relay, body):
     status, reply, _ = await send(relay, body)
 
@@ -415,8 +481,7 @@ async def test_hostile_span_contents_never_answer_500(relay, body):
     await assert_still_serves(relay)
 
 
-@pytest.mark.parametrize(("span_id", "says"), [(b"", "span id"), (b"\x01\x02\x03", "span id"),
-                                                (bytes(8), "span id")])
+@pytest.mark.parametrize(("span_id", "says"), [(b"", "span id"), (b"\x01\x02\x03", "span id"), (bytes(8), "span id")])
 async def test_a_span_with_an_invalid_id_is_rejected_by_partial_success(relay, span_id, says):
     request = ExportTraceServiceRequest()
     chat_span(request, bytes(range(1, 9)), "good")
@@ -436,22 +501,26 @@ async def test_a_span_with_an_invalid_id_is_rejected_by_partial_success(relay, s
 async def test_a_span_too_deep_to_render_does_not_take_its_batch_mates_down(relay):
     """orjson refuses > 254 levels; a span released by the join ticker must not sink the others with it."""
     poison = ExportTraceServiceRequest()
-    span = chat_span(poison, bytes(range(1, 9)), "poison",
-                     **{"_dd.ml_obs.metadata": '{"m":' + "[" * 400 + "]" * 400 + "}"})
+    span = chat_span(
+        poison, bytes(range(1, 9)), "poison", **{"_dd.ml_obs.metadata": '{"m":' + "[" * 400 + "]" * 400 + "}"}
+    )
     del span.attributes[2]  # no output: the span waits for log content and leaves with the join ticker
     assert (await send(relay, poison.SerializeToString()))[0] == 200
     assert (await send(relay, FIXTURE.read_bytes()))[0] == 200  # an innocent span waiting for its parent
 
     deadline = asyncio.get_running_loop().time() + 5
-    while (await scrape(relay)).get(("glassbox_pipeline_pending_spans", frozenset()), 1) and \
-            asyncio.get_running_loop().time() < deadline:
+    while (await scrape(relay)).get(
+        ("glassbox_pipeline_pending_spans", frozenset()), 1
+    ) and asyncio.get_running_loop().time() < deadline:
         await asyncio.sleep(0.05)
 
     assert FIXTURE_TRACE_ID in await stored_trace_ids(relay)
     metrics = await scrape(relay)
     poison_kept = "poison" in await stored_names(relay)
-    poison_counted = any(name in ("glassbox_exporter_dropped_items_total", "glassbox_exporter_stripped_spans_total")
-                         for name, _ in metrics)
+    poison_counted = any(
+        name in ("glassbox_exporter_dropped_items_total", "glassbox_exporter_stripped_spans_total")
+        for name, _ in metrics
+    )
     assert poison_kept or poison_counted, "the unrenderable span vanished without a trace"
 
 

@@ -17,8 +17,14 @@ from tests.conftest import fixture_files, signal_of
 
 def start_relay(config: Path, cwd: Path) -> tuple[subprocess.Popen, int]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DD_", "OTEL_"))}
-    proc = subprocess.Popen([sys.executable, "-m", "glassbox.collector.cli", "run", "-c", str(config)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=cwd)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "glassbox.collector.cli", "run", "-c", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=cwd,
+    )
     for line in proc.stdout:
         if "OTLP/HTTP receiver listening" in line:
             return proc, int(line.rsplit(":", 1)[1])
@@ -26,8 +32,11 @@ def start_relay(config: Path, cwd: Path) -> tuple[subprocess.Popen, int]:
 
 
 def post(port: int, path: Path) -> int:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/{signal_of(path)}", data=path.read_bytes(),
-                                     headers={"Content-Type": "application/x-protobuf"})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/v1/{signal_of(path)}",
+        data=path.read_bytes(),
+        headers={"Content-Type": "application/x-protobuf"},
+    )
     return urllib.request.urlopen(request, timeout=10).status
 
 
@@ -35,9 +44,9 @@ def write_config(folder: Path, join_timeout: float) -> Path:
     config = folder / "relay.yaml"
     config.write_text(f"""
 receivers: {{otlp: {{grpc: {{endpoint: "127.0.0.1:0"}}, http: {{endpoint: "127.0.0.1:0"}}}}}}
-exporters: {{local: {{path: "{folder / 'spans.db'}"}}}}
+exporters: {{local: {{path: "{folder / "spans.db"}"}}}}
 pipeline: {{exporters: [local], join_timeout: {join_timeout}}}
-storage: {{directory: "{folder / 'queue'}"}}
+storage: {{directory: "{folder / "queue"}"}}
 admin: {{endpoint: "127.0.0.1:0"}}
 """)
     return config

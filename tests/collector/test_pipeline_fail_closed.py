@@ -30,8 +30,9 @@ class Exploding:
 
 async def test_a_failing_processor_fails_closed_for_every_exporter(make_relay, tmp_path):
     with CaptureServer() as otlp_sink:
-        relay = await make_relay({"local": {"path": str(tmp_path / "spans.db")},
-                                  "otlp": {"endpoint": otlp_sink.url, "flush_interval": 0.05}})
+        relay = await make_relay(
+            {"local": {"path": str(tmp_path / "spans.db")}, "otlp": {"endpoint": otlp_sink.url, "flush_interval": 0.05}}
+        )
         relay.pipeline.processors.append(("exploding", Exploding()))
         for path in fixture_files("ll_events"):
             status, _, _ = await post_otlp(relay, signal_of(path), path.read_bytes())

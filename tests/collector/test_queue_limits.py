@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 import aiohttp
-from pathlib import Path
 
 from bench.relay import make_request
 from glassbox.collector.delivery import deadletter
@@ -24,8 +24,17 @@ async def wait_until(predicate, timeout: float = 10.0) -> None:
 async def test_replay_into_a_running_relay_is_counted_then_delivered(make_relay, tmp_path):
     with CaptureServer() as intake:
         intake.set_default(400, {}, b'{"errors":["no"]}')
-        relay = await make_relay({"datadog": {"transport": "agentless", "api_key": "k", "override_origin": intake.url,
-                                              "flush_interval": 0.05, "retry_initial_interval": 0.05}})
+        relay = await make_relay(
+            {
+                "datadog": {
+                    "transport": "agentless",
+                    "api_key": "k",
+                    "override_origin": intake.url,
+                    "flush_interval": 0.05,
+                    "retry_initial_interval": 0.05,
+                }
+            }
+        )
         for path in fixture_files("ll_default"):
             assert (await post_otlp(relay, signal_of(path), path.read_bytes()))[0] == 200
         await relay.flush()
@@ -57,9 +66,19 @@ async def test_memory_limit_refuses_new_data_with_a_retry_hint(make_relay):
 async def test_readyz_is_503_while_a_queue_is_full_and_200_once_it_drains(make_relay):
     with CaptureServer() as intake:
         intake.set_default(503, {}, b"busy")
-        relay = await make_relay({"datadog": {"transport": "agentless", "api_key": "k", "override_origin": intake.url,
-                                              "queue_max_items": 2, "flush_interval": 0.05,
-                                              "retry_initial_interval": 0.05, "retry_max_interval": 0.1}})
+        relay = await make_relay(
+            {
+                "datadog": {
+                    "transport": "agentless",
+                    "api_key": "k",
+                    "override_origin": intake.url,
+                    "queue_max_items": 2,
+                    "flush_interval": 0.05,
+                    "retry_initial_interval": 0.05,
+                    "retry_max_interval": 0.1,
+                }
+            }
+        )
         # root LLM spans with their content: nothing waits, each request puts one item in the queue
         statuses = [(await post_otlp(relay, "traces", make_request(n * 10 + 1, 1)))[0] for n in range(4)]
         assert statuses[:2] == [200, 200] and 429 in statuses[2:]
@@ -86,9 +105,20 @@ async def test_with_drop_oldest_a_full_queue_accepts_and_readyz_agrees(make_rela
     accepts and /readyz says 200 (it used to say 503 while accepting); the dropped items are counted."""
     with CaptureServer() as intake:
         intake.set_default(503, {}, b"busy")
-        relay = await make_relay({"datadog": {"transport": "agentless", "api_key": "k", "override_origin": intake.url,
-                                              "queue_max_items": 2, "overflow": "drop_oldest", "flush_interval": 0.05,
-                                              "retry_initial_interval": 0.05, "retry_max_interval": 0.1}})
+        relay = await make_relay(
+            {
+                "datadog": {
+                    "transport": "agentless",
+                    "api_key": "k",
+                    "override_origin": intake.url,
+                    "queue_max_items": 2,
+                    "overflow": "drop_oldest",
+                    "flush_interval": 0.05,
+                    "retry_initial_interval": 0.05,
+                    "retry_max_interval": 0.1,
+                }
+            }
+        )
         statuses = [(await post_otlp(relay, "traces", make_request(n * 10 + 1, 1)))[0] for n in range(5)]
 
         assert statuses == [200] * 5
@@ -100,9 +130,19 @@ async def test_with_drop_oldest_a_full_queue_accepts_and_readyz_agrees(make_rela
 async def test_readyz_says_why_it_is_not_ready_exactly_when_receivers_refuse(make_relay):
     with CaptureServer() as intake:
         intake.set_default(503, {}, b"busy")
-        relay = await make_relay({"datadog": {"transport": "agentless", "api_key": "k", "override_origin": intake.url,
-                                              "queue_max_items": 1, "flush_interval": 0.05,
-                                              "retry_initial_interval": 0.05, "retry_max_interval": 0.1}})
+        relay = await make_relay(
+            {
+                "datadog": {
+                    "transport": "agentless",
+                    "api_key": "k",
+                    "override_origin": intake.url,
+                    "queue_max_items": 1,
+                    "flush_interval": 0.05,
+                    "retry_initial_interval": 0.05,
+                    "retry_max_interval": 0.1,
+                }
+            }
+        )
         assert (await post_otlp(relay, "traces", make_request(1, 1)))[0] == 200
         status, body = await readyz(relay)
         refused, message, _ = await post_otlp(relay, "traces", make_request(11, 1))
@@ -110,8 +150,10 @@ async def test_readyz_says_why_it_is_not_ready_exactly_when_receivers_refuse(mak
         assert (status, refused) == (503, 429)
         assert body == {"ready": False, "reason": "the datadog exporter's queue is full; retry later"}
         assert b"the datadog exporter's queue is full" in message
-        assert relay.telemetry.value("receiver_refused_requests", transport="http", signal="traces",
-                                     reason="queue_full") == 1
+        assert (
+            relay.telemetry.value("receiver_refused_requests", transport="http", signal="traces", reason="queue_full")
+            == 1
+        )
 
 
 async def test_the_memory_limit_makes_readyz_fail_too(make_relay):
@@ -121,5 +163,7 @@ async def test_the_memory_limit_makes_readyz_fail_too(make_relay):
 
     assert (status, refused) == (503, 429)
     assert body["reason"].startswith("the relay is above its memory limit")
-    assert relay.telemetry.value("receiver_refused_requests", transport="http", signal="traces",
-                                 reason="memory_limit") == 1
+    assert (
+        relay.telemetry.value("receiver_refused_requests", transport="http", signal="traces", reason="memory_limit")
+        == 1
+    )

@@ -32,9 +32,28 @@ def certificate(tmp_path_factory) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1, made with the openssl CLI."""
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return cert, key
 
 
@@ -55,8 +74,12 @@ def finished_spans(count: int = 2):
 def secured(cert: Path, key: Path) -> dict:
     tls = {"cert_file": str(cert), "key_file": str(key)}
     auth = {"bearer_token": TOKEN}
-    return {"otlp": {"grpc": {"endpoint": "127.0.0.1:0", "auth": auth, "tls": tls},
-                     "http": {"endpoint": "127.0.0.1:0", "auth": auth, "tls": tls}}}
+    return {
+        "otlp": {
+            "grpc": {"endpoint": "127.0.0.1:0", "auth": auth, "tls": tls},
+            "http": {"endpoint": "127.0.0.1:0", "auth": auth, "tls": tls},
+        }
+    }
 
 
 async def test_http_receiver_with_tls_and_bearer_token(make_relay, certificate, monkeypatch):
@@ -72,8 +95,10 @@ async def test_http_receiver_with_tls_and_bearer_token(make_relay, certificate, 
     assert await asyncio.to_thread(wrong.export, finished_spans()) == SpanExportResult.FAILURE
     assert await relay.flush()
     assert {r["session_id"] for r in relay.local_exporter.store.recent(10)} == {"secure-0", "secure-1"}
-    assert relay.telemetry.value("receiver_refused_requests", transport="http", signal="traces",
-                                 reason="unauthorized") >= 1
+    assert (
+        relay.telemetry.value("receiver_refused_requests", transport="http", signal="traces", reason="unauthorized")
+        >= 1
+    )
 
 
 async def test_grpc_receiver_with_tls_and_bearer_token(make_relay, certificate):
@@ -81,13 +106,16 @@ async def test_grpc_receiver_with_tls_and_bearer_token(make_relay, certificate):
     relay = await make_relay(receivers=secured(cert, key))
     endpoint = f"https://127.0.0.1:{relay.grpc_port}"
     credentials = grpc.ssl_channel_credentials(cert.read_bytes())
-    good = GrpcSpanExporter(endpoint=endpoint, credentials=credentials,
-                            headers={"authorization": f"Bearer {TOKEN}"}, timeout=5)
+    good = GrpcSpanExporter(
+        endpoint=endpoint, credentials=credentials, headers={"authorization": f"Bearer {TOKEN}"}, timeout=5
+    )
     anonymous = GrpcSpanExporter(endpoint=endpoint, credentials=credentials, timeout=5)
     assert await asyncio.to_thread(good.export, finished_spans(1)) == SpanExportResult.SUCCESS
     assert await asyncio.to_thread(anonymous.export, finished_spans(1)) == SpanExportResult.FAILURE
-    assert relay.telemetry.value("receiver_refused_requests", transport="grpc", signal="traces",
-                                 reason="unauthorized") == 1
+    assert (
+        relay.telemetry.value("receiver_refused_requests", transport="grpc", signal="traces", reason="unauthorized")
+        == 1
+    )
 
 
 def test_secrets_never_appear_in_logs_metrics_or_validate(tmp_path):
@@ -104,13 +132,19 @@ exporters:
   otlp: {{endpoint: "http://127.0.0.1:9", headers: {{x-secret: "{OTLP_SECRET}"}}, flush_interval: 0.05,
           retry_initial_interval: 0.05, retry_max_elapsed: 0.3}}
 pipeline: {{exporters: [datadog, otlp]}}
-storage: {{directory: "{tmp_path / 'q'}"}}
+storage: {{directory: "{tmp_path / "q"}"}}
 admin: {{endpoint: "127.0.0.1:0"}}
 """)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DD_", "OTEL_"))}
     cli = [sys.executable, "-m", "glassbox.collector.cli"]
-    relay = subprocess.Popen([*cli, "--log-level", "DEBUG", "run", "-c", str(config)], stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True, env=env, cwd=tmp_path)
+    relay = subprocess.Popen(
+        [*cli, "--log-level", "DEBUG", "run", "-c", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
     lines: list[str] = []
     try:
         ports = {}
@@ -124,9 +158,11 @@ admin: {{endpoint: "127.0.0.1:0"}}
         http, admin = ports["OTLP/HTTP receiver"], ports["admin server"]
         body = OTLP_CAPTURES / "ll_default" / "0001_traces.pb"
         for token in (TOKEN, "wrong"):
-            request = urllib.request.Request(f"http://127.0.0.1:{http}/v1/traces", data=body.read_bytes(),
-                                             headers={"Content-Type": "application/x-protobuf",
-                                                      "Authorization": f"Bearer {token}"})
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{http}/v1/traces",
+                data=body.read_bytes(),
+                headers={"Content-Type": "application/x-protobuf", "Authorization": f"Bearer {token}"},
+            )
             try:
                 urllib.request.urlopen(request, timeout=5).read()
             except urllib.error.HTTPError as exc:

@@ -103,13 +103,24 @@ def demo(request):
     sink = OtlpSink()
     fake = FakeOpenAI.start_in_thread()
     try:
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("OTEL_", "TRACELOOP_"))}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "TRACELOOP_"))}
         proc = subprocess.run(
-            [sys.executable, "-m", "glassbox.collector.demo.app",
-             "--openai-base-url", fake.base_url, "--otlp-endpoint", sink.endpoint,
-             "--instrumentation", mode],
-            capture_output=True, text=True, env=env, timeout=APP_TIMEOUT_S)
+            [
+                sys.executable,
+                "-m",
+                "glassbox.collector.demo.app",
+                "--openai-base-url",
+                fake.base_url,
+                "--otlp-endpoint",
+                sink.endpoint,
+                "--instrumentation",
+                mode,
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=APP_TIMEOUT_S,
+        )
         assert proc.returncode == 0, proc.stderr
         summary = json.loads(proc.stdout.strip().splitlines()[-1])
         # The app flushes before exiting, so this should already hold; wait with a deadline.
@@ -117,18 +128,26 @@ def demo(request):
         assert sink.wait_until(lambda s: len(s.spans()) >= expected_spans), len(sink.spans())
         if mode == "openai-v2":
             assert sink.wait_until(lambda s: len(s.log_records()) >= 7)
-        yield {"mode": mode, "summary": summary, "spans": sink.spans(),
-               "logs": sink.log_records(), "requests": list(fake.requests),
-               "stderr": proc.stderr}
+        yield {
+            "mode": mode,
+            "summary": summary,
+            "spans": sink.spans(),
+            "logs": sink.log_records(),
+            "requests": list(fake.requests),
+            "stderr": proc.stderr,
+        }
     finally:
         fake.stop()
         sink.close()
 
 
 def genai_spans(demo, operation=None):
-    return [s for _, _, s in demo["spans"]
-            if attrs(s.attributes).get("gen_ai.operation.name") not in (None, "invoke_workflow")
-            and operation in (None, attrs(s.attributes)["gen_ai.operation.name"])]
+    return [
+        s
+        for _, _, s in demo["spans"]
+        if attrs(s.attributes).get("gen_ai.operation.name") not in (None, "invoke_workflow")
+        and operation in (None, attrs(s.attributes)["gen_ai.operation.name"])
+    ]
 
 
 def by_name(demo, name):
@@ -138,8 +157,7 @@ def by_name(demo, name):
 def test_summary_line(demo):
     s = demo["summary"]
     assert s["conversations"] == 3 and s["llm_calls"] == 7
-    assert {"support_conversation", "faq_search", "execute_tool lookup_order"} <= set(
-        s["span_names"])
+    assert {"support_conversation", "faq_search", "execute_tool lookup_order"} <= set(s["span_names"])
     paths = Counter(p for p, _ in demo["requests"])
     assert paths == {"/v1/chat/completions": 6, "/v1/embeddings": 1}
 
@@ -160,16 +178,14 @@ def test_genai_spans_nest_under_conversations(demo):
 
     chats, embeds = genai_spans(demo, "chat"), genai_spans(demo, "embeddings")
     assert len(chats) == 6 and len(embeds) == 1
-    assert Counter(trace_of[s.trace_id] for s in chats) == {
-        "sess-1001": 2, "sess-1002": 3, "sess-1003": 1}
+    assert Counter(trace_of[s.trace_id] for s in chats) == {"sess-1001": 2, "sess-1002": 3, "sess-1003": 1}
     assert trace_of[embeds[0].trace_id] == "sess-1001"
     for span in chats + embeds:
         a = attrs(span.attributes)
         assert span.kind == span.SPAN_KIND_CLIENT
         assert a["gen_ai.provider.name"] == "openai"
         assert a["gen_ai.usage.input_tokens"] > 0
-    assert {attrs(s.attributes)["gen_ai.response.model"] for s in chats} == {
-        "gpt-4o-mini-2024-07-18"}
+    assert {attrs(s.attributes)["gen_ai.response.model"] for s in chats} == {"gpt-4o-mini-2024-07-18"}
 
     (tool,) = genai_spans(demo, "execute_tool")
     t = attrs(tool.attributes)
@@ -184,7 +200,10 @@ def test_content_location(demo):
     if demo["mode"] == "openllmetry":
         # Content rides on the spans as JSON strings; the only log record is the app's evaluation.
         assert Counter(s.name for s in genai_spans(demo)) == {
-            "openai.chat": 6, "openai.embeddings": 1, "execute_tool lookup_order": 1}
+            "openai.chat": 6,
+            "openai.embeddings": 1,
+            "execute_tool lookup_order": 1,
+        }
         contents = [attrs(s.attributes)["gen_ai.input.messages"] for s in chats]
         assert all("Nordhaven Furniture" in c for c in contents)  # the system prompt
         joined = " ".join(contents)
@@ -197,14 +216,14 @@ def test_content_location(demo):
     else:
         # Spans carry no content; one inference-details log record per chat call does.
         assert Counter(s.name for s in genai_spans(demo)) == {
-            "chat gpt-4o-mini": 6, "embeddings text-embedding-3-small": 1,
-            "execute_tool lookup_order": 1}
+            "chat gpt-4o-mini": 6,
+            "embeddings text-embedding-3-small": 1,
+            "execute_tool lookup_order": 1,
+        }
         assert not any("gen_ai.input.messages" in attrs(s.attributes) for s in chats)
-        logs = [r for r in demo["logs"]
-                if r.event_name == "gen_ai.client.inference.operation.details"]
+        logs = [r for r in demo["logs"] if r.event_name == "gen_ai.client.inference.operation.details"]
         assert len(logs) == 6
-        assert {(r.trace_id, r.span_id) for r in logs} == {(s.trace_id, s.span_id)
-                                                           for s in chats}
+        assert {(r.trace_id, r.span_id) for r in logs} == {(s.trace_id, s.span_id) for s in chats}
         log_attrs = [attrs(r.attributes) for r in logs]
         assert all(isinstance(a["gen_ai.input.messages"], list) for a in log_attrs)
         assert all(isinstance(a["gen_ai.output.messages"], list) for a in log_attrs)

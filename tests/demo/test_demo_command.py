@@ -11,8 +11,14 @@ import time
 def test_glassbox_demo_runs_offline_and_shows_what_would_reach_datadog(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DD_", "OTEL_", "TRACELOOP_"))}
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "glassbox.collector.cli", "--log-level", "WARNING", "demo"],
-                            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "glassbox.collector.cli", "--log-level", "WARNING", "demo"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
     elapsed = time.monotonic() - started
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout

@@ -29,8 +29,7 @@ LOOKUP_ORDER = {
     "function": {
         "name": "lookup_order",
         "description": "Look up an order",
-        "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}},
-                       "required": ["order_id"]},
+        "parameters": {"type": "object", "properties": {"order_id": {"type": "string"}}, "required": ["order_id"]},
     },
 }
 DELIVERY_Q = "When will my sofa be delivered?"
@@ -74,15 +73,16 @@ def test_chat_text_reply_and_metadata(client, srv):
     assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
     assert usage.prompt_tokens_details.cached_tokens == 0
     assert usage.completion_tokens_details.reasoning_tokens == 0
-    assert srv.requests == [("/v1/chat/completions",
-                             {"model": "gpt-4o-mini", "messages": user(DELIVERY_Q)})]
+    assert srv.requests == [("/v1/chat/completions", {"model": "gpt-4o-mini", "messages": user(DELIVERY_Q)})]
 
 
 def test_chat_is_deterministic_and_caches_long_histories(client):
-    history = [{"role": "system", "content": "You are a furniture support bot."},
-               {"role": "user", "content": "hello"},
-               {"role": "assistant", "content": "Hi!"},
-               {"role": "user", "content": "Can I return a chair?"}]
+    history = [
+        {"role": "system", "content": "You are a furniture support bot."},
+        {"role": "user", "content": "hello"},
+        {"role": "assistant", "content": "Hi!"},
+        {"role": "user", "content": "Can I return a chair?"},
+    ]
     a = client.chat.completions.create(model="gpt-4o-mini", messages=history)
     b = client.chat.completions.create(model="gpt-4o-mini", messages=history)
     assert a.choices[0].message.content == b.choices[0].message.content
@@ -91,12 +91,15 @@ def test_chat_is_deterministic_and_caches_long_histories(client):
     assert a.usage.prompt_tokens_details.cached_tokens == a.usage.prompt_tokens // 2 > 0
 
 
-@pytest.mark.parametrize("text, keyword", [
-    ("My sofa arrived damaged, the fabric is torn", "damage"),
-    ("What's the status of my order?", "order number"),
-    ("thanks a lot", "welcome"),
-    ("Do you sell lamps?", "Nordhaven"),
-])
+@pytest.mark.parametrize(
+    "text, keyword",
+    [
+        ("My sofa arrived damaged, the fabric is torn", "damage"),
+        ("What's the status of my order?", "order number"),
+        ("thanks a lot", "welcome"),
+        ("Do you sell lamps?", "Nordhaven"),
+    ],
+)
 def test_chat_reply_is_chosen_by_keyword(client, text, keyword):
     resp = client.chat.completions.create(model="gpt-4o-mini", messages=user(text))
     assert keyword in resp.choices[0].message.content
@@ -104,8 +107,7 @@ def test_chat_reply_is_chosen_by_keyword(client, text, keyword):
 
 def test_chat_tool_call_then_tool_result(client):
     messages = user("Hi, call me on +1 415-555-0134. Where is order 48213?")
-    resp = client.chat.completions.create(model="gpt-4o-mini", messages=messages,
-                                          tools=[LOOKUP_ORDER])
+    resp = client.chat.completions.create(model="gpt-4o-mini", messages=messages, tools=[LOOKUP_ORDER])
     ChatCompletion.model_validate(resp.to_dict())
     choice = resp.choices[0]
     assert choice.finish_reason == "tool_calls"
@@ -115,20 +117,22 @@ def test_chat_tool_call_then_tool_result(client):
     assert call.function.name == "lookup_order"
     assert json.loads(call.function.arguments) == {"order_id": "48213"}
 
-    messages += [choice.message.model_dump(exclude_none=True),
-                 {"role": "tool", "tool_call_id": call.id,
-                  "content": json.dumps({"order_id": "48213", "status": "shipped",
-                                         "eta": "2026-03-14"})}]
-    final = client.chat.completions.create(model="gpt-4o-mini", messages=messages,
-                                           tools=[LOOKUP_ORDER])
+    messages += [
+        choice.message.model_dump(exclude_none=True),
+        {
+            "role": "tool",
+            "tool_call_id": call.id,
+            "content": json.dumps({"order_id": "48213", "status": "shipped", "eta": "2026-03-14"}),
+        },
+    ]
+    final = client.chat.completions.create(model="gpt-4o-mini", messages=messages, tools=[LOOKUP_ORDER])
     assert final.choices[0].finish_reason == "stop"
     text = final.choices[0].message.content
     assert "48213" in text and "shipped" in text and "2026-03-14" in text
 
 
 def test_tool_call_without_digits_uses_unknown(client):
-    resp = client.chat.completions.create(model="gpt-4o-mini", messages=user("where's my stuff"),
-                                          tools=[LOOKUP_ORDER])
+    resp = client.chat.completions.create(model="gpt-4o-mini", messages=user("where's my stuff"), tools=[LOOKUP_ORDER])
     args = resp.choices[0].message.tool_calls[0].function.arguments
     assert json.loads(args) == {"order_id": "unknown"}
 
@@ -137,9 +141,11 @@ def test_tool_call_without_digits_uses_unknown(client):
 
 
 def test_stream_text_with_usage(client):
-    chunks = list(client.chat.completions.create(
-        model="gpt-4o-mini", messages=user(DELIVERY_Q), stream=True,
-        stream_options={"include_usage": True}))
+    chunks = list(
+        client.chat.completions.create(
+            model="gpt-4o-mini", messages=user(DELIVERY_Q), stream=True, stream_options={"include_usage": True}
+        )
+    )
     for c in chunks:
         ChatCompletionChunk.model_validate(c.to_dict())
     *body, last = chunks
@@ -156,15 +162,15 @@ def test_stream_text_with_usage(client):
 
 
 def test_stream_without_usage_has_no_usage_chunk(client):
-    chunks = list(client.chat.completions.create(model="gpt-4o-mini", messages=user("hi"),
-                                                 stream=True))
+    chunks = list(client.chat.completions.create(model="gpt-4o-mini", messages=user("hi"), stream=True))
     assert all(c.choices for c in chunks)
     assert all(c.usage is None for c in chunks)
 
 
 def test_stream_tool_call_deltas(client):
-    with client.chat.completions.stream(model="gpt-4o-mini", tools=[LOOKUP_ORDER],
-                                        messages=user("Status of order 77123 please")) as stream:
+    with client.chat.completions.stream(
+        model="gpt-4o-mini", tools=[LOOKUP_ORDER], messages=user("Status of order 77123 please")
+    ) as stream:
         deltas = [e for e in stream if e.type == "tool_calls.function.arguments.delta"]
         final = stream.get_final_completion()
     assert len(deltas) >= 2  # arguments arrive in several fragments
@@ -186,16 +192,14 @@ def test_embeddings_single_and_batch(client):
     assert one.data[0].embedding == embedding_vector("return policy")  # via base64 default
     assert one.usage.prompt_tokens == one.usage.total_tokens > 0
 
-    batch = client.embeddings.create(model="text-embedding-3-small", input=["a", "b", "a"],
-                                     encoding_format="float")
+    batch = client.embeddings.create(model="text-embedding-3-small", input=["a", "b", "a"], encoding_format="float")
     vectors = [d.embedding for d in batch.data]
     assert [d.index for d in batch.data] == [0, 1, 2]
     assert vectors[0] == vectors[2] == embedding_vector("a") != vectors[1]
 
 
 def test_legacy_completions(client):
-    resp = client.completions.create(model="gpt-3.5-turbo-instruct",
-                                     prompt="How do I return a table?", max_tokens=50)
+    resp = client.completions.create(model="gpt-3.5-turbo-instruct", prompt="How do I return a table?", max_tokens=50)
     Completion.model_validate(resp.to_dict())
     assert resp.object == "text_completion"
     assert resp.model == "gpt-3.5-turbo-instruct-0914"
@@ -204,8 +208,7 @@ def test_legacy_completions(client):
 
 
 def test_responses_api(client):
-    resp = client.responses.create(model="gpt-4.1-mini", instructions="Be brief.",
-                                   input="Hello there")
+    resp = client.responses.create(model="gpt-4.1-mini", instructions="Be brief.", input="Hello there")
     Response.model_validate(resp.to_dict())
     assert resp.status == "completed" and resp.model == "gpt-4.1-mini-2025-04-14"
     assert resp.output_text == reply_for("Hello there")
@@ -232,8 +235,9 @@ def test_fail_model_gives_500(client):
 
 
 def test_invalid_json_gives_400(srv):
-    req = urllib.request.Request(f"{srv.base_url}/chat/completions", data=b"{not json",
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        f"{srv.base_url}/chat/completions", data=b"{not json", headers={"Content-Type": "application/json"}
+    )
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(req, timeout=10)
     assert info.value.code == 400
@@ -261,26 +265,27 @@ async def test_async_client_all_endpoints():
     async with FakeOpenAI() as srv:
         client = AsyncOpenAI(base_url=srv.base_url, api_key="test", max_retries=0, timeout=10)
         async with client:
-            chat = await client.chat.completions.create(model="gpt-4o-mini",
-                                                        messages=user(DELIVERY_Q))
+            chat = await client.chat.completions.create(model="gpt-4o-mini", messages=user(DELIVERY_Q))
             assert chat.choices[0].message.content == reply_for(DELIVERY_Q)
 
             tool = await client.chat.completions.create(
-                model="gpt-4o-mini", messages=user("order 48213?"), tools=[LOOKUP_ORDER])
+                model="gpt-4o-mini", messages=user("order 48213?"), tools=[LOOKUP_ORDER]
+            )
             assert tool.choices[0].message.tool_calls[0].function.name == "lookup_order"
 
             stream = await client.chat.completions.create(
-                model="gpt-4o-mini", messages=user(DELIVERY_Q), stream=True,
-                stream_options={"include_usage": True})
+                model="gpt-4o-mini", messages=user(DELIVERY_Q), stream=True, stream_options={"include_usage": True}
+            )
             chunks = [c async for c in stream]
             text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
             assert text == reply_for(DELIVERY_Q) and chunks[-1].usage.total_tokens > 0
 
             stream = await client.chat.completions.create(
-                model="gpt-4o-mini", messages=user("order 48213?"), tools=[LOOKUP_ORDER],
-                stream=True)
-            args = "".join([tc.function.arguments or "" async for c in stream
-                            for tc in (c.choices[0].delta.tool_calls or [])])
+                model="gpt-4o-mini", messages=user("order 48213?"), tools=[LOOKUP_ORDER], stream=True
+            )
+            args = "".join(
+                [tc.function.arguments or "" async for c in stream for tc in (c.choices[0].delta.tool_calls or [])]
+            )
             assert json.loads(args) == {"order_id": "48213"}
 
             emb = await client.embeddings.create(model="text-embedding-3-small", input="x")

@@ -31,17 +31,29 @@ def capture():
 
 
 def agentless(capture: CaptureServer, **extra) -> dict:
-    return {"datadog": {"transport": "agentless", "api_key": API_KEY, "site": "datadoghq.eu",
-                        "override_origin": capture.url, "ml_app": "Shop Bot", "flush_interval": 0.05,
-                        "retry_initial_interval": 0.05, **extra}}
+    return {
+        "datadog": {
+            "transport": "agentless",
+            "api_key": API_KEY,
+            "site": "datadoghq.eu",
+            "override_origin": capture.url,
+            "ml_app": "Shop Bot",
+            "flush_interval": 0.05,
+            "retry_initial_interval": 0.05,
+            **extra,
+        }
+    }
 
 
 async def send_llm_spans(relay, contents: list[str], *, evaluation: bool = False) -> None:
     """Create one LLM span per content string with the real OTel SDK and export it to the relay."""
     provider = TracerProvider(resource=Resource.create({"service.name": "agentless-app"}))
-    provider.add_span_processor(BatchSpanProcessor(
-        OTLPSpanExporter(endpoint=f"http://127.0.0.1:{relay.http_port}/v1/traces", timeout=30),
-        max_export_batch_size=4))
+    provider.add_span_processor(
+        BatchSpanProcessor(
+            OTLPSpanExporter(endpoint=f"http://127.0.0.1:{relay.http_port}/v1/traces", timeout=30),
+            max_export_batch_size=4,
+        )
+    )
     tracer = provider.get_tracer("test")
     for content in contents:
         with tracer.start_as_current_span("chat gpt-4o-mini") as span:
@@ -50,14 +62,24 @@ async def send_llm_spans(relay, contents: list[str], *, evaluation: bool = False
             span.set_attribute("gen_ai.request.model", "gpt-4o-mini")
             span.set_attribute("gen_ai.usage.input_tokens", 11)
             span.set_attribute("gen_ai.usage.output_tokens", 2)
-            span.set_attribute("gen_ai.input.messages", json.dumps(
-                [{"role": "user", "parts": [{"type": "text", "content": content}]}]))
-            span.set_attribute("gen_ai.output.messages", json.dumps(
-                [{"role": "assistant", "parts": [{"type": "text", "content": "ok"}], "finish_reason": "stop"}]))
+            span.set_attribute(
+                "gen_ai.input.messages", json.dumps([{"role": "user", "parts": [{"type": "text", "content": content}]}])
+            )
+            span.set_attribute(
+                "gen_ai.output.messages",
+                json.dumps(
+                    [{"role": "assistant", "parts": [{"type": "text", "content": "ok"}], "finish_reason": "stop"}]
+                ),
+            )
             if evaluation:
-                span.add_event("gen_ai.evaluation.result", {"gen_ai.evaluation.name": "toxicity",
-                                                            "gen_ai.evaluation.score.label": "pass",
-                                                            "gen_ai.evaluation.score.value": 0.02})
+                span.add_event(
+                    "gen_ai.evaluation.result",
+                    {
+                        "gen_ai.evaluation.name": "toxicity",
+                        "gen_ai.evaluation.score.label": "pass",
+                        "gen_ai.evaluation.score.value": 0.02,
+                    },
+                )
     await asyncio.to_thread(provider.force_flush)
     await asyncio.to_thread(provider.shutdown)
 
@@ -93,19 +115,27 @@ async def test_agentless_urls_headers_and_bodies(capture, make_relay):
         metrics += request.json()["data"]["attributes"]["metrics"]
     assert len(metrics) == 2
     assert {m["join_on"]["span"]["span_id"] for m in metrics} == {s["span_id"] for s in spans}
-    assert all(m["label"] == "toxicity" and m["score_value"] == pytest.approx(0.02) and m["assessment"] == "pass"
-               for m in metrics)
+    assert all(
+        m["label"] == "toxicity" and m["score_value"] == pytest.approx(0.02) and m["assessment"] == "pass"
+        for m in metrics
+    )
 
 
 def test_agentless_default_urls_follow_the_site():
-    config = parse({"exporters": {"datadog": {"transport": "agentless", "api_key": API_KEY,
-                                              "site": "us5.datadoghq.com"}},
-                    "pipeline": {"exporters": ["datadog"]}}, environ={})
+    config = parse(
+        {
+            "exporters": {"datadog": {"transport": "agentless", "api_key": API_KEY, "site": "us5.datadoghq.com"}},
+            "pipeline": {"exporters": ["datadog"]},
+        },
+        environ={},
+    )
     exporter = DatadogExporter(config.exporters.datadog)
     assert exporter.span_url == "https://llmobs-intake.us5.datadoghq.com/api/v2/llmobs"
     assert exporter.eval_url == "https://api.us5.datadoghq.com/api/intake/llm-obs/v2/eval-metric"
-    env_config = parse({"exporters": {"datadog": {}}, "pipeline": {"exporters": ["datadog"]}},
-                       environ={"DD_API_KEY": API_KEY, "DD_LLMOBS_OVERRIDE_ORIGIN": "http://127.0.0.1:9"})
+    env_config = parse(
+        {"exporters": {"datadog": {}}, "pipeline": {"exporters": ["datadog"]}},
+        environ={"DD_API_KEY": API_KEY, "DD_LLMOBS_OVERRIDE_ORIGIN": "http://127.0.0.1:9"},
+    )
     env_exporter = DatadogExporter(env_config.exporters.datadog)
     assert env_exporter.span_url == "http://127.0.0.1:9/api/v2/llmobs"
     assert env_exporter.span_headers["DD-API-KEY"] == API_KEY
@@ -119,8 +149,12 @@ async def test_payloads_are_split_under_5_mib(capture, make_relay):
     posts = span_posts(capture)
     assert len(posts) >= 3
     assert all(len(r.body) <= F.PAYLOAD_SIZE_LIMIT for r in posts)
-    got = sorted(int(s["meta"]["input"]["messages"][0]["content"].split()[0])
-                 for r in posts for env in r.json() for s in env["spans"])
+    got = sorted(
+        int(s["meta"]["input"]["messages"][0]["content"].split()[0])
+        for r in posts
+        for env in r.json()
+        for s in env["spans"]
+    )
     assert got == list(range(8))
 
 

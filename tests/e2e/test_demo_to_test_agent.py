@@ -20,8 +20,14 @@ from tests.support.testagent import EVAL_METRIC_PATH, LLMOBS_SPANS_PATH, TestAge
 
 SESSIONS = {"sess-1001": "cust-jane-doe", "sess-1002": "cust-omar-h", "sess-1003": "cust-sam-lee"}
 # What the demo's customers typed: none of it may reach the Agent, in any payload or OTLP copy.
-TYPED_PII = ["jane.doe@example.com", "415-555-0134", "4111 1111 1111 1111", "omar.h@example.net",
-             "212-555-0199", "sam.lee@example.org"]
+TYPED_PII = [
+    "jane.doe@example.com",
+    "415-555-0134",
+    "4111 1111 1111 1111",
+    "omar.h@example.net",
+    "212-555-0199",
+    "sam.lee@example.org",
+]
 SYSTEM_PROMPT_START = "You are Nova, the customer-support assistant of Nordhaven Furniture."
 
 
@@ -41,19 +47,26 @@ async def recorded(request, test_agent, make_relay):
     if request.param in _RECORDED:
         return _RECORDED[request.param]
     test_agent.clear()
-    relay = await make_relay({
-        "datadog": {"transport": "agent", "agent_url": test_agent.url, "flush_interval": 0.1},
-        "otlp": {"endpoint": test_agent.otlp_http_url, "flush_interval": 0.1, "compression": "none"},
-    }, processors={"redaction": {"workers": 0}}, pipeline={"processors": ["redaction"]})
+    relay = await make_relay(
+        {
+            "datadog": {"transport": "agent", "agent_url": test_agent.url, "flush_interval": 0.1},
+            "otlp": {"endpoint": test_agent.otlp_http_url, "flush_interval": 0.1, "compression": "none"},
+        },
+        processors={"redaction": {"workers": 0}},
+        pipeline={"processors": ["redaction"]},
+    )
     async with FakeOpenAI() as fake:
         await run_app(fake.base_url, f"http://127.0.0.1:{relay.http_port}", request.param)
     assert await relay.flush(timeout=30)
     requests = test_agent.requests()
-    _RECORDED[request.param] = {"mode": request.param, "requests": requests,
-            "spans": [s for body in test_agent.llmobs_span_payloads() for env in body for s in env["spans"]],
-            "span_bodies": test_agent.llmobs_span_payloads(),
-            "evals": [m for body in test_agent.eval_metric_payloads() for m in body["data"]["attributes"]["metrics"]],
-            "eval_bodies": test_agent.eval_metric_payloads()}
+    _RECORDED[request.param] = {
+        "mode": request.param,
+        "requests": requests,
+        "spans": [s for body in test_agent.llmobs_span_payloads() for env in body for s in env["spans"]],
+        "span_bodies": test_agent.llmobs_span_payloads(),
+        "evals": [m for body in test_agent.eval_metric_payloads() for m in body["data"]["attributes"]["metrics"]],
+        "eval_bodies": test_agent.eval_metric_payloads(),
+    }
     return _RECORDED[request.param]
 
 
@@ -127,8 +140,9 @@ async def test_multi_turn_history_is_resent(recorded):
 
 
 async def test_tool_call_and_tool_result(recorded):
-    omar = sorted((s for s in by_kind(recorded["spans"], "llm") if s["session_id"] == "sess-1002"),
-                  key=lambda s: s["start_ns"])
+    omar = sorted(
+        (s for s in by_kind(recorded["spans"], "llm") if s["session_id"] == "sess-1002"), key=lambda s: s["start_ns"]
+    )
     assert len(omar) == 3
     call = omar[0]["meta"]["output"]["messages"][0]["tool_calls"][0]
     assert call["name"] == "lookup_order" and call["arguments"] == {"order_id": "48213"} and call["tool_id"]
@@ -184,8 +198,9 @@ async def test_evaluation_metric(recorded):
     assert metric["ml_app"] == "furnish-hub" and metric["eval_scope"] == "span"
     assert metric["reasoning"].startswith("The customer confirmed")
     target = metric["join_on"]["span"]
-    last_omar = max((s for s in by_kind(recorded["spans"], "llm") if s["session_id"] == "sess-1002"),
-                    key=lambda s: s["start_ns"])
+    last_omar = max(
+        (s for s in by_kind(recorded["spans"], "llm") if s["session_id"] == "sess-1002"), key=lambda s: s["start_ns"]
+    )
     assert (target["span_id"], target["trace_id"]) == (last_omar["span_id"], last_omar["trace_id"])
 
 

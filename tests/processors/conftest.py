@@ -11,9 +11,9 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from glassbox.processors import model as M
-from glassbox.processors.wire import read_logs, set_value, traces_request
 from glassbox.processors.redaction.analyzer import Redactor
 from glassbox.processors.redaction.config import RedactionConfig
+from glassbox.processors.wire import read_logs, set_value, traces_request
 
 TRACE_ID = bytes.fromhex("0af7651916cd43dd8448eb211c80319c")
 
@@ -76,11 +76,15 @@ def log_request(records: list[dict[str, Any]]) -> ExportLogsServiceRequest:
 
 def chat_span(span_id: int, user: str, reply: str, **extra: Any) -> dict[str, Any]:
     attributes = {
-        "gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o-mini",
-        "gen_ai.usage.input_tokens": 12, "gen_ai.usage.output_tokens": 5,
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": "openai",
+        "gen_ai.request.model": "gpt-4o-mini",
+        "gen_ai.usage.input_tokens": 12,
+        "gen_ai.usage.output_tokens": 5,
         "gen_ai.input.messages": json.dumps([{"role": "user", "parts": [{"type": "text", "content": user}]}]),
-        "gen_ai.output.messages": json.dumps([{"role": "assistant", "parts": [{"type": "text", "content": reply}],
-                                               "finish_reason": "stop"}]),
+        "gen_ai.output.messages": json.dumps(
+            [{"role": "assistant", "parts": [{"type": "text", "content": reply}], "finish_reason": "stop"}]
+        ),
     }
     attributes.update(extra.pop("attributes", {}))
     return {"span_id": span_id, "name": "chat gpt-4o-mini", "attributes": attributes, **extra}

@@ -50,17 +50,24 @@ def _phone_texts() -> list[str]:
         fake.seed_instance(3)
         for _ in range(40):
             number = fake.phone_number()
-            out.append(rng.choice(["call {} now", "{}", "tel:{}.", "x{}y", "({})", "order {} ok", "{}:30"]).format(number))
+            out.append(
+                rng.choice(["call {} now", "{}", "tel:{}.", "x{}y", "({})", "order {} ok", "{}:30"]).format(number)
+            )
     for region in ("US", "GB", "DE", "FR", "IL", "IN", "CA", "BR", "AG", "JM", "IM"):
         for kind in (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.MOBILE):
             example = phonenumbers.example_number_for_type(region, kind)
             if example is None:
                 continue
-            for fmt in (phonenumbers.PhoneNumberFormat.NATIONAL, phonenumbers.PhoneNumberFormat.INTERNATIONAL,
-                        phonenumbers.PhoneNumberFormat.E164):
+            for fmt in (
+                phonenumbers.PhoneNumberFormat.NATIONAL,
+                phonenumbers.PhoneNumberFormat.INTERNATIONAL,
+                phonenumbers.PhoneNumberFormat.E164,
+            ):
                 out.append(f"reach me on {phonenumbers.format_number(example, fmt)} please")
-            out.append(f"dial 00{example.country_code}{example.national_number} or 011 {example.country_code} "
-                       f"{example.national_number}")
+            out.append(
+                f"dial 00{example.country_code}{example.national_number} or 011 {example.country_code} "
+                f"{example.national_number}"
+            )
     digits = "0123456789"
     for prefix in ("+0", "+00", "+999 ", "++44 ", "+ (44) ", "＋44", "+1-", "+44x", "+8", "+38"):
         for _ in range(15):
@@ -76,8 +83,9 @@ def test_phone_matcher_finds_exactly_what_presidio_finds():
     ours, stock = GlassboxPhoneRecognizer(), PhoneRecognizer()
     texts = _phone_texts()
     for text in texts * 2:  # twice: the second pass answers from the memo
-        assert sorted((r.start, r.end) for r in ours.analyze(text, ["PHONE_NUMBER"])) == \
-            sorted((r.start, r.end) for r in stock.analyze(text, ["PHONE_NUMBER"])), text
+        assert sorted((r.start, r.end) for r in ours.analyze(text, ["PHONE_NUMBER"])) == sorted(
+            (r.start, r.end) for r in stock.analyze(text, ["PHONE_NUMBER"])
+        ), text
 
 
 def test_windowed_context_matches_presidios_whole_text_context():
@@ -91,18 +99,22 @@ def test_windowed_context_matches_presidios_whole_text_context():
             if text[start].isspace():
                 continue
             art = LazyArtifacts(text, engine, "en")
-            assert sorted(art.context_words(start, 5, 3)) == \
-                sorted(stock._extract_surrounding_words(art, text[start:start + 3], start))
+            assert sorted(art.context_words(start, 5, 3)) == sorted(
+                stock._extract_surrounding_words(art, text[start : start + 3], start)
+            )
 
 
-@pytest.mark.parametrize("text, entity", [
-    ("mastercard 2221000000000009 exp 05/29", "CREDIT_CARD"),  # 2-series: not in Presidio's pattern
-    ("maestro 676199605707", "CREDIT_CARD"),  # 12 digits
-    ("visa 4789754192136377626 thanks", "CREDIT_CARD"),  # 19 digits
-    ("write to support@oakandpine.example today", "EMAIL_ADDRESS"),  # not a public suffix
-    ("pay ES1524393328683679160110 email: a@b.co", "IBAN_CODE"),  # a word after the IBAN
-    ("from 2001:db8::8a2e:370:7334 and 10.0.0.5", "IP_ADDRESS"),
-])
+@pytest.mark.parametrize(
+    "text, entity",
+    [
+        ("mastercard 2221000000000009 exp 05/29", "CREDIT_CARD"),  # 2-series: not in Presidio's pattern
+        ("maestro 676199605707", "CREDIT_CARD"),  # 12 digits
+        ("visa 4789754192136377626 thanks", "CREDIT_CARD"),  # 19 digits
+        ("write to support@oakandpine.example today", "EMAIL_ADDRESS"),  # not a public suffix
+        ("pay ES1524393328683679160110 email: a@b.co", "IBAN_CODE"),  # a word after the IBAN
+        ("from 2001:db8::8a2e:370:7334 and 10.0.0.5", "IP_ADDRESS"),
+    ],
+)
 def test_what_stock_presidio_misses_is_found(redactor, text, entity):
     found = redactor.redact([text])[0]
     assert entity in {f.entity for f in found.findings}
@@ -113,13 +125,16 @@ def test_version_pins_are_not_email_addresses(redactor):
     assert redactor.redact(["pip install react@18.2.0 python@3.11"])[0].findings == ()
 
 
-@pytest.mark.parametrize("text, redacted", [
-    ("Order 48213975 is late", False),
-    ("my checking account number is 48213975", True),
-    ("Driver license D1234567 issued in Ohio", True),
-    ("ticket K2265 again", False),
-    ("my passport number is 912803456", True),
-])
+@pytest.mark.parametrize(
+    "text, redacted",
+    [
+        ("Order 48213975 is late", False),
+        ("my checking account number is 48213975", True),
+        ("Driver license D1234567 issued in Ohio", True),
+        ("ticket K2265 again", False),
+        ("my passport number is 912803456", True),
+    ],
+)
 def test_false_positive_prone_recognizers_need_context(redactor, text, redacted):
     outcome = redactor.redact([text])[0]
     weak = {"US_BANK_NUMBER", "US_DRIVER_LICENSE", "US_PASSPORT"}
@@ -128,9 +143,16 @@ def test_false_positive_prone_recognizers_need_context(redactor, text, redacted)
 
 def test_operators_replace_mask_hash_and_drop():
     salt = "a-deployment-salt-0123456789"
-    settings = RedactionConfig(workers=0, hash_salt=salt, operators={
-        "EMAIL_ADDRESS": {"type": "hash"}, "CREDIT_CARD": {"type": "mask", "masking_char": "#", "chars_to_mask": 12},
-        "US_SSN": {"type": "drop"}, "IP_ADDRESS": {"type": "replace", "new_value": "[ip]"}})
+    settings = RedactionConfig(
+        workers=0,
+        hash_salt=salt,
+        operators={
+            "EMAIL_ADDRESS": {"type": "hash"},
+            "CREDIT_CARD": {"type": "mask", "masking_char": "#", "chars_to_mask": 12},
+            "US_SSN": {"type": "drop"},
+            "IP_ADDRESS": {"type": "replace", "new_value": "[ip]"},
+        },
+    )
     redactor = Redactor(settings)
     text = "mail ana@example.com card 4111111111111111 from 10.0.0.5"
     first, again, ssn = redactor.redact([text, "ana@example.com wrote again", "ssn 536-22-8741"])
@@ -143,11 +165,19 @@ def test_operators_replace_mask_hash_and_drop():
 
 
 def test_custom_recognizers_regex_context_and_deny_list():
-    settings = RedactionConfig(workers=0, custom_recognizers=[
-        {"name": "employee", "entity": "EMPLOYEE_ID", "patterns": [{"regex": r"\bE-\d{6}\b", "score": 0.3}],
-         "context": ["employee"]},
-        {"name": "vip", "entity": "VIP_NAME", "deny_list": ["Zorblax"]},
-    ], entity_thresholds={"EMPLOYEE_ID": 0.4})
+    settings = RedactionConfig(
+        workers=0,
+        custom_recognizers=[
+            {
+                "name": "employee",
+                "entity": "EMPLOYEE_ID",
+                "patterns": [{"regex": r"\bE-\d{6}\b", "score": 0.3}],
+                "context": ["employee"],
+            },
+            {"name": "vip", "entity": "VIP_NAME", "deny_list": ["Zorblax"]},
+        ],
+        entity_thresholds={"EMPLOYEE_ID": 0.4},
+    )
     redactor = Redactor(settings)
     with_context, without, vip = redactor.redact(["employee number E-123456", "part E-123456", "hi Zorblax!"])
     assert with_context.text == "employee number <EMPLOYEE_ID>"

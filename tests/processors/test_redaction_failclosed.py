@@ -11,17 +11,25 @@ import orjson
 import pytest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
-from glassbox.collector.intake import normalize
 from glassbox.collector.exporters.datadog import format as datadog_format
-from glassbox.processors.wire import logs_request, traces_request
+from glassbox.collector.intake import normalize
 from glassbox.processors import model as M
 from glassbox.processors.redaction.config import RedactionConfig
 from glassbox.processors.redaction.processor import RedactionProcessor
+from glassbox.processors.wire import logs_request, traces_request
 from tests.processors.conftest import chat_span, log_records, otlp_copy, trace_request
 
 MARKER = "[REDACTION FAILED]"
-EXPLODING = {"name": "exploding", "entity": "TEST_ENTITY", "class_path": "tests.processors.recognizers_for_tests:Exploding"}
-STUBBORN = {"name": "stubborn", "entity": "TEST_ENTITY", "class_path": "tests.processors.recognizers_for_tests.Stubborn"}
+EXPLODING = {
+    "name": "exploding",
+    "entity": "TEST_ENTITY",
+    "class_path": "tests.processors.recognizers_for_tests:Exploding",
+}
+STUBBORN = {
+    "name": "stubborn",
+    "entity": "TEST_ENTITY",
+    "class_path": "tests.processors.recognizers_for_tests.Stubborn",
+}
 
 
 def rendered(batch: M.Batch) -> bytes:
@@ -84,8 +92,9 @@ async def test_a_worker_that_ignores_its_deadline_is_killed_and_replaced(process
     batch = await processor.process(M.Batch(spans=spans))
     assert batch.spans[0].input.messages[0].content == MARKER
     assert processor.engine.backend.restarts == 1
-    again = await processor.process(M.Batch(spans=normalize.spans(trace_request([chat_span(2, "hi bob@example.com",
-                                                                                            "ok")]))))
+    again = await processor.process(
+        M.Batch(spans=normalize.spans(trace_request([chat_span(2, "hi bob@example.com", "ok")])))
+    )
     assert again.spans[0].input.messages[0].content == "hi <EMAIL_ADDRESS>"  # the restarted worker answers
     assert_no_leak(batch, "ana@example.com")
 
@@ -101,10 +110,18 @@ async def test_texts_over_the_size_limit_fail_closed_without_analysis(processor_
 
 async def test_anyvalue_shapes_the_walker_cannot_read_fail_closed(processor_factory):
     processor = processor_factory(workers=0)
-    request = trace_request([{"span_id": 7, "name": "GET /x", "attributes": {
-        "app.blob": b"\xff\xfe ana@example.com \xc3",  # not UTF-8: cannot be analysed
-        "app.note": "bob@example.com",
-    }}])
+    request = trace_request(
+        [
+            {
+                "span_id": 7,
+                "name": "GET /x",
+                "attributes": {
+                    "app.blob": b"\xff\xfe ana@example.com \xc3",  # not UTF-8: cannot be analysed
+                    "app.note": "bob@example.com",
+                },
+            }
+        ]
+    )
     attributes = request.resource_spans[0].scope_spans[0].spans[0].attributes
     future = attributes.add()
     future.key = "app.future"
@@ -132,28 +149,55 @@ async def test_anyvalue_shapes_the_walker_cannot_read_fail_closed(processor_fact
 async def test_model_values_of_unexpected_types_fail_closed(processor_factory):
     processor = processor_factory(workers=0)
     span = normalize.spans(trace_request([chat_span(1, "hello", "ok")]))[0]
-    span.metadata = {"customer": object(), "raw": b"ana@example.com", "blob": b"\xff ana@example.com",
-                     "ok": "bob@example.com", "n": 3}
+    span.metadata = {
+        "customer": object(),
+        "raw": b"ana@example.com",
+        "blob": b"\xff ana@example.com",
+        "ok": "bob@example.com",
+        "n": 3,
+    }
     span.input.messages[0].tool_calls.append(M.ToolCall(name="lookup", arguments=12345678901234))  # not JSON
     batch = await processor.process(M.Batch(spans=[span]))
     out = batch.spans[0]
     # bytes are analysed as UTF-8 (and stay bytes); bytes that are not UTF-8 cannot be, so they fail closed
-    assert out.metadata == {"customer": MARKER, "raw": b"<EMAIL_ADDRESS>", "blob": MARKER, "ok": "<EMAIL_ADDRESS>",
-                            "n": 3}
+    assert out.metadata == {
+        "customer": MARKER,
+        "raw": b"<EMAIL_ADDRESS>",
+        "blob": MARKER,
+        "ok": "<EMAIL_ADDRESS>",
+        "n": 3,
+    }
     assert out.input.messages[0].tool_calls[0].arguments == MARKER
     assert out.redaction.failed_closed == 3
 
 
 async def test_an_unexpected_error_scrubs_the_whole_batch(processor_factory):
     processor = processor_factory(workers=0)
-    spans = normalize.spans(trace_request([
-        chat_span(1, "ana@example.com", "ok", events=[("exception", {"exception.message": "dave@example.com"})],
-                  status=(2, "failed for erin@example.com")),
-        {"span_id": 2, "name": "GET", "attributes": {"http.url": "https://x.io/?u=bob@example.com"}},
-    ]))
+    spans = normalize.spans(
+        trace_request(
+            [
+                chat_span(
+                    1,
+                    "ana@example.com",
+                    "ok",
+                    events=[("exception", {"exception.message": "dave@example.com"})],
+                    status=(2, "failed for erin@example.com"),
+                ),
+                {"span_id": 2, "name": "GET", "attributes": {"http.url": "https://x.io/?u=bob@example.com"}},
+            ]
+        )
+    )
     spans[0].input = None  # a model bug upstream: not an IO
-    logs = log_records([{"span_id": 1, "event_name": "gen_ai.user.message",
-                         "body": {"content": "carol@example.com"}, "attributes": {"note": "frank@example.com"}}])
+    logs = log_records(
+        [
+            {
+                "span_id": 1,
+                "event_name": "gen_ai.user.message",
+                "body": {"content": "carol@example.com"},
+                "attributes": {"note": "frank@example.com"},
+            }
+        ]
+    )
     batch = await processor.process(M.Batch(spans=spans, logs=logs))
     assert processor.scrubbed_batches == 1
     assert len(batch.spans) == 2 and all(s.tags["pii.failed_closed"] == "1" for s in batch.spans)

@@ -19,11 +19,15 @@ from glassbox.processors.redaction.processor import RedactionProcessor
 def ruler_model(tmp_path_factory) -> str:
     nlp = spacy.blank("en")
     ruler = nlp.add_pipe("entity_ruler")
-    ruler.add_patterns([
-        {"label": "PERSON", "pattern": "Zed Quux"}, {"label": "PERSON", "pattern": [{"LOWER": "ana"}]},
-        {"label": "GPE", "pattern": "Xanadu"}, {"label": "ORG", "pattern": "Oak & Pine"},
-        {"label": "NORP", "pattern": "Martians"},
-    ])
+    ruler.add_patterns(
+        [
+            {"label": "PERSON", "pattern": "Zed Quux"},
+            {"label": "PERSON", "pattern": [{"LOWER": "ana"}]},
+            {"label": "GPE", "pattern": "Xanadu"},
+            {"label": "ORG", "pattern": "Oak & Pine"},
+            {"label": "NORP", "pattern": "Martians"},
+        ]
+    )
     path = tmp_path_factory.mktemp("model") / "ruler"
     nlp.to_disk(path)
     return str(path)
@@ -32,8 +36,9 @@ def ruler_model(tmp_path_factory) -> str:
 def test_ner_entities_are_redacted_with_presidios_label_mapping(ruler_model):
     redactor = Redactor(RedactionConfig(workers=0, nlp_engine=ruler_model))
     assert redactor.settings.resolved_entities()[-2:] == ["PERSON", "LOCATION"]
-    out = redactor.redact(["Hi, I'm Zed Quux from Xanadu, mail zed@example.com", "ana works at Oak & Pine",
-                           "Martians like it"])
+    out = redactor.redact(
+        ["Hi, I'm Zed Quux from Xanadu, mail zed@example.com", "ana works at Oak & Pine", "Martians like it"]
+    )
     assert out[0].text == "Hi, I'm <PERSON> from <LOCATION>, mail <EMAIL_ADDRESS>"  # GPE → LOCATION
     assert out[1].text == "<PERSON> works at Oak & Pine"  # ORGANIZATION: ignored, as in Presidio's default
     assert out[2].text is None  # NRP is not in the default entity list
@@ -48,9 +53,19 @@ async def test_ner_runs_in_worker_processes(ruler_model):
     processor = RedactionProcessor(RedactionConfig(workers=2, nlp_engine=ruler_model))
     processor.start()
     try:
-        spans = [M.Span(trace_id="ab" * 16, span_id=f"{i:016x}", parent_id=None, name="chat", kind=M.LLM, start_ns=0,
-                        duration_ns=1, input=M.IO(messages=[M.Message(role="user", content=f"I'm Zed Quux #{i}")]))
-                 for i in range(1, 9)]
+        spans = [
+            M.Span(
+                trace_id="ab" * 16,
+                span_id=f"{i:016x}",
+                parent_id=None,
+                name="chat",
+                kind=M.LLM,
+                start_ns=0,
+                duration_ns=1,
+                input=M.IO(messages=[M.Message(role="user", content=f"I'm Zed Quux #{i}")]),
+            )
+            for i in range(1, 9)
+        ]
         batch = await processor.process(M.Batch(spans=spans))
         assert {s.input.messages[0].content for s in batch.spans} == {f"I'm <PERSON> #{i}" for i in range(1, 9)}
         assert all(s.tags["pii.type"] == ["person"] for s in batch.spans)

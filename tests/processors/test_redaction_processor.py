@@ -15,8 +15,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from pydantic import ValidationError
 
-from glassbox.collector.intake import normalize
 from glassbox.collector.config import ConfigError, parse
+from glassbox.collector.intake import normalize
 from glassbox.processors import model as M
 from glassbox.processors.redaction.config import RedactionConfig
 from glassbox.processors.redaction.processor import RedactionProcessor
@@ -24,8 +24,14 @@ from tests.processors.conftest import chat_span, log_records, otlp_copy, otlp_re
 from tests.processors.test_redaction_failclosed import assert_no_leak
 from tests.support.capture_server import CaptureServer
 
-PII = {"email": "ana.lopez@example.com", "phone": "+1 415-555-0137", "card": "4111 1111 1111 1111",
-       "ssn": "536-22-8741", "iban": "DE89370400440532013000", "ip": "203.0.113.42"}
+PII = {
+    "email": "ana.lopez@example.com",
+    "phone": "+1 415-555-0137",
+    "card": "4111 1111 1111 1111",
+    "ssn": "536-22-8741",
+    "iban": "DE89370400440532013000",
+    "ip": "203.0.113.42",
+}
 
 
 @pytest.fixture(scope="module")
@@ -39,42 +45,95 @@ def processor():
 def everything_batch() -> M.Batch:
     """A GenAI span from OTLP with content in attributes, an exception event and status; a Traceloop entity
     span; a plain HTTP span; log records with content; and model-only fields set the way processors do."""
-    request = trace_request([
-        chat_span(1, f"I'm Ana, {PII['email']}, call {PII['phone']}", f"Charged card {PII['card']}",
-                  attributes={"gen_ai.tool.definitions": json.dumps([{"name": "refund", "description": "refund"}])},
-                  events=[("exception", {"exception.type": "KeyError",
-                                         "exception.message": f"no customer {PII['ssn']}",
-                                         "exception.stacktrace": f"File x.py\nKeyError: {PII['ssn']}"})],
-                  status=(2, f"lookup failed for {PII['email']}")),
-        {"span_id": 2, "parent": 1, "name": "refund.tool", "attributes": {
-            "traceloop.span.kind": "tool", "traceloop.entity.name": "refund",
-            "traceloop.entity.input": json.dumps({"args": [], "kwargs": {"iban": PII["iban"], "amount": 120}}),
-            "traceloop.entity.output": json.dumps({"ok": True, "ip": PII["ip"]})}},
-        {"span_id": 3, "name": "GET /customers", "attributes": {
-            "http.request.method": "GET", "url.full": f"https://api.shop.io/customers?email={PII['email']}",
-            "service.name": "shop", "enduser.phone": 4155550137, "app.tags": ["vip", PII["ssn"]]}},
-    ], resource={"service.name": "shop-bot", "host.owner": PII["email"]})
+    request = trace_request(
+        [
+            chat_span(
+                1,
+                f"I'm Ana, {PII['email']}, call {PII['phone']}",
+                f"Charged card {PII['card']}",
+                attributes={"gen_ai.tool.definitions": json.dumps([{"name": "refund", "description": "refund"}])},
+                events=[
+                    (
+                        "exception",
+                        {
+                            "exception.type": "KeyError",
+                            "exception.message": f"no customer {PII['ssn']}",
+                            "exception.stacktrace": f"File x.py\nKeyError: {PII['ssn']}",
+                        },
+                    )
+                ],
+                status=(2, f"lookup failed for {PII['email']}"),
+            ),
+            {
+                "span_id": 2,
+                "parent": 1,
+                "name": "refund.tool",
+                "attributes": {
+                    "traceloop.span.kind": "tool",
+                    "traceloop.entity.name": "refund",
+                    "traceloop.entity.input": json.dumps({"args": [], "kwargs": {"iban": PII["iban"], "amount": 120}}),
+                    "traceloop.entity.output": json.dumps({"ok": True, "ip": PII["ip"]}),
+                },
+            },
+            {
+                "span_id": 3,
+                "name": "GET /customers",
+                "attributes": {
+                    "http.request.method": "GET",
+                    "url.full": f"https://api.shop.io/customers?email={PII['email']}",
+                    "service.name": "shop",
+                    "enduser.phone": 4155550137,
+                    "app.tags": ["vip", PII["ssn"]],
+                },
+            },
+        ],
+        resource={"service.name": "shop-bot", "host.owner": PII["email"]},
+    )
     spans = normalize.spans(request)
     llm = spans[0]
     llm.metadata = {"temperature": 0.2, "customer": {"email": PII["email"], "card_number": 4111111111111111}}
-    llm.prompt = M.Prompt(id="support", version="3", template="Help {{name}} ({{email}})",
-                          variables={"email": PII["email"], "name": "Ana"})
-    llm.evaluations.append(M.Evaluation(label="faithful", metric_type="score", value=0.9,
-                                        reasoning=f"answer repeats {PII['phone']}"))
+    llm.prompt = M.Prompt(
+        id="support",
+        version="3",
+        template="Help {{name}} ({{email}})",
+        variables={"email": PII["email"], "name": "Ana"},
+    )
+    llm.evaluations.append(
+        M.Evaluation(label="faithful", metric_type="score", value=0.9, reasoning=f"answer repeats {PII['phone']}")
+    )
     llm.input.documents.append(M.Document(text=f"CRM note: IBAN {PII['iban']}", name="crm.txt"))
     llm.input.messages.append(M.Message(role="tool", tool_results=[M.ToolResult(result=f"ip {PII['ip']}")]))
-    llm.output.messages.append(M.Message(role="assistant", tool_calls=[
-        M.ToolCall(name="refund", arguments={"card": PII["card"], "notify": [PII["email"]], "amount": 12.5})]))
+    llm.output.messages.append(
+        M.Message(
+            role="assistant",
+            tool_calls=[
+                M.ToolCall(name="refund", arguments={"card": PII["card"], "notify": [PII["email"]], "amount": 12.5})
+            ],
+        )
+    )
     llm.user_id = PII["email"]
     llm.tags["customer"] = PII["email"]
-    logs = log_records([
-        {"span_id": 1, "event_name": "gen_ai.client.inference.operation.details", "body": "",
-         "attributes": {"gen_ai.input.messages": json.dumps([{"role": "user", "parts": [
-             {"type": "text", "content": f"my card is {PII['card']}"}]}])}},
-        {"span_id": 99, "body": {"content": f"ssn {PII['ssn']}", "role": "user"}},
-    ])
-    detached = M.DetachedEvaluation(llm.trace_id, "00000000000000aa", "shop", M.Evaluation(
-        label="tone", metric_type="categorical", value="ok", reasoning=f"mentions {PII['iban']}"))
+    logs = log_records(
+        [
+            {
+                "span_id": 1,
+                "event_name": "gen_ai.client.inference.operation.details",
+                "body": "",
+                "attributes": {
+                    "gen_ai.input.messages": json.dumps(
+                        [{"role": "user", "parts": [{"type": "text", "content": f"my card is {PII['card']}"}]}]
+                    )
+                },
+            },
+            {"span_id": 99, "body": {"content": f"ssn {PII['ssn']}", "role": "user"}},
+        ]
+    )
+    detached = M.DetachedEvaluation(
+        llm.trace_id,
+        "00000000000000aa",
+        "shop",
+        M.Evaluation(label="tone", metric_type="categorical", value="ok", reasoning=f"mentions {PII['iban']}"),
+    )
     return M.Batch(spans=spans, logs=logs, evaluations=[detached])
 
 
@@ -84,9 +143,14 @@ async def test_every_place_content_can_hide_is_redacted(processor):
     llm, tool, http = batch.spans
     assert llm.input.messages[0].content == "I'm Ana, <EMAIL_ADDRESS>, call <PHONE_NUMBER>"
     assert llm.output.messages[-1].tool_calls[0].arguments == {
-        "card": "<CREDIT_CARD>", "notify": ["<EMAIL_ADDRESS>"], "amount": 12.5}  # keys and structure kept
-    assert llm.metadata == {"temperature": 0.2, "customer": {"email": "<EMAIL_ADDRESS>",
-                                                             "card_number": "<CREDIT_CARD>"}}
+        "card": "<CREDIT_CARD>",
+        "notify": ["<EMAIL_ADDRESS>"],
+        "amount": 12.5,
+    }  # keys and structure kept
+    assert llm.metadata == {
+        "temperature": 0.2,
+        "customer": {"email": "<EMAIL_ADDRESS>", "card_number": "<CREDIT_CARD>"},
+    }
     assert llm.prompt.variables == {"email": "<EMAIL_ADDRESS>", "name": "Ana"}
     assert llm.prompt.template == "Help {{name}} ({{email}})"
     assert llm.evaluations[0].reasoning == "answer repeats <PHONE_NUMBER>"
@@ -96,8 +160,10 @@ async def test_every_place_content_can_hide_is_redacted(processor):
     assert llm.user_id == "<EMAIL_ADDRESS>" and llm.tags["customer"] == "<EMAIL_ADDRESS>"
     assert json.loads(tool.input.value or "{}") in ({}, {"args": [], "kwargs": {"iban": "<IBAN_CODE>", "amount": 120}})
     otlp_tool = {kv.key: kv.value.string_value for kv in otlp_copy(tool).attributes}
-    assert json.loads(otlp_tool["traceloop.entity.input"]) == {"args": [], "kwargs": {"iban": "<IBAN_CODE>",
-                                                                                      "amount": 120}}
+    assert json.loads(otlp_tool["traceloop.entity.input"]) == {
+        "args": [],
+        "kwargs": {"iban": "<IBAN_CODE>", "amount": 120},
+    }
     http_attrs = {kv.key: kv.value for kv in otlp_copy(http).attributes}
     assert http_attrs["service.name"].string_value == "shop"  # excluded key: never scanned
     assert http_attrs["enduser.phone"].string_value == "<PHONE_NUMBER>"  # an int that was a phone number
@@ -106,11 +172,27 @@ async def test_every_place_content_can_hide_is_redacted(processor):
     assert resource == {"service.name": "shop-bot", "host.owner": "<EMAIL_ADDRESS>"}
     # summaries: on every span, by location, as tags the Datadog exporter renders
     assert llm.tags["pii.detected"] == "true"
-    assert set(llm.tags["pii.type"]) >= {"email_address", "phone_number", "credit_card", "us_ssn",
-                                                     "iban_code", "ip_address"}
+    assert set(llm.tags["pii.type"]) >= {
+        "email_address",
+        "phone_number",
+        "credit_card",
+        "us_ssn",
+        "iban_code",
+        "ip_address",
+    }
     assert llm.redaction.found["input.messages"] >= {"EMAIL_ADDRESS", "PHONE_NUMBER", "IP_ADDRESS"}
-    assert {"span.events", "span.status", "metadata", "prompt", "evaluations", "input.documents", "tags",
-            "logs", "span.attributes", "output.messages"} <= set(llm.redaction.found)
+    assert {
+        "span.events",
+        "span.status",
+        "metadata",
+        "prompt",
+        "evaluations",
+        "input.documents",
+        "tags",
+        "logs",
+        "span.attributes",
+        "output.messages",
+    } <= set(llm.redaction.found)
     assert http.redaction.found["span.attributes"] >= {"EMAIL_ADDRESS", "US_SSN", "PHONE_NUMBER"}
     assert all(s.redaction.failed_closed == 0 for s in batch.spans)
     metrics = processor.metrics()
@@ -120,20 +202,35 @@ async def test_every_place_content_can_hide_is_redacted(processor):
 
 
 async def test_a_clean_span_says_so(processor):
-    batch = await processor.process(M.Batch(spans=normalize.spans(trace_request([chat_span(5, "Where is my sofa?",
-                                                                                             "On its way.")]))))
+    batch = await processor.process(
+        M.Batch(spans=normalize.spans(trace_request([chat_span(5, "Where is my sofa?", "On its way.")])))
+    )
     assert batch.spans[0].tags["pii.detected"] == "false" and "pii.type" not in batch.spans[0].tags
     assert batch.spans[0].redaction == M.RedactionSummary(found={}, failed_closed=0)
 
 
 async def test_attribute_key_patterns_choose_what_plain_spans_scan():
-    processor = RedactionProcessor(RedactionConfig(workers=0, attributes={"include": ["url.*", "http.*"],
-                                                                             "exclude": ["http.route"]}))
+    processor = RedactionProcessor(
+        RedactionConfig(workers=0, attributes={"include": ["url.*", "http.*"], "exclude": ["http.route"]})
+    )
     processor.start()
     try:
-        spans = normalize.spans(trace_request([{"span_id": 9, "name": "GET", "attributes": {
-            "url.full": f"https://x.io/?e={PII['email']}", "http.route": f"/u/{PII['email']}",
-            "app.note": PII["email"], "exception.message": PII["email"]}}]))
+        spans = normalize.spans(
+            trace_request(
+                [
+                    {
+                        "span_id": 9,
+                        "name": "GET",
+                        "attributes": {
+                            "url.full": f"https://x.io/?e={PII['email']}",
+                            "http.route": f"/u/{PII['email']}",
+                            "app.note": PII["email"],
+                            "exception.message": PII["email"],
+                        },
+                    }
+                ]
+            )
+        )
         batch = await processor.process(M.Batch(spans=spans))
         values = {kv.key: kv.value.string_value for kv in otlp_copy(batch.spans[0]).attributes}
         assert PII["email"] not in values["url.full"]
@@ -156,14 +253,24 @@ def test_settings_are_validated_with_key_paths():
     with pytest.raises(ValidationError, match="unknown phone regions"):
         RedactionConfig(phone_regions=["XX"])
     with pytest.raises(ConfigError) as err:
-        parse({"processors": {"redaction": {"entities": ["email"], "text_timeout": 0}},
-               "exporters": {"local": {}}, "pipeline": {"exporters": ["local"], "processors": ["redaction"]}},
-              environ={})
+        parse(
+            {
+                "processors": {"redaction": {"entities": ["email"], "text_timeout": 0}},
+                "exporters": {"local": {}},
+                "pipeline": {"exporters": ["local"], "processors": ["redaction"]},
+            },
+            environ={},
+        )
     assert any(e.startswith("processors.redaction.entities") for e in err.value.errors)
     assert any(e.startswith("processors.redaction.text_timeout") for e in err.value.errors)
-    salted = parse({"processors": {"redaction": {"hash_salt": "${env:SALT}", "operators": {
-        "DEFAULT": {"type": "hash"}}}}, "exporters": {"local": {}}, "pipeline": {"exporters": ["local"]}},
-        environ={"SALT": "0123456789abcdef-salt"})
+    salted = parse(
+        {
+            "processors": {"redaction": {"hash_salt": "${env:SALT}", "operators": {"DEFAULT": {"type": "hash"}}}},
+            "exporters": {"local": {}},
+            "pipeline": {"exporters": ["local"]},
+        },
+        environ={"SALT": "0123456789abcdef-salt"},
+    )
     assert "0123456789abcdef" not in repr(salted)  # a secret
 
 
@@ -171,13 +278,23 @@ async def test_the_relay_forwards_only_redacted_data(make_relay):
     """OTel SDK → relay (redaction in 1 worker process) → Datadog agentless + plain OTLP, both captured."""
     with CaptureServer() as capture:
         relay = await make_relay(
-            {"datadog": {"transport": "agentless", "api_key": "dd-test-key", "override_origin": capture.url,
-                         "ml_app": "shop", "flush_interval": 0.05},
-             "otlp": {"endpoint": capture.url, "compression": "none", "flush_interval": 0.05}},
-            pipeline={"processors": ["redaction"]}, processors={"redaction": {"workers": 1}})
+            {
+                "datadog": {
+                    "transport": "agentless",
+                    "api_key": "dd-test-key",
+                    "override_origin": capture.url,
+                    "ml_app": "shop",
+                    "flush_interval": 0.05,
+                },
+                "otlp": {"endpoint": capture.url, "compression": "none", "flush_interval": 0.05},
+            },
+            pipeline={"processors": ["redaction"]},
+            processors={"redaction": {"workers": 1}},
+        )
         provider = TracerProvider(resource=Resource.create({"service.name": "shop"}))
-        provider.add_span_processor(BatchSpanProcessor(
-            OTLPSpanExporter(endpoint=f"http://127.0.0.1:{relay.http_port}/v1/traces", timeout=30)))
+        provider.add_span_processor(
+            BatchSpanProcessor(OTLPSpanExporter(endpoint=f"http://127.0.0.1:{relay.http_port}/v1/traces", timeout=30))
+        )
         tracer = provider.get_tracer("test")
         with tracer.start_as_current_span("POST /chat") as http:
             http.set_attribute("url.full", f"https://shop.io/chat?u={PII['email']}")
@@ -185,11 +302,29 @@ async def test_the_relay_forwards_only_redacted_data(make_relay):
                 span.set_attribute("gen_ai.operation.name", "chat")
                 span.set_attribute("gen_ai.provider.name", "openai")
                 span.set_attribute("gen_ai.request.model", "gpt-4o-mini")
-                span.set_attribute("gen_ai.input.messages", json.dumps(
-                    [{"role": "user", "parts": [{"type": "text", "content": f"card {PII['card']}, ssn {PII['ssn']}"}]}]))
-                span.set_attribute("gen_ai.output.messages", json.dumps(
-                    [{"role": "assistant", "parts": [{"type": "text", "content": f"mailing {PII['email']}"}],
-                      "finish_reason": "stop"}]))
+                span.set_attribute(
+                    "gen_ai.input.messages",
+                    json.dumps(
+                        [
+                            {
+                                "role": "user",
+                                "parts": [{"type": "text", "content": f"card {PII['card']}, ssn {PII['ssn']}"}],
+                            }
+                        ]
+                    ),
+                )
+                span.set_attribute(
+                    "gen_ai.output.messages",
+                    json.dumps(
+                        [
+                            {
+                                "role": "assistant",
+                                "parts": [{"type": "text", "content": f"mailing {PII['email']}"}],
+                                "finish_reason": "stop",
+                            }
+                        ]
+                    ),
+                )
                 span.record_exception(ValueError(f"bad phone {PII['phone']}"))
         await asyncio.to_thread(provider.shutdown)  # the SDK exports from its thread; the relay runs here
         assert await relay.flush()
@@ -211,8 +346,11 @@ async def test_drop_removes_the_field_wherever_it_is():
     processor = RedactionProcessor(RedactionConfig(workers=0, operators={"US_SSN": {"type": "drop"}}))
     processor.start()
     try:
-        spans = normalize.spans(trace_request([chat_span(1, f"ssn {PII['ssn']}", "noted", attributes={
-            "app.ssn": PII["ssn"], "app.note": "fine"})]))
+        spans = normalize.spans(
+            trace_request(
+                [chat_span(1, f"ssn {PII['ssn']}", "noted", attributes={"app.ssn": PII["ssn"], "app.note": "fine"})]
+            )
+        )
         spans[0].metadata = {"ssn": PII["ssn"], "plan": "gold", "ids": [PII["ssn"], "a-1"]}
         batch = await processor.process(M.Batch(spans=spans))
         span = batch.spans[0]

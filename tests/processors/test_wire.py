@@ -35,8 +35,16 @@ def test_enrichment_reaches_the_otlp_copy_and_reads_back_the_same():
     span.set_tag("feature", "returns")
     span.set_tag("pii.type", ["email_address", "phone_number"])
     span.set_prompt(M.Prompt(id="support-v", name="support", version="7"))
-    span.add_evaluation(M.Evaluation(label="faithful", metric_type="score", value=0.5, assessment="fail",
-                                     reasoning="made up a date", timestamp_ms=1_700_000_000_123))
+    span.add_evaluation(
+        M.Evaluation(
+            label="faithful",
+            metric_type="score",
+            value=0.5,
+            assessment="fail",
+            reasoning="made up a date",
+            timestamp_ms=1_700_000_000_123,
+        )
+    )
 
     copy = otlp_copy(span)
     attrs = attributes(copy)
@@ -44,10 +52,17 @@ def test_enrichment_reaches_the_otlp_copy_and_reads_back_the_same():
     assert attrs[S.COST[0]] == 0.0042 and attrs["glassbox.metrics.input_cost"] == 0.001
     assert attrs["feature"] == "returns" and attrs["pii.type"] == ["email_address", "phone_number"]
     assert (attrs["gen_ai.prompt.name"], attrs["gen_ai.prompt.version"], attrs["gen_ai.prompt.id"]) == (
-        "support", "7", "support-v")
+        "support",
+        "7",
+        "support-v",
+    )
     [event] = [e for e in copy.events if e.name == S.EVENT_EVALUATION]
-    assert attributes(event) == {S.EVALUATION_NAME: "faithful", S.EVALUATION_SCORE: 0.5, S.EVALUATION_LABEL: "fail",
-                                 S.EVALUATION_EXPLANATION: "made up a date"}
+    assert attributes(event) == {
+        S.EVALUATION_NAME: "faithful",
+        S.EVALUATION_SCORE: 0.5,
+        S.EVALUATION_LABEL: "fail",
+        S.EVALUATION_EXPLANATION: "made up a date",
+    }
     assert event.time_unix_nano == 1_700_000_000_123_000_000
     # what a relay downstream (or Datadog's OTLP intake) reads from that copy is what this relay had
     again = normalize.spans(wire.traces_request([span]))[0]
@@ -87,9 +102,17 @@ def test_a_duplicate_key_the_model_cannot_hold_is_never_forwarded():
 
 
 def test_changed_values_are_written_and_the_rest_kept_in_place():
-    request = trace_request([chat_span(1, "hello", "hi", events=[("exception", {"exception.message": "boom",
-                                                                                  "exception.type": "E"})],
-                                       status=(2, "failed for ana@example.com"))])
+    request = trace_request(
+        [
+            chat_span(
+                1,
+                "hello",
+                "hi",
+                events=[("exception", {"exception.message": "boom", "exception.type": "E"})],
+                status=(2, "failed for ana@example.com"),
+            )
+        ]
+    )
     span_pb = request.resource_spans[0].scope_spans[0].spans[0]
     link = span_pb.links.add()
     link.trace_id, link.span_id = b"\x01" * 16, b"\x02" * 8
@@ -107,17 +130,28 @@ def test_changed_values_are_written_and_the_rest_kept_in_place():
 
     assert attributes(copy)["gen_ai.request.model"] == "gpt-4o-mini-redacted"
     assert [(e.name, e.time_unix_nano, attributes(e)) for e in copy.events] == [
-        ("exception", event_time, {"exception.message": "<gone>", "exception.type": "E"})]
+        ("exception", event_time, {"exception.message": "<gone>", "exception.type": "E"})
+    ]
     assert (copy.links[0].trace_id, copy.links[0].span_id, len(copy.links[0].attributes)) == (
-        b"\x01" * 16, b"\x02" * 8, 0)
+        b"\x01" * 16,
+        b"\x02" * 8,
+        0,
+    )
     assert copy.status.message == "failed for <EMAIL_ADDRESS>"
 
 
 def test_values_of_every_kind_round_trip():
     unknown = AnyValue()
     unknown.MergeFromString(b"\x52\x05hello")  # field 10: a kind this library does not know
-    values = {"s": "x", "i": -(2**63), "f": 1.5, "b": False, "raw": b"\xff\x00", "list": [1, "a", [True]],
-              "map": {"k": {"n": None}}}
+    values = {
+        "s": "x",
+        "i": -(2**63),
+        "f": 1.5,
+        "b": False,
+        "raw": b"\xff\x00",
+        "list": [1, "a", [True]],
+        "map": {"k": {"n": None}},
+    }
     request = trace_request([{"span_id": 5, "name": "x", "attributes": values}])
     request.resource_spans[0].scope_spans[0].spans[0].attributes.add(key="future", value=unknown)
 
@@ -140,9 +174,17 @@ def test_unknown_protobuf_fields_are_not_forwarded():
 
 
 def test_log_records_forward_what_the_model_holds():
-    request = log_request([{"span_id": 1, "event_name": "gen_ai.user.message", "body": {"content": "ana@x.io"},
-                            "attributes": {"note": "keep", "who": "ana@x.io"}},
-                           {"span_id": 2, "body": "untouched"}])
+    request = log_request(
+        [
+            {
+                "span_id": 1,
+                "event_name": "gen_ai.user.message",
+                "body": {"content": "ana@x.io"},
+                "attributes": {"note": "keep", "who": "ana@x.io"},
+            },
+            {"span_id": 2, "body": "untouched"},
+        ]
+    )
     untouched = request.resource_logs[0].scope_logs[0].log_records[1].SerializeToString()
     records = wire.read_logs(request)
     records[0].body = {"content": "<EMAIL_ADDRESS>"}
@@ -154,4 +196,7 @@ def test_log_records_forward_what_the_model_holds():
     assert attributes(out[0]) == {"note": "keep"}
     assert out[1].SerializeToString() == untouched
     assert (records[0].trace_id, records[0].span_id, records[0].event_name) == (
-        "0af7651916cd43dd8448eb211c80319c", "0000000000000001", "gen_ai.user.message")
+        "0af7651916cd43dd8448eb211c80319c",
+        "0000000000000001",
+        "gen_ai.user.message",
+    )

@@ -43,8 +43,11 @@ def ddtrace_capture():
 def test_agent_records_llmobs_span_post(agent, ddtrace_capture):
     agent.clear()
     payload = ddtrace_capture[0]["json"]
-    status = _post(agent.url + LLMOBS_SPANS_PATH, json.dumps(payload).encode(),
-                   {"Content-Type": "application/json", "X-Datadog-EVP-Subdomain": "llmobs-intake"})
+    status = _post(
+        agent.url + LLMOBS_SPANS_PATH,
+        json.dumps(payload).encode(),
+        {"Content-Type": "application/json", "X-Datadog-EVP-Subdomain": "llmobs-intake"},
+    )
     assert status == 200
     assert agent.wait_for(lambda reqs: len(reqs) >= 1, timeout=5)
     assert agent.llmobs_span_payloads() == [payload]
@@ -58,8 +61,11 @@ def test_agent_records_llmobs_span_post(agent, ddtrace_capture):
 def test_agent_records_eval_metrics_and_gunzips(agent, ddtrace_capture):
     agent.clear()
     payload = ddtrace_capture[1]["json"]
-    _post(agent.url + EVAL_METRIC_PATH, gzip.compress(json.dumps(payload).encode()),
-          {"Content-Type": "application/json", "Content-Encoding": "gzip", "X-Datadog-EVP-Subdomain": "api"})
+    _post(
+        agent.url + EVAL_METRIC_PATH,
+        gzip.compress(json.dumps(payload).encode()),
+        {"Content-Type": "application/json", "Content-Encoding": "gzip", "X-Datadog-EVP-Subdomain": "api"},
+    )
     # The test agent stores the body already decompressed (documented in testagent.py).
     assert agent.wait_for(lambda reqs: len(reqs) == 1, timeout=5)
     assert agent.eval_metric_payloads() == [payload]
@@ -102,7 +108,6 @@ def test_broken_bodies_fail_with_every_error(ddtrace_capture):
     evals["data"]["attributes"]["metrics"][0]["join_on"]["span"]["span_id"] = "abc"
     with pytest.raises(AssertionError, match="span_id"):
         validate_eval_metrics(evals)
-
 
 
 SPANS_PATH, EVALS_PATH = "/api/v2/llmobs", "/api/intake/llm-obs/v2/eval-metric"
@@ -157,45 +162,111 @@ BAD_SPAN_EVENTS = [
     ("hex span_id", "llm", lambda s: s.update(span_id="ae3ab6bb27cd1f4e"), ".span_id", "does not match"),
     ("span_id 0", "llm", lambda s: s.update(span_id="0"), ".span_id", "does not match"),
     ("uppercase trace_id", "llm", lambda s: s.update(trace_id=s["trace_id"].upper()), ".trace_id", "does not match"),
-    ("64-bit decimal trace_id", "llm", lambda s: s.update(trace_id="13932955089405749200"), ".trace_id",
-     "does not match"),
-    ("hex parent_id", "llm", lambda s: s.update(parent_id="ae3ab6bb27cd1f4e"), ".parent_id",
-     "is not valid under any of the given schemas"),
-    ("root with null parent_id", "workflow", lambda s: s.update(parent_id=None), ".parent_id",
-     "is not valid under any of the given schemas"),
-    ("unknown span kind", "llm", lambda s: s["meta"]["span"].update(kind="chain"), ".meta.span.kind",
-     "is not one of"),
-    ("kind only in meta.kind", "tool", lambda s: s["meta"].update(kind=s["meta"].pop("span")["kind"]), ".meta",
-     "'span' is a required property"),
+    (
+        "64-bit decimal trace_id",
+        "llm",
+        lambda s: s.update(trace_id="13932955089405749200"),
+        ".trace_id",
+        "does not match",
+    ),
+    (
+        "hex parent_id",
+        "llm",
+        lambda s: s.update(parent_id="ae3ab6bb27cd1f4e"),
+        ".parent_id",
+        "is not valid under any of the given schemas",
+    ),
+    (
+        "root with null parent_id",
+        "workflow",
+        lambda s: s.update(parent_id=None),
+        ".parent_id",
+        "is not valid under any of the given schemas",
+    ),
+    ("unknown span kind", "llm", lambda s: s["meta"]["span"].update(kind="chain"), ".meta.span.kind", "is not one of"),
+    (
+        "kind only in meta.kind",
+        "tool",
+        lambda s: s["meta"].update(kind=s["meta"].pop("span")["kind"]),
+        ".meta",
+        "'span' is a required property",
+    ),
     ("status in capitals", "llm", lambda s: s.update(status="OK"), ".status", "is not one of ['ok', 'error']"),
-    ("start_ns as a string", "llm", lambda s: s.update(start_ns=str(s["start_ns"])), ".start_ns",
-     "is not of type 'integer'"),
+    (
+        "start_ns as a string",
+        "llm",
+        lambda s: s.update(start_ns=str(s["start_ns"])),
+        ".start_ns",
+        "is not of type 'integer'",
+    ),
     ("negative duration", "llm", lambda s: s.update(duration=-1), ".duration", "less than the minimum"),
-    ("metric as a string", "llm", lambda s: s["metrics"].update(input_tokens="12"), ".metrics.input_tokens",
-     "is not of type 'number'"),
+    (
+        "metric as a string",
+        "llm",
+        lambda s: s["metrics"].update(input_tokens="12"),
+        ".metrics.input_tokens",
+        "is not of type 'number'",
+    ),
     ("tag without a key", "llm", lambda s: s["tags"].append("prod"), ".tags[11]", "does not match"),
     ("no ml_app anywhere", "llm", _without_ml_app_tag, "", "is not valid under any of the given schemas"),
-    ("llm span without a model name", "llm", lambda s: s["meta"].pop("model_name"), ".meta",
-     "'model_name' is a required property"),
-    ("embedding span without a provider", "embedding", lambda s: s["meta"].pop("model_provider"), ".meta",
-     "'model_provider' is a required property"),
-    ("message without content", "llm", lambda s: s["meta"]["input"]["messages"][0].pop("content"),
-     ".meta.input.messages[0]", "'content' is a required property"),
-    ("tool call arguments as a string", "llm",
-     lambda s: s["meta"]["output"]["messages"][0].update(tool_calls=[{"name": "f", "arguments": "{}"}]),
-     ".meta.output.messages[0].tool_calls[0].arguments", "is not of type 'object'"),
-    ("document score as a string", "retrieval", lambda s: s["meta"]["output"]["documents"][0].update(score="0.9"),
-     ".meta.output.documents[0].score", "is not of type 'number'"),
-    ("prompt variable not a string", "llm", lambda s: s["meta"]["input"]["prompt"]["variables"].update(n=1),
-     ".meta.input.prompt.variables.n", "is not of type 'string'"),
-    ("unknown key in meta.error", "task", lambda s: s["meta"]["error"].update(code=500), ".meta.error",
-     "Additional properties are not allowed ('code' was unexpected)"),
+    (
+        "llm span without a model name",
+        "llm",
+        lambda s: s["meta"].pop("model_name"),
+        ".meta",
+        "'model_name' is a required property",
+    ),
+    (
+        "embedding span without a provider",
+        "embedding",
+        lambda s: s["meta"].pop("model_provider"),
+        ".meta",
+        "'model_provider' is a required property",
+    ),
+    (
+        "message without content",
+        "llm",
+        lambda s: s["meta"]["input"]["messages"][0].pop("content"),
+        ".meta.input.messages[0]",
+        "'content' is a required property",
+    ),
+    (
+        "tool call arguments as a string",
+        "llm",
+        lambda s: s["meta"]["output"]["messages"][0].update(tool_calls=[{"name": "f", "arguments": "{}"}]),
+        ".meta.output.messages[0].tool_calls[0].arguments",
+        "is not of type 'object'",
+    ),
+    (
+        "document score as a string",
+        "retrieval",
+        lambda s: s["meta"]["output"]["documents"][0].update(score="0.9"),
+        ".meta.output.documents[0].score",
+        "is not of type 'number'",
+    ),
+    (
+        "prompt variable not a string",
+        "llm",
+        lambda s: s["meta"]["input"]["prompt"]["variables"].update(n=1),
+        ".meta.input.prompt.variables.n",
+        "is not of type 'string'",
+    ),
+    (
+        "unknown key in meta.error",
+        "task",
+        lambda s: s["meta"]["error"].update(code=500),
+        ".meta.error",
+        "Additional properties are not allowed ('code' was unexpected)",
+    ),
     ("dropped_io but input kept", "llm", _dropped_io_keeps_input, ".meta.input.value", "was expected"),
 ]
 
 
-@pytest.mark.parametrize(("kind", "breaks", "path", "message"), [case[1:] for case in BAD_SPAN_EVENTS],
-                         ids=[case[0] for case in BAD_SPAN_EVENTS])
+@pytest.mark.parametrize(
+    ("kind", "breaks", "path", "message"),
+    [case[1:] for case in BAD_SPAN_EVENTS],
+    ids=[case[0] for case in BAD_SPAN_EVENTS],
+)
 def test_span_event_schema_rejects(ddtrace_capture, kind, breaks, path, message):
     body = copy.deepcopy(ddtrace_capture[0]["json"])
     span = _span_of(body, kind)
@@ -215,18 +286,28 @@ def test_span_event_schema_accepts_documented_variants(ddtrace_capture):
     llm = _span_of(body, "llm")
     llm["collection_errors"] = ["dropped_io"]
     llm["meta"]["input"] = llm["meta"]["output"] = {"value": DROPPED_VALUE_TEXT}
-    llm["meta"]["tool_definitions"] = [{"name": "get_weather", "description": "Weather for a city",
-                                        "schema": {"type": "object"}}]
+    llm["meta"]["tool_definitions"] = [
+        {"name": "get_weather", "description": "Weather for a city", "schema": {"type": "object"}}
+    ]
     tool = _span_of(body, "tool")
     _without_ml_app_tag(tool)
     tool["ml_app"] = "relay-test"
-    tool["span_links"] = [{"span_id": llm["span_id"], "trace_id": llm["trace_id"],
-                           "attributes": {"from": "output", "to": "input"}}]
+    tool["span_links"] = [
+        {"span_id": llm["span_id"], "trace_id": llm["trace_id"], "attributes": {"from": "output", "to": "input"}}
+    ]
     agent = _span_of(body, "agent")
-    agent["meta"]["input"] = {"messages": [{"role": "user", "content": "what is this?",
-                                            "image_parts": [{"mime_type": "image/png", "content": "iVBORw0KGgo="}]}]}
+    agent["meta"]["input"] = {
+        "messages": [
+            {
+                "role": "user",
+                "content": "what is this?",
+                "image_parts": [{"mime_type": "image/png", "content": "iVBORw0KGgo="}],
+            }
+        ]
+    }
     body[0]["spans"].append(body.pop()["spans"][0])
     validate_span_events(body)
+
 
 def test_span_event_schema_rejects_envelope_errors(ddtrace_capture):
     envelope = copy.deepcopy(ddtrace_capture[0]["json"][0])
@@ -255,50 +336,115 @@ def _score_typed_categorical(m: dict) -> None:
 
 # (what is wrong, the metric to break, how, the JSON path under the metric and text of the error it must produce)
 BAD_EVAL_METRICS = [
-    ("score_value on a categorical metric", "score", _score_typed_categorical, ".metric_type",
-     "'score' was expected"),
-    ("categorical metric without its value", "score", _score_typed_categorical, "",
-     "'categorical_value' is a required property"),
-    ("score value as a string", "score", lambda m: m.update(score_value="0.87"), ".score_value",
-     "is not of type 'number'"),
-    ("boolean metric with a score value", "boolean", lambda m: m.update(score_value=1), ".metric_type",
-     "'score' was expected"),
+    ("score_value on a categorical metric", "score", _score_typed_categorical, ".metric_type", "'score' was expected"),
+    (
+        "categorical metric without its value",
+        "score",
+        _score_typed_categorical,
+        "",
+        "'categorical_value' is a required property",
+    ),
+    (
+        "score value as a string",
+        "score",
+        lambda m: m.update(score_value="0.87"),
+        ".score_value",
+        "is not of type 'number'",
+    ),
+    (
+        "boolean metric with a score value",
+        "boolean",
+        lambda m: m.update(score_value=1),
+        ".metric_type",
+        "'score' was expected",
+    ),
     ("missing ml_app", "score", lambda m: m.pop("ml_app"), "", "'ml_app' is a required property"),
     ("ml_app in capitals", "score", lambda m: m.update(ml_app="Relay-Test"), ".ml_app", "does not match"),
-    ("ml_app with a trailing underscore", "score", lambda m: m.update(ml_app="relay_"), ".ml_app",
-     "does not match"),
+    ("ml_app with a trailing underscore", "score", lambda m: m.update(ml_app="relay_"), ".ml_app", "does not match"),
     ("missing label", "score", lambda m: m.pop("label"), "", "'label' is a required property"),
     ("label with a dot", "score", lambda m: m.update(label="faith.fulness"), ".label", "does not match"),
     ("label starting with a digit", "score", lambda m: m.update(label="1st"), ".label", "does not match"),
     ("label over 200 characters", "score", lambda m: m.update(label="a" * 201), ".label", "is too long"),
-    ("timestamp in seconds", "score", lambda m: m.update(timestamp_ms=m["timestamp_ms"] // 1000), ".timestamp_ms",
-     "less than the minimum"),
-    ("timestamp in nanoseconds", "score", lambda m: m.update(timestamp_ms=m["timestamp_ms"] * 1_000_000),
-     ".timestamp_ms", "greater than the maximum"),
-    ("text metric (feedback only)", "categorical", lambda m: m.update(metric_type="text"), ".metric_type",
-     "is not one of"),
-    ("assessment not pass or fail", "score", lambda m: m.update(assessment="passed"), ".assessment",
-     "is not one of ['pass', 'fail']"),
-    ("hex span_id in join_on", "score", lambda m: m["join_on"]["span"].update(span_id="ae3ab6bb27cd1f4e"),
-     ".join_on.span.span_id", "does not match"),
-    ("uppercase trace_id in join_on", "score",
-     lambda m: m["join_on"]["span"].update(trace_id=m["join_on"]["span"]["trace_id"].upper()),
-     ".join_on.span.trace_id", "is not valid under any of the given schemas"),
-    ("join_on on a span and a tag", "score", lambda m: m["join_on"].update(tag={"key": "team", "value": "ml"}),
-     ".join_on", "has too many properties"),
-    ("join_on tag without a value", "boolean", lambda m: m["join_on"]["tag"].pop("value"), ".join_on.tag",
-     "'value' is a required property"),
+    (
+        "timestamp in seconds",
+        "score",
+        lambda m: m.update(timestamp_ms=m["timestamp_ms"] // 1000),
+        ".timestamp_ms",
+        "less than the minimum",
+    ),
+    (
+        "timestamp in nanoseconds",
+        "score",
+        lambda m: m.update(timestamp_ms=m["timestamp_ms"] * 1_000_000),
+        ".timestamp_ms",
+        "greater than the maximum",
+    ),
+    (
+        "text metric (feedback only)",
+        "categorical",
+        lambda m: m.update(metric_type="text"),
+        ".metric_type",
+        "is not one of",
+    ),
+    (
+        "assessment not pass or fail",
+        "score",
+        lambda m: m.update(assessment="passed"),
+        ".assessment",
+        "is not one of ['pass', 'fail']",
+    ),
+    (
+        "hex span_id in join_on",
+        "score",
+        lambda m: m["join_on"]["span"].update(span_id="ae3ab6bb27cd1f4e"),
+        ".join_on.span.span_id",
+        "does not match",
+    ),
+    (
+        "uppercase trace_id in join_on",
+        "score",
+        lambda m: m["join_on"]["span"].update(trace_id=m["join_on"]["span"]["trace_id"].upper()),
+        ".join_on.span.trace_id",
+        "is not valid under any of the given schemas",
+    ),
+    (
+        "join_on on a span and a tag",
+        "score",
+        lambda m: m["join_on"].update(tag={"key": "team", "value": "ml"}),
+        ".join_on",
+        "has too many properties",
+    ),
+    (
+        "join_on tag without a value",
+        "boolean",
+        lambda m: m["join_on"]["tag"].pop("value"),
+        ".join_on.tag",
+        "'value' is a required property",
+    ),
     ("span scope without join_on", "score", lambda m: m.pop("join_on"), "", "'join_on' is a required property"),
-    ("session scope without a session", "score", lambda m: m.update(eval_scope="session"), "",
-     "'session_id' is a required property"),
-    ("ERROR status without an error", "score", lambda m: m.update(status="ERROR"), "",
-     "'error' is a required property"),
+    (
+        "session scope without a session",
+        "score",
+        lambda m: m.update(eval_scope="session"),
+        "",
+        "'session_id' is a required property",
+    ),
+    (
+        "ERROR status without an error",
+        "score",
+        lambda m: m.update(status="ERROR"),
+        "",
+        "'error' is a required property",
+    ),
     ("tag without a key", "score", lambda m: m["tags"].append(":x"), ".tags[3]", "does not match"),
 ]
 
 
-@pytest.mark.parametrize(("metric_type", "breaks", "path", "message"), [case[1:] for case in BAD_EVAL_METRICS],
-                         ids=[case[0] for case in BAD_EVAL_METRICS])
+@pytest.mark.parametrize(
+    ("metric_type", "breaks", "path", "message"),
+    [case[1:] for case in BAD_EVAL_METRICS],
+    ids=[case[0] for case in BAD_EVAL_METRICS],
+)
 def test_eval_metric_schema_rejects(ddtrace_capture, metric_type, breaks, path, message):
     body = copy.deepcopy(ddtrace_capture[1]["json"])
     metric = _metric(body, metric_type)
@@ -321,22 +467,35 @@ def test_eval_metric_schema_accepts_documented_variants(ddtrace_capture):
     categorical.update(metric_type="json", json_value={"verdict": "pass", "confidence": 0.95})
     del categorical["categorical_value"]
     body["data"]["attributes"]["metrics"].append(
-        {"join_on": {"span": {"span_id": "20245611112024561111", "trace_id": "6b027c8000000000be492e537716f92e"}},
-         "ml_app": "relay-test", "timestamp_ms": 1795325056082, "metric_type": "score", "label": "judge_score",
-         "status": "ERROR", "error": {"type": "Timeout", "message": "judge timed out"}})
+        {
+            "join_on": {"span": {"span_id": "20245611112024561111", "trace_id": "6b027c8000000000be492e537716f92e"}},
+            "ml_app": "relay-test",
+            "timestamp_ms": 1795325056082,
+            "metric_type": "score",
+            "label": "judge_score",
+            "status": "ERROR",
+            "error": {"type": "Timeout", "message": "judge timed out"},
+        }
+    )
     body["data"]["attributes"]["tags"] = ["source:otel"]
     validate_eval_metrics(body)
     body["data"]["type"] = "span"
     with pytest.raises(AssertionError, match=r"\$.data.type: 'evaluation_metric' was expected"):
         validate_eval_metrics(body)
 
+
 # -- capture server --------------------------------------------------------------------
 def test_capture_server_records_chunked_gzip_post(capture):
     body = json.dumps([{"hello": "world"}] * 50).encode()
     raw = gzip.compress(body)
     conn = http.client.HTTPConnection("127.0.0.1", int(capture.url.rsplit(":", 1)[1]), timeout=10)
-    conn.request("POST", "/api/v2/llmobs?x=1&y=", body=iter([raw[:10], raw[10:]]), encode_chunked=True,
-                 headers={"Content-Encoding": "gzip", "Content-Type": "application/json", "DD-API-KEY": "k"})
+    conn.request(
+        "POST",
+        "/api/v2/llmobs?x=1&y=",
+        body=iter([raw[:10], raw[10:]]),
+        encode_chunked=True,
+        headers={"Content-Encoding": "gzip", "Content-Type": "application/json", "DD-API-KEY": "k"},
+    )
     resp = conn.getresponse()
     assert (resp.status, resp.read()) == (202, b"{}")
     conn.close()

@@ -42,8 +42,9 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from .net import free_ports
@@ -89,7 +90,7 @@ class TestAgent:
         self.log_path: Path | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
-    def start(self) -> "TestAgent":
+    def start(self) -> TestAgent:
         """Start the agent and wait for ``GET /info`` to answer 200.
 
         Retries with new ports if the process dies early (a freed port can be taken by
@@ -105,15 +106,26 @@ class TestAgent:
             self.otlp_http_url = f"http://127.0.0.1:{self.otlp_http_port}"
             self.otlp_grpc_endpoint = f"127.0.0.1:{self.otlp_grpc_port}"
             cmd = [
-                str(binary), "--host", "127.0.0.1", "--port", str(self.port),
-                "--otlp-http-port", str(self.otlp_http_port),
-                "--otlp-grpc-port", str(self.otlp_grpc_port),
+                str(binary),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--otlp-http-port",
+                str(self.otlp_http_port),
+                "--otlp-grpc-port",
+                str(self.otlp_grpc_port),
                 "--disable-llmobs-data-forwarding",
             ]
             with open(self.log_path, "ab") as log:
                 self._proc = subprocess.Popen(
-                    cmd, env=_clean_env(), cwd=self._tmp, stdin=subprocess.DEVNULL,
-                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                    cmd,
+                    env=_clean_env(),
+                    cwd=self._tmp,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
                 )
             last_error = self._wait_ready()
             if not last_error:
@@ -160,7 +172,7 @@ class TestAgent:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
 
-    def __enter__(self) -> "TestAgent":
+    def __enter__(self) -> TestAgent:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -183,14 +195,16 @@ class TestAgent:
         out = []
         for rec in json.loads(self._get("/test/session/requests")):
             parts = urlsplit(rec["url"])
-            out.append({
-                "method": rec["method"],
-                "url": rec["url"],
-                "path": parts.path,
-                "query": parts.query,
-                "headers": {k.lower(): v for k, v in rec["headers"].items()},
-                "body": base64.b64decode(rec["body"]),
-            })
+            out.append(
+                {
+                    "method": rec["method"],
+                    "url": rec["url"],
+                    "path": parts.path,
+                    "query": parts.query,
+                    "headers": {k.lower(): v for k, v in rec["headers"].items()},
+                    "body": base64.b64decode(rec["body"]),
+                }
+            )
         return out
 
     def clear(self) -> None:
@@ -205,7 +219,7 @@ class TestAgent:
                 try:
                     bodies.append(json.loads(r["body"]))
                 except ValueError as e:
-                    raise AssertionError(f"{r['path']} body is not JSON ({e}): {r['body'][:200]!r}")
+                    raise AssertionError(f"{r['path']} body is not JSON ({e}): {r['body'][:200]!r}") from e
         return bodies
 
     def llmobs_span_payloads(self) -> list[Any]:

@@ -4,6 +4,10 @@ from glassbox.collector.exporters.base import ExporterFactory
 from glassbox.collector.exporters.datadog.config import DatadogExporterConfig, check, from_environment
 from glassbox.collector.exporters.datadog.exporter import DatadogExporter
 
-FACTORY = ExporterFactory(type="datadog", config=DatadogExporterConfig,
-                          create=lambda config, context: DatadogExporter(config),
-                          check=check, from_environment=from_environment)
+FACTORY = ExporterFactory(
+    name="datadog",
+    config=DatadogExporterConfig,
+    create=lambda config, context: DatadogExporter(config),
+    check=check,
+    from_environment=from_environment,
+)

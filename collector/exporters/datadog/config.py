@@ -8,7 +8,8 @@ Users already know ddtrace's environment: ``DD_API_KEY``, ``DD_SITE``, ``DD_LLMO
 from __future__ import annotations
 
 import re
-from typing import Any, Literal, Mapping
+from collections.abc import Mapping
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 
@@ -47,8 +48,12 @@ def from_environment(section: dict[str, Any], environ: Mapping[str, str], from_e
     """ddtrace's variables fill what ``exporters.datadog`` leaves unset (``from_env``: key → variable)."""
     dd = dict(section)
     env = {k: v for k, v in environ.items() if k.startswith("DD_") and v != ""}
-    for key, var in (("api_key", "DD_API_KEY"), ("site", "DD_SITE"), ("ml_app", "DD_LLMOBS_ML_APP"),
-                     ("override_origin", "DD_LLMOBS_OVERRIDE_ORIGIN")):
+    for key, var in (
+        ("api_key", "DD_API_KEY"),
+        ("site", "DD_SITE"),
+        ("ml_app", "DD_LLMOBS_ML_APP"),
+        ("override_origin", "DD_LLMOBS_OVERRIDE_ORIGIN"),
+    ):
         if dd.get(key) is None and var in env:
             dd[key] = env[var]
             from_env[key] = var
@@ -56,8 +61,10 @@ def from_environment(section: dict[str, Any], environ: Mapping[str, str], from_e
     explicit_agent = "DD_TRACE_AGENT_URL" in env or "DD_AGENT_HOST" in env
     if dd.get("agent_url") is None:
         from_env["agent_url"] = "DD_TRACE_AGENT_URL" if "DD_TRACE_AGENT_URL" in env else "DD_AGENT_HOST"
-        dd["agent_url"] = env.get("DD_TRACE_AGENT_URL") or \
-            f"http://{env.get('DD_AGENT_HOST', '127.0.0.1')}:{env.get('DD_TRACE_AGENT_PORT', '8126')}"
+        dd["agent_url"] = (
+            env.get("DD_TRACE_AGENT_URL")
+            or f"http://{env.get('DD_AGENT_HOST', '127.0.0.1')}:{env.get('DD_TRACE_AGENT_PORT', '8126')}"
+        )
     if dd.get("transport") is None:
         agentless = env.get("DD_LLMOBS_AGENTLESS_ENABLED", "").strip().lower()
         if agentless in AGENTLESS_TRUE:

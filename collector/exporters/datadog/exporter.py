@@ -6,7 +6,6 @@ the EVP proxy with ``X-Datadog-EVP-Subdomain`` and no key. ``override_origin`` r
 
 from __future__ import annotations
 
-
 import aiohttp
 import orjson
 
@@ -38,7 +37,7 @@ class DatadogExporter:
             origin = s.override_origin or f"https://{subdomain}.{s.site}"
             headers["DD-API-KEY"] = s.api_key.get_secret_value() if s.api_key else ""
             return origin + path, headers
-        origin = s.override_origin or s.agent_url
+        origin = s.override_origin or s.agent_url or ""  # from_environment always sets agent_url
         headers["X-Datadog-EVP-Subdomain"] = subdomain
         return origin + EVP_PREFIX + path, headers
 
@@ -54,8 +53,9 @@ class DatadogExporter:
             items.append(("span", F.encode_event(F.span_event(span, ml_app=ml_app, extra_tags=self.settings.tags))))
             items.extend(("eval", orjson.dumps(metric)) for metric in F.eval_metrics(span, ml_app=ml_app))
         for detached in batch.evaluations:
-            metric = F.eval_metric(detached.trace_id, detached.span_id, detached.evaluation,
-                                   ml_app=self.ml_app_for(detached.service))
+            metric = F.eval_metric(
+                detached.trace_id, detached.span_id, detached.evaluation, ml_app=self.ml_app_for(detached.service)
+            )
             items.append(("eval", orjson.dumps(metric)))
         return items
 
@@ -78,16 +78,32 @@ class DatadogExporter:
         accepted: list[int] = []
         for payload, positions in F.join_payloads([items[i][1] for i in spans]):
             carried = [spans[p] for p in positions]
-            await post(self._session, self.span_url, payload, self.span_headers, self.settings.timeout,
-                       "llmobs span events", accepted=accepted, items=carried)
+            await post(
+                self._session,
+                self.span_url,
+                payload,
+                self.span_headers,
+                self.settings.timeout,
+                "llmobs span events",
+                accepted=accepted,
+                items=carried,
+            )
             accepted.extend(carried)
         for start in range(0, len(evals), EVAL_BATCH):
-            carried = evals[start:start + EVAL_BATCH]
-            await post(self._session, self.eval_url, F.eval_payload_raw([items[i][1] for i in carried]),
-                       self.eval_headers, self.settings.timeout, "llmobs eval metrics", accepted=accepted,
-                       items=carried)
+            carried = evals[start : start + EVAL_BATCH]
+            await post(
+                self._session,
+                self.eval_url,
+                F.eval_payload_raw([items[i][1] for i in carried]),
+                self.eval_headers,
+                self.settings.timeout,
+                "llmobs eval metrics",
+                accepted=accepted,
+                items=carried,
+            )
             accepted.extend(carried)
         unknown = [i for i, (kind, _) in enumerate(items) if kind not in ("span", "eval")]
         if unknown:
-            raise PermanentError("unknown_item_kind", f"datadog: {len(unknown)} item(s) of an unknown kind",
-                                 accepted, refused=unknown)
+            raise PermanentError(
+                "unknown_item_kind", f"datadog: {len(unknown)} item(s) of an unknown kind", accepted, refused=unknown
+            )

@@ -57,8 +57,11 @@ def span_event(span: M.Span, *, ml_app: str, extra_tags: dict[str, str] | None =
     if span.tool_definitions and span.kind == M.LLM:
         meta["tool_definitions"] = span.tool_definitions
     if span.error is not None:
-        meta["error"] = {k: v for k, v in (("message", span.error.message), ("type", span.error.type),
-                                           ("stack", span.error.stack)) if v}
+        meta["error"] = {
+            k: v
+            for k, v in (("message", span.error.message), ("type", span.error.type), ("stack", span.error.stack))
+            if v
+        }
     event: dict[str, Any] = {
         "trace_id": span.trace_id,
         "span_id": span_id,
@@ -86,8 +89,13 @@ def tags(span: M.Span, ml_app: str, extra: dict[str, str] | None = None) -> list
     values["ml_app"] = ml_app
     values["glassbox.version"] = GLASSBOX_VERSION
     values["error"] = "1" if span.status == "error" else "0"
-    for key, val in (("service", span.service), ("env", span.env), ("version", span.version),
-                     ("session_id", span.session_id), ("user_id", span.user_id)):
+    for key, val in (
+        ("service", span.service),
+        ("env", span.env),
+        ("version", span.version),
+        ("session_id", span.session_id),
+        ("user_id", span.user_id),
+    ):
         if val:
             values.setdefault(key, val)
     if span.error and span.error.type:
@@ -107,8 +115,10 @@ def _io(io: M.IO) -> dict[str, Any]:
     if io.messages:
         out["messages"] = [_message(m) for m in io.messages]
     if io.documents:
-        out["documents"] = [{k: v for k, v in (("text", d.text), ("name", d.name), ("id", d.id), ("score", d.score))
-                             if v is not None} for d in io.documents]
+        out["documents"] = [
+            {k: v for k, v in (("text", d.text), ("name", d.name), ("id", d.id), ("score", d.score)) if v is not None}
+            for d in io.documents
+        ]
     if io.value is not None:
         out["value"] = io.value
     return out
@@ -118,14 +128,20 @@ def _message(message: M.Message) -> dict[str, Any]:
     out: dict[str, Any] = {"role": message.role, "content": message.content}
     if message.tool_calls:
         out["tool_calls"] = [
-            {k: v for k, v in (("name", c.name), ("arguments", c.arguments), ("tool_id", c.tool_id), ("type", c.type))
-             if v is not None}
+            {
+                k: v
+                for k, v in (("name", c.name), ("arguments", c.arguments), ("tool_id", c.tool_id), ("type", c.type))
+                if v is not None
+            }
             for c in message.tool_calls
         ]
     if message.tool_results:
         out["tool_results"] = [
-            {k: v for k, v in (("name", r.name), ("result", r.result), ("tool_id", r.tool_id), ("type", r.type))
-             if v is not None}
+            {
+                k: v
+                for k, v in (("name", r.name), ("result", r.result), ("tool_id", r.tool_id), ("type", r.type))
+                if v is not None
+            }
             for r in message.tool_results
         ]
     return out
@@ -150,8 +166,12 @@ def _jsonable(metadata: dict[str, Any]) -> dict[str, Any]:
 
 def encode_event(event: dict[str, Any]) -> bytes:
     """The envelope for one span event, JSON-encoded; oversized events lose input/output as ddtrace does."""
-    envelope = {"_dd.stage": "raw", "_dd.tracer_version": f"glassbox-{GLASSBOX_VERSION}", "event_type": "span",
-                "spans": [event]}
+    envelope = {
+        "_dd.stage": "raw",
+        "_dd.tracer_version": f"glassbox-{GLASSBOX_VERSION}",
+        "event_type": "span",
+        "spans": [event],
+    }
     encoded = orjson.dumps(envelope)
     if len(encoded) < EVENT_SIZE_LIMIT:
         return encoded
@@ -215,11 +235,6 @@ def eval_metric(trace_id: str, span_id: str, evaluation: M.Evaluation, *, ml_app
     return metric
 
 
-def eval_payload(metrics: list[dict[str, Any]]) -> bytes:
-    return orjson.dumps({"data": {"type": "evaluation_metric", "attributes": {"metrics": metrics}}})
-
-
 def eval_payload_raw(encoded_metrics: list[bytes]) -> bytes:
     """The eval-metric body around metrics that are already JSON-encoded (as they sit in the queue)."""
-    return (b'{"data":{"type":"evaluation_metric","attributes":{"metrics":[' + b",".join(encoded_metrics)
-            + b"]}}}")
+    return b'{"data":{"type":"evaluation_metric","attributes":{"metrics":[' + b",".join(encoded_metrics) + b"]}}}"

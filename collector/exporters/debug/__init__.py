@@ -4,5 +4,6 @@ from glassbox.collector.exporters.base import ExporterFactory
 from glassbox.collector.exporters.debug.config import DebugExporterConfig
 from glassbox.collector.exporters.debug.exporter import DebugExporter
 
-FACTORY = ExporterFactory(type="debug", config=DebugExporterConfig,
-                          create=lambda config, context: DebugExporter(config))
+FACTORY = ExporterFactory(
+    name="debug", config=DebugExporterConfig, create=lambda config, context: DebugExporter(config)
+)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+
 import orjson
 
 from glassbox.collector.delivery.store import Item
@@ -18,8 +19,11 @@ class DebugExporter:
         self.settings = settings
 
     def render(self, batch: Batch) -> list[Item]:
-        return [("span", orjson.dumps(F.span_event(span, ml_app=F.normalize_ml_app(span.service))))
-                for span in batch.spans if span.is_genai]
+        return [
+            ("span", orjson.dumps(F.span_event(span, ml_app=F.normalize_ml_app(span.service))))
+            for span in batch.spans
+            if span.is_genai
+        ]
 
     async def start(self) -> None:
         return None
@@ -31,7 +35,12 @@ class DebugExporter:
         for _, payload in items:
             event = orjson.loads(payload)
             meta = event["meta"]
-            log.info("span %s kind=%s model=%s tokens=%s", event["name"], meta["span"]["kind"],
-                     meta.get("model_name"), event["metrics"].get("total_tokens"))
+            log.info(
+                "span %s kind=%s model=%s tokens=%s",
+                event["name"],
+                meta["span"]["kind"],
+                meta.get("model_name"),
+                event["metrics"].get("total_tokens"),
+            )
             if self.settings.verbosity == "detailed":
                 log.info("%s", payload.decode())

@@ -4,5 +4,9 @@ from glassbox.collector.exporters.base import ExporterFactory
 from glassbox.collector.exporters.local.config import LocalExporterConfig, check
 from glassbox.collector.exporters.local.exporter import LocalExporter
 
-FACTORY = ExporterFactory(type="local", config=LocalExporterConfig,
-                          create=lambda config, context: LocalExporter(config, context.base_dir), check=check)
+FACTORY = ExporterFactory(
+    name="local",
+    config=LocalExporterConfig,
+    create=lambda config, context: LocalExporter(config, context.base_dir),
+    check=check,
+)

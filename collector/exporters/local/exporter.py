@@ -35,12 +35,19 @@ class LocalExporter:
             ml_app = F.normalize_ml_app(span.service)
             event = F.span_event(span, ml_app=ml_app)
             F.encode_event(event)  # applies the same size rule as the datadog exporter (may drop input/output)
-            items.append(("span", orjson.dumps({"ml_app": ml_app, "model": span.model_name,
-                                                "provider": span.model_provider, "event": event})))
+            items.append(
+                (
+                    "span",
+                    orjson.dumps(
+                        {"ml_app": ml_app, "model": span.model_name, "provider": span.model_provider, "event": event}
+                    ),
+                )
+            )
             items.extend(("eval", orjson.dumps(m)) for m in F.eval_metrics(span, ml_app=ml_app))
         for detached in batch.evaluations:
-            metric = F.eval_metric(detached.trace_id, detached.span_id, detached.evaluation,
-                                   ml_app=F.normalize_ml_app(detached.service))
+            metric = F.eval_metric(
+                detached.trace_id, detached.span_id, detached.evaluation, ml_app=F.normalize_ml_app(detached.service)
+            )
             items.append(("eval", orjson.dumps(metric)))
         return items
 
@@ -53,6 +60,7 @@ class LocalExporter:
 
     def routes(self) -> list[web.RouteDef]:
         """The viewer, served on the admin port."""
+
         async def viewer(_: web.Request) -> web.Response:
             rows = await asyncio.to_thread(self.store.recent, 200) if self.store is not None else []
             return web.Response(text=render_viewer(rows), content_type="text/html")
@@ -71,12 +79,28 @@ class LocalExporter:
                 continue
             event, metrics = data["event"], data["event"]["metrics"]
             meta = event["meta"]
-            rows.append((now, event["trace_id"], event["span_id"], event["parent_id"], event["name"],
-                         meta["span"]["kind"], data["ml_app"], data["model"], data["provider"],
-                         event["status"], _int64(event["start_ns"]), _int64(event["duration"]),
-                         metrics.get("input_tokens"),
-                         metrics.get("output_tokens"), metrics.get("total_tokens"), metrics.get("total_cost"),
-                         event.get("session_id"), orjson.dumps(event)))
+            rows.append(
+                (
+                    now,
+                    event["trace_id"],
+                    event["span_id"],
+                    event["parent_id"],
+                    event["name"],
+                    meta["span"]["kind"],
+                    data["ml_app"],
+                    data["model"],
+                    data["provider"],
+                    event["status"],
+                    _int64(event["start_ns"]),
+                    _int64(event["duration"]),
+                    metrics.get("input_tokens"),
+                    metrics.get("output_tokens"),
+                    metrics.get("total_tokens"),
+                    metrics.get("total_cost"),
+                    event.get("session_id"),
+                    orjson.dumps(event),
+                )
+            )
         await asyncio.to_thread(self.store.insert, rows, evals)
 
 

@@ -68,9 +68,13 @@ class LocalStore:
             for row in reversed(rows):
                 item = dict(row)
                 item["event"] = orjson.loads(item["event"])
-                item["evaluations"] = [orjson.loads(r[0]) for r in db.execute(
-                    "SELECT metric FROM evaluations WHERE span_id = ? AND trace_id = ?",
-                    (row["span_id"], row["trace_id"]))]
+                item["evaluations"] = [
+                    orjson.loads(r[0])
+                    for r in db.execute(
+                        "SELECT metric FROM evaluations WHERE span_id = ? AND trace_id = ?",
+                        (row["span_id"], row["trace_id"]),
+                    )
+                ]
                 out.append(item)
             return out
         finally:

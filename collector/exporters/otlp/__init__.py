@@ -4,5 +4,4 @@ from glassbox.collector.exporters.base import ExporterFactory
 from glassbox.collector.exporters.otlp.config import OtlpExporterConfig
 from glassbox.collector.exporters.otlp.exporter import OtlpExporter
 
-FACTORY = ExporterFactory(type="otlp", config=OtlpExporterConfig,
-                          create=lambda config, context: OtlpExporter(config))
+FACTORY = ExporterFactory(name="otlp", config=OtlpExporterConfig, create=lambda config, context: OtlpExporter(config))

@@ -59,10 +59,19 @@ class OtlpExporter:
             body = b"".join(items[i][1] for i in carried)
             if self.settings.compression == "gzip":
                 body = gzip.compress(body, compresslevel=5)
-            await post(self._session, self.settings.endpoint + path, body, self.headers, self.settings.timeout,
-                       f"otlp {signal}", accepted=accepted, items=carried)
+            await post(
+                self._session,
+                self.settings.endpoint + path,
+                body,
+                self.headers,
+                self.settings.timeout,
+                f"otlp {signal}",
+                accepted=accepted,
+                items=carried,
+            )
             accepted.extend(carried)
         unknown = [i for i, (kind, _) in enumerate(items) if kind not in PATHS]
         if unknown:
-            raise PermanentError("unknown_item_kind", f"otlp: {len(unknown)} item(s) of an unknown kind",
-                                 accepted, refused=unknown)
+            raise PermanentError(
+                "unknown_item_kind", f"otlp: {len(unknown)} item(s) of an unknown kind", accepted, refused=unknown
+            )

@@ -4,6 +4,9 @@ from glassbox.collector.receivers.base import ReceiverFactory
 from glassbox.collector.receivers.otlp.config import OtlpReceiverConfig, check
 from glassbox.collector.receivers.otlp.receiver import OtlpReceiver
 
-FACTORY = ReceiverFactory(type="otlp", config=OtlpReceiverConfig,
-                          create=lambda config, context, consumer, telemetry: OtlpReceiver(config, consumer, telemetry),
-                          check=check)
+FACTORY = ReceiverFactory(
+    name="otlp",
+    config=OtlpReceiverConfig,
+    create=lambda config, context, consumer, telemetry: OtlpReceiver(config, consumer, telemetry),
+    check=check,
+)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from typing import Iterable
+from collections.abc import Iterable
 
 from glassbox.collector.receivers.otlp.config import ReceiverAuthConfig
 

@@ -17,7 +17,7 @@ class ReceiverAuthConfig(ComponentConfig):
     headers: dict[str, SecretStr] = Field(default_factory=dict)
 
     @model_validator(mode="after")
-    def _something(self) -> "ReceiverAuthConfig":
+    def _something(self) -> ReceiverAuthConfig:
         if self.bearer_token is None and not self.headers:
             raise ValueError("set bearer_token or headers (or remove auth)")
         return self
@@ -66,8 +66,9 @@ def check(config: OtlpReceiverConfig, context: object) -> list[tuple[str, str]]:
         if transport is None or transport.tls is None:
             continue
         try:
-            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(transport.tls.cert_file,
-                                                                                 transport.tls.key_file)
+            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(
+                transport.tls.cert_file, transport.tls.key_file
+            )
         except (ssl.SSLError, OSError) as exc:
             problems.append((f"{name}.tls", f"cannot load the certificate and key: {exc}"))
     return problems

@@ -41,8 +41,14 @@ def _unavailable(message: str, retry_after: float) -> _Status:
     status = status_pb2.Status(code=grpc.StatusCode.UNAVAILABLE.value[0], message=message)
     status.details.add().Pack(info)
     # grpcio-status reads the details; the OTel Python SDK reads the RetryInfo trailer: send both.
-    return _Status(grpc.StatusCode.UNAVAILABLE, message, (("grpc-status-details-bin", status.SerializeToString()),
-                                                          ("google.rpc.retryinfo-bin", info.SerializeToString())))
+    return _Status(
+        grpc.StatusCode.UNAVAILABLE,
+        message,
+        (
+            ("grpc-status-details-bin", status.SerializeToString()),
+            ("google.rpc.retryinfo-bin", info.SerializeToString()),
+        ),
+    )
 
 
 class ExportHandler:
@@ -76,20 +82,24 @@ class ExportHandler:
             self._refused("internal_error")
             await context.abort(grpc.StatusCode.INTERNAL, "internal error while processing the request")
         self.counts.accepted(signal, count)
-        return codec.encode_response(signal, json=False, rejected=len(rejected),
-                                     message=partial_success_message(rejected))
+        return codec.encode_response(
+            signal, json=False, rejected=len(rejected), message=partial_success_message(rejected)
+        )
 
     def _refused(self, reason: str) -> None:
         self.counts.refused(self.signal, reason)
 
 
-def build_server(consumer: Consumer, counts: Counts, max_message_bytes: int,
-                 auth: Authenticator | None = None) -> grpc.aio.Server:
-    server = grpc.aio.server(options=[
-        ("grpc.max_receive_message_length", max_message_bytes),
-        ("grpc.max_send_message_length", 4 << 20),
-        ("grpc.so_reuseport", 0),  # a second relay on a busy port must fail, not share it silently
-    ])
+def build_server(
+    consumer: Consumer, counts: Counts, max_message_bytes: int, auth: Authenticator | None = None
+) -> grpc.aio.Server:
+    server = grpc.aio.server(
+        options=[
+            ("grpc.max_receive_message_length", max_message_bytes),
+            ("grpc.max_send_message_length", 4 << 20),
+            ("grpc.so_reuseport", 0),  # a second relay on a busy port must fail, not share it silently
+        ]
+    )
     auth = auth or Authenticator(None)
     for signal, service in SERVICES.items():
         handler = grpc.unary_unary_rpc_method_handler(_coroutine(ExportHandler(signal, consumer, counts, auth)))
@@ -99,6 +109,7 @@ def build_server(consumer: Consumer, counts: Counts, max_message_bytes: int,
 
 def _coroutine(handler: ExportHandler):
     """grpc.aio recognises async handlers with ``inspect.iscoroutinefunction``, which a callable object fails."""
+
     async def export(body: bytes, context: grpc.aio.ServicerContext) -> bytes:
         return await handler(body, context)
 

@@ -32,8 +32,14 @@ class TooLarge(Exception):
 
 
 class HttpHandler:
-    def __init__(self, consumer: Consumer, counts: Counts, max_body_bytes: int,
-                 auth: Authenticator | None = None, read_timeout: float = 30.0):
+    def __init__(
+        self,
+        consumer: Consumer,
+        counts: Counts,
+        max_body_bytes: int,
+        auth: Authenticator | None = None,
+        read_timeout: float = 30.0,
+    ):
         self.consumer = consumer
         self.counts = counts
         self.max_body_bytes = max_body_bytes
@@ -54,18 +60,25 @@ class HttpHandler:
             return self._refuse(signal, 401, "missing or wrong credentials", JSON, "unauthorized")
         content_type = request.content_type.lower() if "Content-Type" in request.headers else ""
         if content_type not in (PROTOBUF, JSON):
-            return self._refuse(signal, 415, f"unsupported Content-Type {content_type or '(none)'!r}; "
-                                f"send {PROTOBUF} or {JSON}", JSON, "unsupported_media_type")
+            return self._refuse(
+                signal,
+                415,
+                f"unsupported Content-Type {content_type or '(none)'!r}; send {PROTOBUF} or {JSON}",
+                JSON,
+                "unsupported_media_type",
+            )
         as_json = content_type == JSON
         try:
             async with asyncio.timeout(self.read_timeout):
                 body = await self._read_body(request)
         except TimeoutError:
-            return self._refuse(signal, 408, f"body not received within {self.read_timeout:g}s", content_type,
-                                "read_timeout")
+            return self._refuse(
+                signal, 408, f"body not received within {self.read_timeout:g}s", content_type, "read_timeout"
+            )
         except TooLarge:
-            return self._refuse(signal, 413, f"body exceeds {self.max_body_bytes} bytes after decompression",
-                                content_type, "too_large")
+            return self._refuse(
+                signal, 413, f"body exceeds {self.max_body_bytes} bytes after decompression", content_type, "too_large"
+            )
         except (zlib.error, ValueError) as exc:
             return self._refuse(signal, 400, f"cannot decompress body: {exc}", content_type, "bad_encoding")
         try:
@@ -82,11 +95,13 @@ class HttpHandler:
             return response
         except Exception:  # a bug while normalizing one request must not take the receiver down
             log.exception("failed to process an OTLP/HTTP %s request", signal)
-            return self._refuse(signal, 500, "internal error while processing the request", content_type,
-                                "internal_error")
+            return self._refuse(
+                signal, 500, "internal error while processing the request", content_type, "internal_error"
+            )
         self.counts.accepted(signal, count)
-        body = codec.encode_response(signal, json=as_json, rejected=len(rejected),
-                                     message=partial_success_message(rejected))
+        body = codec.encode_response(
+            signal, json=as_json, rejected=len(rejected), message=partial_success_message(rejected)
+        )
         return web.Response(body=body, content_type=content_type)
 
     async def _read_body(self, request: web.Request) -> bytes:
@@ -94,8 +109,11 @@ class HttpHandler:
         encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
         if encoding not in ("identity", "", "gzip", "deflate"):
             raise ValueError(f"unsupported Content-Encoding {encoding!r} (use gzip or none)")
-        if request.content_length is not None and encoding in ("identity", "") \
-                and request.content_length > self.max_body_bytes:
+        if (
+            request.content_length is not None
+            and encoding in ("identity", "")
+            and request.content_length > self.max_body_bytes
+        ):
             raise TooLarge()
         inflater = _Inflater(encoding, self.max_body_bytes) if encoding in ("gzip", "deflate") else None
         parts: list[bytes] = []

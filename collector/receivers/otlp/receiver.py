@@ -36,31 +36,49 @@ class OtlpReceiver:
         grpc_config, http_config = self.config.grpc, self.config.http
         if grpc_config is not None:
             host, port = split_endpoint(grpc_config.endpoint)
-            self._grpc = build_server(self.consumer, Counts(self.telemetry, "grpc"), grpc_config.max_message_bytes,
-                                      Authenticator(grpc_config.auth))
+            self._grpc = build_server(
+                self.consumer,
+                Counts(self.telemetry, "grpc"),
+                grpc_config.max_message_bytes,
+                Authenticator(grpc_config.auth),
+            )
             try:
                 if grpc_config.tls is not None:
-                    credentials = grpc.ssl_server_credentials([(Path(grpc_config.tls.key_file).read_bytes(),
-                                                                Path(grpc_config.tls.cert_file).read_bytes())])
+                    credentials = grpc.ssl_server_credentials(
+                        [(Path(grpc_config.tls.key_file).read_bytes(), Path(grpc_config.tls.cert_file).read_bytes())]
+                    )
                     self.ports["grpc"] = self._grpc.add_secure_port(f"{host}:{port}", credentials)
                 else:
                     self.ports["grpc"] = self._grpc.add_insecure_port(f"{host}:{port}")
             except (RuntimeError, OSError) as exc:
-                raise StartupError(f"receivers.otlp.grpc.endpoint: cannot listen on {grpc_config.endpoint} "
-                                   f"(is another process using the port?): {exc}") from None
+                raise StartupError(
+                    f"receivers.otlp.grpc.endpoint: cannot listen on {grpc_config.endpoint} "
+                    f"(is another process using the port?): {exc}"
+                ) from None
             await self._grpc.start()
             log.info("OTLP/gRPC receiver listening on %s:%d", host, self.ports["grpc"])
         if http_config is not None:
-            handler = HttpHandler(self.consumer, Counts(self.telemetry, "http"), http_config.max_body_bytes,
-                                  Authenticator(http_config.auth), http_config.read_timeout)
+            handler = HttpHandler(
+                self.consumer,
+                Counts(self.telemetry, "http"),
+                http_config.max_body_bytes,
+                Authenticator(http_config.auth),
+                http_config.read_timeout,
+            )
             app = web.Application(client_max_size=http_config.max_body_bytes)
             app.add_routes(handler.routes())
             # The handler decompresses itself, with the size limit applied to the decompressed bytes.
-            self._http, self.ports["http"] = await serve(app, http_config.endpoint, _ssl(http_config.tls),
-                                                         "receivers.otlp.http.endpoint", auto_decompress=False,
-                                                         keepalive_timeout=30.0)
-            log.info("OTLP/HTTP receiver listening on %s:%d", split_endpoint(http_config.endpoint)[0],
-                     self.ports["http"])
+            self._http, self.ports["http"] = await serve(
+                app,
+                http_config.endpoint,
+                _ssl(http_config.tls),
+                "receivers.otlp.http.endpoint",
+                auto_decompress=False,
+                keepalive_timeout=30.0,
+            )
+            log.info(
+                "OTLP/HTTP receiver listening on %s:%d", split_endpoint(http_config.endpoint)[0], self.ports["http"]
+            )
 
     async def shutdown(self) -> None:
         if self._grpc is not None:
@@ -71,8 +89,9 @@ class OtlpReceiver:
             self._http = None
 
 
-async def serve(app: web.Application, endpoint: str, ssl_context: ssl.SSLContext | None, key: str,
-                **handler: Any) -> tuple[web.AppRunner, int]:
+async def serve(
+    app: web.Application, endpoint: str, ssl_context: ssl.SSLContext | None, key: str, **handler: Any
+) -> tuple[web.AppRunner, int]:
     """Serve an aiohttp app on ``endpoint``; returns the runner and the real port (when 0 was asked for)."""
     host, port = split_endpoint(endpoint)
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=2.0, **handler)

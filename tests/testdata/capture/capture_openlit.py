@@ -159,8 +159,7 @@ def _wants_tool_call(req: dict) -> bool:
 
 def _chat_response(req: dict) -> dict:
     if _wants_tool_call(req):
-        message = {"role": "assistant", "content": None, "refusal": None,
-                   "tool_calls": [TOOL_CALL]}
+        message = {"role": "assistant", "content": None, "refusal": None, "tool_calls": [TOOL_CALL]}
         finish = "tool_calls"
     else:
         message = {"role": "assistant", "content": ANSWER, "refusal": None}
@@ -172,26 +171,41 @@ def _chat_response(req: dict) -> dict:
         "model": "gpt-4o-mini-2024-08-06",
         "system_fingerprint": "fp_fake",
         "service_tier": "default",
-        "choices": [{"index": 0, "message": message, "logprobs": None,
-                     "finish_reason": finish}],
+        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
         "usage": CHAT_USAGE,
     }
 
 
 def _chat_chunks(req: dict) -> list[dict]:
-    base = {"id": "chatcmpl-fake2", "object": "chat.completion.chunk", "created": CREATED,
-            "model": "gpt-4o-mini-2024-08-06", "system_fingerprint": "fp_fake",
-            "service_tier": "default"}
+    base = {
+        "id": "chatcmpl-fake2",
+        "object": "chat.completion.chunk",
+        "created": CREATED,
+        "model": "gpt-4o-mini-2024-08-06",
+        "system_fingerprint": "fp_fake",
+        "service_tier": "default",
+    }
 
     def chunk(delta, finish=None):
-        return {**base, "choices": [{"index": 0, "delta": delta, "logprobs": None,
-                                     "finish_reason": finish}]}
+        return {**base, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
 
     chunks = [chunk({"role": "assistant", "content": "", "refusal": None})]
     if _wants_tool_call(req):
         args = TOOL_CALL["function"]["arguments"]
-        chunks.append(chunk({"tool_calls": [{"index": 0, "id": TOOL_CALL["id"], "type": "function",
-                                             "function": {"name": "get_weather", "arguments": ""}}]}))
+        chunks.append(
+            chunk(
+                {
+                    "tool_calls": [
+                        {
+                            "index": 0,
+                            "id": TOOL_CALL["id"],
+                            "type": "function",
+                            "function": {"name": "get_weather", "arguments": ""},
+                        }
+                    ]
+                }
+            )
+        )
         for piece in (args[:10], args[10:]):
             chunks.append(chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}))
         chunks.append(chunk({}, "tool_calls"))
@@ -216,8 +230,12 @@ def _embeddings_response(req: dict) -> dict:
         else:
             emb = vec
         data.append({"object": "embedding", "index": i, "embedding": emb})
-    return {"object": "list", "data": data, "model": "text-embedding-3-small-v1",
-            "usage": {"prompt_tokens": 4, "total_tokens": 4}}
+    return {
+        "object": "list",
+        "data": data,
+        "model": "text-embedding-3-small-v1",
+        "usage": {"prompt_tokens": 4, "total_tokens": 4},
+    }
 
 
 def _responses_response(req: dict) -> dict:
@@ -231,14 +249,15 @@ def _responses_response(req: dict) -> dict:
         "instructions": req.get("instructions"),
         "max_output_tokens": req.get("max_output_tokens"),
         "model": "gpt-4.1-mini-2025",
-        "output": [{
-            "type": "message",
-            "id": "msg_fake1",
-            "status": "completed",
-            "role": "assistant",
-            "content": [{"type": "output_text", "text": "Hello from responses",
-                         "annotations": []}],
-        }],
+        "output": [
+            {
+                "type": "message",
+                "id": "msg_fake1",
+                "status": "completed",
+                "role": "assistant",
+                "content": [{"type": "output_text", "text": "Hello from responses", "annotations": []}],
+            }
+        ],
         "parallel_tool_calls": True,
         "previous_response_id": None,
         "reasoning": {"effort": None, "summary": None},
@@ -293,6 +312,7 @@ def make_openai_app():
 # --------------------------------------------------------------------------
 # OTLP/HTTP sink.
 
+
 def _hex_ids(obj):
     if isinstance(obj, dict):
         for key, value in obj.items():
@@ -308,12 +328,11 @@ def _hex_ids(obj):
 
 def decode_to_json(signal: str, body: bytes) -> str:
     from google.protobuf.json_format import MessageToDict
+
     if signal == "traces":
-        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-            ExportTraceServiceRequest as Req)
+        from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest as Req
     else:
-        from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
-            ExportLogsServiceRequest as Req)
+        from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest as Req
     msg = Req()
     msg.ParseFromString(body)
     return json.dumps(_hex_ids(MessageToDict(msg, preserving_proto_field_name=False)), indent=1)
@@ -352,6 +371,7 @@ class Sink:
 # --------------------------------------------------------------------------
 # Servers in a background event loop.
 
+
 class Servers:
     def __init__(self, sink: Sink):
         self.sink = sink
@@ -362,6 +382,7 @@ class Servers:
 
     async def _start(self, app) -> int:
         from aiohttp import web
+
         runner = web.AppRunner(app)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -371,15 +392,14 @@ class Servers:
 
     def start(self):
         self.thread.start()
-        self.openai_port = asyncio.run_coroutine_threadsafe(
-            self._start(make_openai_app()), self.loop).result(10)
-        self.sink_port = asyncio.run_coroutine_threadsafe(
-            self._start(self.sink.make_app()), self.loop).result(10)
+        self.openai_port = asyncio.run_coroutine_threadsafe(self._start(make_openai_app()), self.loop).result(10)
+        self.sink_port = asyncio.run_coroutine_threadsafe(self._start(self.sink.make_app()), self.loop).result(10)
 
     def stop(self):
         async def _cleanup():
             for runner in self.runners:
                 await runner.cleanup()
+
         asyncio.run_coroutine_threadsafe(_cleanup(), self.loop).result(10)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
@@ -387,6 +407,7 @@ class Servers:
 
 # --------------------------------------------------------------------------
 # Driver (runs in a child process, one per mode).
+
 
 def run_scenarios(client, tracer, flush):
     def scenario(name):
@@ -398,35 +419,46 @@ def run_scenarios(client, tracer, flush):
         client.chat.completions.create(
             model="gpt-4o-mini",
             messages=[{"role": "system", "content": "You are terse."}, user_q],
-            temperature=0.2, max_tokens=50, top_p=0.9, seed=7, user="user-42")
+            temperature=0.2,
+            max_tokens=50,
+            top_p=0.9,
+            seed=7,
+            user="user-42",
+        )
     flush()
 
     with scenario("tools"):
-        client.chat.completions.create(model="gpt-4o-mini", messages=[user_q],
-                                       tools=[WEATHER_TOOL])
+        client.chat.completions.create(model="gpt-4o-mini", messages=[user_q], tools=[WEATHER_TOOL])
     flush()
 
     with scenario("toolresult"):
         client.chat.completions.create(
             model="gpt-4o-mini",
-            messages=[user_q,
-                      {"role": "assistant", "content": None, "tool_calls": [TOOL_CALL]},
-                      {"role": "tool", "tool_call_id": "call_abc123", "content": "rainy, 57F"}],
-            tools=[WEATHER_TOOL])
+            messages=[
+                user_q,
+                {"role": "assistant", "content": None, "tool_calls": [TOOL_CALL]},
+                {"role": "tool", "tool_call_id": "call_abc123", "content": "rainy, 57F"},
+            ],
+            tools=[WEATHER_TOOL],
+        )
     flush()
 
     with scenario("stream"):
         stream = client.chat.completions.create(
-            model="gpt-4o-mini", messages=[user_q], stream=True,
-            stream_options={"include_usage": True})
+            model="gpt-4o-mini", messages=[user_q], stream=True, stream_options={"include_usage": True}
+        )
         for _ in stream:
             pass
     flush()
 
     with scenario("streamtools"):
         stream = client.chat.completions.create(
-            model="gpt-4o-mini", messages=[user_q], tools=[WEATHER_TOOL], stream=True,
-            stream_options={"include_usage": True})
+            model="gpt-4o-mini",
+            messages=[user_q],
+            tools=[WEATHER_TOOL],
+            stream=True,
+            stream_options={"include_usage": True},
+        )
         for _ in stream:
             pass
     flush()
@@ -436,8 +468,7 @@ def run_scenarios(client, tracer, flush):
     flush()
 
     with scenario("responses"):
-        client.responses.create(model="gpt-4.1-mini", instructions="Be brief.",
-                                input="Say hello")
+        client.responses.create(model="gpt-4.1-mini", instructions="Be brief.", input="Say hello")
     flush()
 
 
@@ -446,12 +477,22 @@ def child(mode: str, out_dir: Path) -> int:
     # Exports happen only when we flush, so request boundaries are deterministic.
     os.environ["OTEL_BSP_SCHEDULE_DELAY"] = "600000"
     os.environ["OTEL_BLRP_SCHEDULE_DELAY"] = "600000"
-    for var in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-                "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL",
-                "OTEL_EXPORTER_OTLP_COMPRESSION", "OTEL_TRACES_EXPORTER", "OTEL_LOGS_EXPORTER",
-                "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "OTEL_RESOURCE_ATTRIBUTES",
-                "OTEL_SERVICE_NAME", "OPENAI_BASE_URL", "OPENAI_API_KEY", "OPENLIT_URL",
-                "OPENLIT_API_KEY"):
+    for var in (
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+        "OTEL_EXPORTER_OTLP_COMPRESSION",
+        "OTEL_TRACES_EXPORTER",
+        "OTEL_LOGS_EXPORTER",
+        "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+        "OTEL_RESOURCE_ATTRIBUTES",
+        "OTEL_SERVICE_NAME",
+        "OPENAI_BASE_URL",
+        "OPENAI_API_KEY",
+        "OPENLIT_URL",
+        "OPENLIT_API_KEY",
+    ):
         os.environ.pop(var, None)
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -489,8 +530,7 @@ def child(mode: str, out_dir: Path) -> int:
         if not logger_provider.force_flush(30_000):
             raise RuntimeError("logger provider flush failed")
 
-    client = openai.OpenAI(base_url=f"http://127.0.0.1:{servers.openai_port}/v1",
-                           api_key="sk-fake", max_retries=0)
+    client = openai.OpenAI(base_url=f"http://127.0.0.1:{servers.openai_port}/v1", api_key="sk-fake", max_retries=0)
     run_scenarios(client, trace.get_tracer("probe"), flush)
     flush()
     client.close()
@@ -509,8 +549,9 @@ def child(mode: str, out_dir: Path) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out-root", type=Path, default=DEFAULT_OUT_ROOT,
-                        help="directory that receives openlit_<version>[_nocontent]/")
+    parser.add_argument(
+        "--out-root", type=Path, default=DEFAULT_OUT_ROOT, help="directory that receives openlit_<version>[_nocontent]/"
+    )
     parser.add_argument("--mode", choices=("content", "nocontent", "all"), default="all")
     parser.add_argument("--child", choices=("content", "nocontent"), help=argparse.SUPPRESS)
     parser.add_argument("--child-out", type=Path, help=argparse.SUPPRESS)
@@ -520,6 +561,7 @@ def main() -> int:
         return child(args.child, args.child_out)
 
     from importlib.metadata import version
+
     lit_version = version("openlit")
     modes = ("content", "nocontent") if args.mode == "all" else (args.mode,)
     rc = 0
