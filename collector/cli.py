@@ -52,8 +52,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_spans(args: argparse.Namespace) -> int:
-    from glassbox.collector.demo.runner import render_summary
     from glassbox.collector.exporters.local.store import LocalStore
+    from glassbox.collector.exporters.local.summary import render_summary
 
     path = args.db
     if path is None:
