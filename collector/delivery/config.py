@@ -15,7 +15,7 @@ from glassbox.processors.base import ComponentConfig
 
 class SendingConfig(ComponentConfig):
     timeout: float = Field(default=10.0, gt=0, description="seconds per request")
-    batch_max_items: int = Field(default=500, gt=0)
+    batch_max_items: int = Field(default=500, gt=0, le=10_000, description="items per send (and per SQLite statement)")
     flush_interval: float = Field(default=1.0, gt=0, description="seconds before a partial batch is sent")
     queue_max_items: int = Field(default=100_000, gt=0, description="items on disk for this exporter")
     queue_max_bytes: int = Field(default=1 << 30, gt=0, description="bytes on disk for this exporter")

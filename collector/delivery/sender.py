@@ -123,6 +123,8 @@ class Sender:
             except RetryableError as exc:
                 accepted, _, pending = _partition(pending, exc.accepted, frozenset())
                 await self._ack(accepted)
+                if not pending:
+                    return
                 attempt += 1
                 delay = self._backoff(attempt, exc.retry_after)
                 if time.monotonic() - started + delay > self.settings.retry_max_elapsed:
@@ -155,7 +157,8 @@ class Sender:
         log.error("exporter %s: %d item(s) moved to the dead letters (%s): %s", self.name, len(rows), reason, error)
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
-        base = min(self.settings.retry_max_interval, self.settings.retry_initial_interval * 2 ** (attempt - 1))
+        growth = 2.0 ** min(attempt - 1, 64)  # capped exponent: no overflow however long the outage
+        base = min(self.settings.retry_max_interval, self.settings.retry_initial_interval * growth)
         delay = base * (0.5 + random.random() / 2)  # jitter in [base/2, base]
         if retry_after is not None:
             delay = max(delay, min(retry_after, self.settings.retry_max_elapsed))

@@ -95,11 +95,13 @@ class QueueStore:
             ready.set()
             self._loop(db)
 
-        self._thread = threading.Thread(target=run, name="glassbox-queue", daemon=True)
-        self._thread.start()
+        thread = threading.Thread(target=run, name="glassbox-queue", daemon=True)
+        thread.start()
         ready.wait()
         if failure:
-            raise failure[0]
+            thread.join()
+            raise failure[0]  # the store stays closed: later calls raise instead of waiting forever
+        self._thread = thread
 
     def close(self) -> None:
         if self._thread is not None:
@@ -193,7 +195,7 @@ class QueueStore:
         """The destination accepted these items: they leave the queue."""
         if not ids:
             return
-        removed = await self._run(lambda db: _delete(db, ids))
+        removed = await self._run(lambda db: _delete(db, exporter, ids))
         self._shrink(exporter, removed)
 
     async def dead_letter(self, exporter: str, ids: list[int], reason: str, error: str) -> None:
@@ -206,10 +208,10 @@ class QueueStore:
             marks = ",".join("?" * len(ids))
             db.execute(
                 f"INSERT INTO dead_letters (exporter, kind, payload, size, reason, error, failed_at) "
-                f"SELECT exporter, kind, payload, size, ?, ?, ? FROM items WHERE id IN ({marks})",
-                (reason, error[:2000], now, *ids),
+                f"SELECT exporter, kind, payload, size, ?, ?, ? FROM items WHERE exporter = ? AND id IN ({marks})",
+                (reason, error[:2000], now, exporter, *ids),
             )
-            return _delete(db, ids)
+            return _delete(db, exporter, ids)
 
         self._shrink(exporter, await self._run(apply))
 
@@ -217,11 +219,12 @@ class QueueStore:
         """Delete the oldest ``count`` items (the ``drop_oldest`` overflow policy); returns (items, bytes)."""
 
         def apply(db: sqlite3.Connection) -> tuple[int, int]:
-            ids = [
-                r[0]
-                for r in db.execute("SELECT id FROM items WHERE exporter = ? ORDER BY id LIMIT ?", (exporter, count))
-            ]
-            return _delete(db, ids) if ids else (0, 0)
+            oldest = "SELECT id FROM items WHERE exporter = ? ORDER BY id LIMIT ?"  # no id list: any count works
+            removed = db.execute(
+                f"SELECT COUNT(*), COALESCE(SUM(size), 0) FROM items WHERE id IN ({oldest})", (exporter, count)
+            ).fetchone()
+            db.execute(f"DELETE FROM items WHERE id IN ({oldest})", (exporter, count))
+            return removed
 
         removed = await self._run(apply)
         self._shrink(exporter, removed)
@@ -259,12 +262,12 @@ class QueueStore:
         stats.bytes = max(0, stats.bytes - removed[1])
 
 
-def _delete(db: sqlite3.Connection, ids: list[int]) -> tuple[int, int]:
+def _delete(db: sqlite3.Connection, exporter: str, ids: list[int]) -> tuple[int, int]:
+    """Delete ``exporter``'s rows among ``ids`` (never another exporter's); returns (items, bytes) removed."""
     marks = ",".join("?" * len(ids))
-    count, size = db.execute(
-        f"SELECT COUNT(*), COALESCE(SUM(size), 0) FROM items WHERE id IN ({marks})", ids
-    ).fetchone()
-    db.execute(f"DELETE FROM items WHERE id IN ({marks})", ids)
+    where = f"WHERE exporter = ? AND id IN ({marks})"
+    count, size = db.execute(f"SELECT COUNT(*), COALESCE(SUM(size), 0) FROM items {where}", (exporter, *ids)).fetchone()
+    db.execute(f"DELETE FROM items {where}", (exporter, *ids))
     return count, size
 
 

@@ -36,10 +36,14 @@ class JournalRef:
 
 @dataclass(slots=True)
 class Pending:
+    """A span waiting for content or its parent. ``refs``: every request whose data it holds (its own, and the
+    log requests whose content was merged into it), settled only when the span leaves, so a crash before that
+    replays all of them from the journal."""
+
     span: Span
     deadline: float
     content: normalize.LogContent | None
-    ref: JournalRef | None
+    refs: list[JournalRef]
 
 
 @dataclass(slots=True)
@@ -74,18 +78,23 @@ class Joiner:
             if not span.is_genai:
                 ready.append(span)
                 continue
+            refs: list[JournalRef] = []
+            content = None
+            earlier = self._pending.pop(key, None)  # the same span again (a client retried the request)
+            if earlier is not None:
+                content, refs = earlier.content, earlier.refs
             orphan = self._orphans.pop(key, None)
-            content = orphan.content if orphan is not None else None
             if orphan is not None:
-                self._settle(orphan.refs)
-            content = self._adopt_parent_content(span, content)
+                content = _merged(content, orphan.content)
+                refs += orphan.refs
+            content = self._adopt_parent_content(span, content, refs)
             if self._ready(span, content):
+                self._settle(refs)
                 ready.append(self._finish(span, content))
             else:
-                ref.held += 1
-                ref.journaled = True
+                self._hold(ref)
                 ref.spans.append(span)
-                self._pending[key] = Pending(span, now + self.join_timeout, content, ref)
+                self._pending[key] = Pending(span, now + self.join_timeout, content, [*refs, ref])
         # A span in this request may be the parent some earlier span was waiting for.
         for key, pending in list(self._pending.items()):
             if self._ready(pending.span, pending.content):
@@ -94,7 +103,9 @@ class Joiner:
         ready.extend(self._overflow())
         return ready
 
-    def _adopt_parent_content(self, span: Span, content: normalize.LogContent | None) -> normalize.LogContent | None:
+    def _adopt_parent_content(
+        self, span: Span, content: normalize.LogContent | None, refs: list[JournalRef]
+    ) -> normalize.LogContent | None:
         """Streamed calls: some instrumentations log the final choice under the *parent* span's id (the stream
         ends after the call's span context closed). Output content waiting under a parent that is not itself an
         LLM call belongs to this LLM child."""
@@ -112,11 +123,8 @@ class Joiner:
         ):
             return content
         del self._orphans[parent_key]
-        self._settle(orphan.refs)
-        if content is None:
-            return orphan.content
-        content.merge(orphan.content)
-        return content
+        refs += orphan.refs  # held until this span leaves
+        return _merged(content, orphan.content)
 
     def join_logs(
         self, contents: dict[Key, normalize.LogContent], ref: JournalRef
@@ -139,17 +147,16 @@ class Joiner:
                     orphan.content.merge(found)
                 else:
                     orphan = self._orphans[key] = Orphan(found, deadline)
-                ref.held += 1
-                ref.journaled = True
+                self._hold(ref)
                 orphan.refs.append(ref)
                 continue
-            if pending.content is None:
-                pending.content = found
-            else:
-                pending.content.merge(found)
+            pending.content = _merged(pending.content, found)
             if self._ready(pending.span, pending.content):
                 del self._pending[(pending.span.trace_id, pending.span.span_id)]
                 released.append(self._release(pending))
+            else:  # the content now lives in a waiting span: its request stays journaled until the span leaves
+                self._hold(ref)
+                pending.refs.append(ref)
         while len(self._orphans) > self.max_pending:
             key, orphan = self._orphans.popitem(last=False)
             detached.extend(_detach(key, orphan.content))
@@ -184,9 +191,13 @@ class Joiner:
             self._recent.popitem(last=False)
 
     def _release(self, pending: Pending) -> Span:
-        if pending.ref is not None:
-            self._settle([pending.ref])
+        self._settle(pending.refs)
         return self._finish(pending.span, pending.content)
+
+    @staticmethod
+    def _hold(ref: JournalRef) -> None:
+        ref.held += 1
+        ref.journaled = True
 
     def _finish(self, span: Span, content: normalize.LogContent | None) -> Span:
         if content is not None:
@@ -250,3 +261,10 @@ class Joiner:
 
 def _detach(key: Key, found: normalize.LogContent) -> list[DetachedEvaluation]:
     return [DetachedEvaluation(key[0], key[1], found.service, ev) for ev in found.evaluations]
+
+
+def _merged(content: normalize.LogContent | None, more: normalize.LogContent) -> normalize.LogContent:
+    if content is None:
+        return more
+    content.merge(more)
+    return content

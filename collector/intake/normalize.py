@@ -68,7 +68,7 @@ def normalize_span(otlp_span: Any, resource: M.WireResource, scope: M.WireResour
     span = M.Span(
         trace_id=otlp_span.trace_id.hex(),
         span_id=otlp_span.span_id.hex(),
-        parent_id=otlp_span.parent_span_id.hex() or None,
+        parent_id=otlp_span.parent_span_id.hex() if any(otlp_span.parent_span_id) else None,  # all zero: a root
         name=otlp_span.name,
         kind=span_kind(attrs, resource_attrs),
         start_ns=start,

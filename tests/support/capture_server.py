@@ -13,9 +13,10 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -54,6 +55,8 @@ class CapturedRequest:
     received_at: float = 0.0  # time.monotonic() when the request was fully read
 
     def json(self) -> Any:
+        if self.body is None:
+            raise ValueError("the body could not be decompressed")
         return json.loads(self.body)
 
 
@@ -64,10 +67,17 @@ Response = tuple  # (status, headers, body) or (status, headers, body, delay_sec
 class _Script:
     queue: deque = field(default_factory=deque)
     default: Response = (202, {"Content-Type": "application/json"}, b"{}")
+    path_queues: dict[str, deque] = field(default_factory=dict)  # path → responses (``respond_to``)
+    path_defaults: dict[str, Response] = field(default_factory=dict)  # path → answer (``set_default_for``)
 
 
 class CaptureServer:
-    """Records every request; answers from ``respond_with`` queue, then the default."""
+    """Records every request; answers from ``respond_with`` queue, then the default.
+
+    Per-path scripting (``respond_to``, ``set_default_for``) comes first for requests whose path (without
+    the query string) equals the scripted path. The answer to a request is the first of:
+    its path's queue → its path's default → the global queue → the global default.
+    """
 
     def __init__(self, port: int = 0) -> None:
         """``port`` 0 picks a free port at ``start``; a fixed port lets a test stop the server and start a new
@@ -90,15 +100,43 @@ class CaptureServer:
         with self._cond:
             self._script.queue.extend(responses)
 
-    def set_default(self, status: int, headers: Mapping[str, str] | None = None, body: bytes | str = b"",
-                    delay: float = 0.0) -> None:
+    def set_default(
+        self, status: int, headers: Mapping[str, str] | None = None, body: bytes | str = b"", delay: float = 0.0
+    ) -> None:
         """Answer given once the queue is empty (initially 202 ``{}``), optionally ``delay`` seconds late."""
         with self._cond:
-            self._script.default = (status, dict(headers or {}), body, delay) if delay else \
-                (status, dict(headers or {}), body)
+            self._script.default = (
+                (status, dict(headers or {}), body, delay) if delay else (status, dict(headers or {}), body)
+            )
 
-    def _next_response(self) -> Response:
+    def respond_to(self, path: str, responses: Iterable[Response]) -> None:
+        """Queue responses for requests to exactly ``path`` (e.g. ``"/v1/logs"``), given in order and before
+        anything else; other paths are not affected. Same tuple shapes as ``respond_with``."""
         with self._cond:
+            self._script.path_queues.setdefault(path, deque()).extend(responses)
+
+    def set_default_for(
+        self,
+        path: str,
+        status: int,
+        headers: Mapping[str, str] | None = None,
+        body: bytes | str = b"",
+        delay: float = 0.0,
+    ) -> None:
+        """The answer for requests to exactly ``path`` once that path's queue is empty (it then wins over the
+        global queue and default for this path); optionally ``delay`` seconds late."""
+        with self._cond:
+            self._script.path_defaults[path] = (
+                (status, dict(headers or {}), body, delay) if delay else (status, dict(headers or {}), body)
+            )
+
+    def _next_response(self, path: str | None = None) -> Response:
+        with self._cond:
+            by_path = self._script.path_queues.get(path) if path is not None else None
+            if by_path:
+                return by_path.popleft()
+            if path is not None and path in self._script.path_defaults:
+                return self._script.path_defaults[path]
             return self._script.queue.popleft() if self._script.queue else self._script.default
 
     # -- recording -----------------------------------------------------------------------
@@ -124,19 +162,21 @@ class CaptureServer:
             return self._cond.wait_for(lambda: predicate(self.requests), timeout=timeout)
 
     def clear(self) -> None:
-        """Forget recorded requests and any queued responses."""
+        """Forget recorded requests and any queued responses (per-path queues too; defaults stay)."""
         with self._cond:
             self.requests.clear()
             self._script.queue.clear()
+            self._script.path_queues.clear()
 
     # -- lifecycle -----------------------------------------------------------------------
-    def start(self) -> "CaptureServer":
+    def start(self) -> CaptureServer:
         self._stopping.clear()  # a stopped server can be started again (same port when one was fixed)
         self._server = _QuietServer(("127.0.0.1", self.port), _handler_for(self))
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="capture-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="capture-server", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -145,10 +185,11 @@ class CaptureServer:
         if self._server:
             self._server.shutdown()
             self._server.server_close()
-            self._thread.join(timeout=5)
+            if self._thread is not None:
+                self._thread.join(timeout=5)
             self._server = None
 
-    def __enter__(self) -> "CaptureServer":
+    def __enter__(self) -> CaptureServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -206,11 +247,16 @@ def _handler_for(server: CaptureServer) -> type[BaseHTTPRequestHandler]:
                     body = None
             url = urlsplit(self.path)
             req = CapturedRequest(
-                method=self.command, path=url.path, query=parse_qs(url.query, keep_blank_values=True),
-                headers=Headers(self.headers.items()), raw_body=raw, body=body, chunked=chunked,
+                method=self.command,
+                path=url.path,
+                query=parse_qs(url.query, keep_blank_values=True),
+                headers=Headers(self.headers.items()),
+                raw_body=raw,
+                body=body,
+                chunked=chunked,
                 received_at=time.monotonic(),
             )
-            status, headers, resp_body, *delay = server._next_response()
+            status, headers, resp_body, *delay = server._next_response(url.path)
             req.response_status = status
             server._record(req)
             if delay and server._stopping.wait(delay[0]):
