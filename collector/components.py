@@ -16,8 +16,8 @@ from glassbox.collector.exporters import otlp as otlp_exporter
 from glassbox.collector.exporters.base import ExporterFactory
 from glassbox.collector.receivers import otlp as otlp_receiver
 from glassbox.collector.receivers.base import ReceiverFactory
+from glassbox.processors import cost, evals, prompts, redaction
 from glassbox.processors import debug as debug_processor
-from glassbox.processors import redaction
 from glassbox.processors.base import ProcessorFactory
 
 F = TypeVar("F", ReceiverFactory, ProcessorFactory, ExporterFactory)
@@ -32,6 +32,9 @@ RECEIVERS: dict[str, ReceiverFactory] = _by_name(
 )
 PROCESSORS: dict[str, ProcessorFactory] = _by_name(
     redaction.FACTORY,
+    cost.FACTORY,
+    prompts.FACTORY,
+    evals.FACTORY,
     debug_processor.FACTORY,
 )
 EXPORTERS: dict[str, ExporterFactory] = _by_name(

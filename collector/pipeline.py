@@ -13,6 +13,7 @@ is queued. After a crash the journal is replayed (``replay_journal``).
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import inspect
 import logging
@@ -38,6 +39,7 @@ class Pipeline:
     def __init__(
         self,
         processors: list[tuple[str, Processor]],
+        late: collections.deque[Batch],
         senders: list[Sender],
         telemetry: T.Telemetry,
         store: QueueStore,
@@ -47,6 +49,7 @@ class Pipeline:
         max_pending: int = 50_000,
     ):
         self.processors = processors
+        self.late = late  # batches processors handed in after their own batch left (Context.submit)
         self.senders = senders
         self.telemetry = telemetry
         self.store = store
@@ -130,8 +133,14 @@ class Pipeline:
                     ready, evaluations = self.joiner.expired(time.monotonic())
                 if ready or evaluations or self.joiner.finished_journal:
                     await self._emit(Batch(spans=ready, evaluations=evaluations))
+                await self._emit_late()
             except Exception:  # keep joining even if one batch failed; the failure is logged
                 log.exception("pipeline ticker failed")
+
+    async def _emit_late(self) -> None:
+        """Late results (e.g. an LLM judge's evaluations) go through the whole chain, redaction included."""
+        while self.late:
+            await self._emit(self.late.popleft())
 
     # --- processors and exporters ------------------------------------------------------------------------------
 
@@ -222,6 +231,7 @@ class Pipeline:
         async with self._lock:
             ready, evaluations = self.joiner.expired(time.monotonic(), everything=True)
         await self._emit(Batch(spans=ready, evaluations=evaluations))
+        await self._emit_late()
 
     async def shutdown(self) -> None:
         if self._ticker is not None:

@@ -10,6 +10,7 @@ config key (``StartupError``), never a traceback, and whatever already started i
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import signal
 from pathlib import Path
@@ -30,6 +31,7 @@ from glassbox.collector.receivers.base import Receiver
 from glassbox.collector.receivers.otlp.receiver import serve
 from glassbox.collector.validators import split_endpoint
 from glassbox.processors.base import Context, Processor
+from glassbox.processors.model import Batch
 
 log = logging.getLogger("glassbox")
 
@@ -39,7 +41,8 @@ class Relay:
         self.config = config
         self.shutdown_timeout = shutdown_timeout
         self.telemetry = T.Telemetry()
-        context = Context(base_dir=base_dir)
+        self.late: collections.deque[Batch] = collections.deque()  # results processors hand in after the fact
+        context = Context(base_dir=base_dir, submit=self.late.append)
         self.store = QueueStore(config.storage.resolved_directory(base_dir) / "queue.db", sync=config.storage.sync)
         self.senders = [
             Sender(
@@ -62,6 +65,7 @@ class Relay:
         self.admission = Admission(self.senders, self.store, self.telemetry, config.pipeline.memory_limit_mib)
         self.pipeline = Pipeline(
             self.processors,
+            self.late,
             self.senders,
             self.telemetry,
             self.store,
@@ -167,8 +171,16 @@ class Relay:
             return False, "starting or stopping"
         return self.admission.ready()
 
+    async def _drain_processors(self, timeout: float) -> None:
+        """Processors with work in flight (an LLM judge) finish it, or give up, before the last flush."""
+        drains = [drain(timeout) for _, p in self.processors if callable(drain := getattr(p, "drain", None))]
+        if drains:
+            await asyncio.gather(*drains, return_exceptions=True)
+
     async def flush(self, timeout: float = 10.0) -> bool:
         """Release held spans and wait until every exporter sent what it has (tests and the demo use this)."""
+        await self.pipeline.flush()
+        await self._drain_processors(timeout)
         await self.pipeline.flush()
         results = await asyncio.gather(*(sender.flush(timeout) for sender in self.senders))
         return all(results)
@@ -178,6 +190,8 @@ class Relay:
         for receiver in self.receivers:  # receivers first; the admin server answers until the end
             await receiver.shutdown()
         if self.store.is_open:
+            await self.pipeline.flush()
+            await self._drain_processors(self.shutdown_timeout / 2)
             await self.pipeline.shutdown()
             await asyncio.gather(*(sender.shutdown(self.shutdown_timeout) for sender in self.senders))
         for _, processor in self.processors:

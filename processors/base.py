@@ -45,7 +45,9 @@ class StartupError(GlassboxError):
 
 
 class Processor(Protocol):
-    name: str
+    """Optional extras the relay looks for: ``metrics()`` (counters of its own, read at scrape time, see
+    ``collector.telemetry``) and ``async drain(timeout)`` (finish work in flight, e.g. hand late results to
+    ``Context.submit``, before the relay's last flush)."""
 
     def start(self) -> None: ...
 
@@ -57,12 +59,20 @@ class Processor(Protocol):
 Problems = list[tuple[str, str]]  # (key path inside the component's config, or "", message)
 
 
+def _unattached(batch: Batch) -> None:
+    raise RuntimeError("this component was created outside a relay: nothing takes late results")
+
+
 @dataclass(frozen=True)
 class Context:
     """What the relay tells a component when it creates or checks it."""
 
     base_dir: Path | None = None  # relative paths in the config are relative to this (the config file's folder)
     deep: bool = False  # checks may take seconds (``glassbox validate``); the quick form runs before every start
+    # Late results: a processor whose work finishes after its batch left (an LLM judge's evaluations) hands them
+    # here, from any thread, as a batch (``evaluations`` of ``DetachedEvaluation``); the pipeline runs them
+    # through the whole chain (redaction included) to the exporters, within a tick.
+    submit: Callable[[Batch], None] = _unattached
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,19 @@ REASONING_TOKENS = "reasoning_output_tokens"
 INPUT_COST = "input_cost"
 OUTPUT_COST = "output_cost"
 TOTAL_COST = "total_cost"
+NON_CACHED_INPUT_COST = "non_cached_input_cost"
+CACHE_READ_INPUT_COST = "cache_read_input_cost"
+CACHE_WRITE_INPUT_COST = "cache_write_input_cost"
+REASONING_OUTPUT_COST = "reasoning_output_cost"
+COST_METRICS = (
+    INPUT_COST,
+    OUTPUT_COST,
+    TOTAL_COST,
+    NON_CACHED_INPUT_COST,
+    CACHE_READ_INPUT_COST,
+    CACHE_WRITE_INPUT_COST,
+    REASONING_OUTPUT_COST,
+)
 TIME_TO_FIRST_TOKEN = "time_to_first_token"
 
 
@@ -75,12 +88,19 @@ class IO:
 
 @dataclass(slots=True)
 class Prompt:
+    """A prompt's identity and template, as Datadog's prompt tracking knows it (``meta.input.prompt``)."""
+
     id: str | None = None
     name: str | None = None
     version: str | None = None
     template: str | None = None
+    chat_template: list[dict[str, str]] | None = None  # [{"role", "content"}], instead of a template
     variables: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+    label: str | None = None
+    context_variable_keys: list[str] = field(default_factory=list)  # RAG: variables holding retrieved context
+    query_variable_keys: list[str] = field(default_factory=list)  # RAG: variables holding the user's question
+    source: str | None = None  # where the identity came from: "app" (span attributes) or "registry"
 
 
 @dataclass(slots=True)

@@ -3,9 +3,10 @@ be processed safely (a processor raised, redaction failed for a whole batch).
 
 Kept, because they are structure and not content, and Datadog needs them to place the span: trace, span and
 parent ids, name, kind, timing, status, the error *type*, model name and provider, metrics (token counts and
-costs), service / env / version / ml_app, prompt id, name and version, evaluation labels with numeric or
-boolean values. Everything else is replaced by the marker or removed: input, output, metadata, tool
-definitions, error message and stack, prompt template and variables, evaluation reasoning and text values,
+costs), service / env / version / ml_app, prompt id, name, version, label and RAG variable names, evaluation
+labels with numeric or boolean values. Everything else is replaced by the marker or removed: input, output,
+metadata, tool definitions, error message and stack, prompt template, chat template, variables and tags,
+evaluation reasoning and text values,
 every tag but the routing ones, session and user ids, and on the OTLP copy every span, event and link
 attribute, the status message, log bodies and attributes, and resource and scope attributes outside
 ``ROUTING_RESOURCE_KEYS``. The span is tagged with the reason, so it can be found.
@@ -64,7 +65,14 @@ def scrub_span(span: M.Span, reason: str, marker: str = MARKER) -> None:
     if span.prompt is not None:
         prompt = span.prompt
         span.prompt = M.Prompt(
-            id=prompt.id, name=prompt.name, version=prompt.version, template=marker if prompt.template else None
+            id=prompt.id,
+            name=prompt.name,
+            version=prompt.version,
+            label=prompt.label,
+            template=marker if prompt.template or prompt.chat_template else None,
+            context_variable_keys=list(prompt.context_variable_keys),
+            query_variable_keys=list(prompt.query_variable_keys),
+            source=prompt.source,
         )
     for evaluation in span.evaluations:
         _evaluation(evaluation, marker)

@@ -98,11 +98,29 @@ USER_ID = (
 ASSOCIATION_PREFIX = "traceloop.association.properties."
 
 # Prompt tracking.
-PROMPT_NAME = ("gen_ai.prompt.name", "traceloop.prompt.key")
-PROMPT_VERSION = ("gen_ai.prompt.version", "traceloop.prompt.version")
-PROMPT_TEMPLATE = ("gen_ai.prompt.template", "traceloop.prompt.template")
+# Prompt identity, by convention, newest first: glassbox's own (gen_ai.prompt.*: what the instrumentation package
+# and the OTLP copies write), Traceloop, Langfuse (v3 and older), OpenInference, and the plain span tags of
+# Datadog's setup guides. Datadog's own JSON (DD_PROMPT_TRACKING) wins over all of them.
+PROMPT_ID = "gen_ai.prompt.id"
+PROMPT_NAME = (
+    "gen_ai.prompt.name",
+    "traceloop.prompt.key",
+    "langfuse.observation.prompt.name",
+    "langfuse.prompt.name",
+    "llm.prompt_name",
+)
+PROMPT_VERSION = (
+    "gen_ai.prompt.version",
+    "traceloop.prompt.version",
+    "langfuse.observation.prompt.version",
+    "langfuse.prompt.version",
+    "llm.prompt_template.version",
+    "llm.prompt_version",
+)
+PROMPT_LABEL = ("gen_ai.prompt.label", "traceloop.prompt.version_name")
+PROMPT_TEMPLATE = ("gen_ai.prompt.template", "traceloop.prompt.template", "llm.prompt_template.template")
 PROMPT_VARIABLES_PREFIX = ("gen_ai.prompt.variables.", "traceloop.prompt.template_variables.")
-PROMPT_ID = "gen_ai.prompt.id"  # written on OTLP copies only (Datadog's prompt id); intake reads it from tracking
+PROMPT_VARIABLES_JSON = ("llm.prompt_template.variables",)  # OpenInference: one JSON object
 DD_PROMPT_TRACKING = "_dd.ml_obs.prompt_tracking"
 DD_METADATA = "_dd.ml_obs.metadata"
 

@@ -285,26 +285,66 @@ def _tags(attrs: dict[str, Any]) -> dict[str, str | list[str]]:
 
 
 def _prompt(attrs: dict[str, Any]) -> M.Prompt | None:
+    """The prompt the app says it used, from every convention in use (``semconv`` lists them); Datadog's prompt
+    tracking JSON wins, and everything it carries goes through, as ddtrace sends it."""
+    prompt = M.Prompt(source="app")
     tracked = C.loads_maybe(attrs.get(A.DD_PROMPT_TRACKING))
-    prompt = M.Prompt()
     if isinstance(tracked, dict):
         prompt.id = _str(tracked.get("id"))
         prompt.name = _str(tracked.get("name"))
         prompt.version = _str(tracked.get("version"))
+        prompt.label = _str(tracked.get("label"))
         prompt.template = _str(tracked.get("template"))
-        variables = tracked.get("variables")
-        if isinstance(variables, dict):
-            prompt.variables = {str(k): C.to_text(v) for k, v in variables.items()}
+        prompt.chat_template = _chat_template(tracked.get("chat_template"))
+        prompt.variables = _text_map(tracked.get("variables"))
+        prompt.tags = _text_map(tracked.get("tags"))
+        prompt.context_variable_keys = _keys(
+            tracked, "rag_context_variables", "context_variable_keys", "_dd_context_variable_keys"
+        )
+        prompt.query_variable_keys = _keys(
+            tracked, "rag_query_variables", "query_variable_keys", "_dd_query_variable_keys"
+        )
+    prompt.id = prompt.id or _str(attrs.get(A.PROMPT_ID))
     prompt.name = prompt.name or _first_str(attrs, A.PROMPT_NAME)
     prompt.version = prompt.version or _first_str(attrs, A.PROMPT_VERSION)
-    prompt.template = prompt.template or _first_str(attrs, A.PROMPT_TEMPLATE)
+    prompt.label = prompt.label or _first_str(attrs, A.PROMPT_LABEL)
+    if not prompt.chat_template:
+        prompt.template = prompt.template or _first_str(attrs, A.PROMPT_TEMPLATE)
     for prefix in A.PROMPT_VARIABLES_PREFIX:
         for key, val in attrs.items():
             if key.startswith(prefix):
                 prompt.variables.setdefault(key[len(prefix) :], C.to_text(val))
-    if not (prompt.name or prompt.version or prompt.template or prompt.id):
+    for key in A.PROMPT_VARIABLES_JSON:
+        for name, val in _text_map(C.loads_maybe(attrs.get(key))).items():
+            prompt.variables.setdefault(name, val)
+    if not (prompt.name or prompt.version or prompt.template or prompt.chat_template or prompt.id):
         return None
     return prompt
+
+
+def _text_map(raw: Any) -> dict[str, str]:
+    return {str(k): C.to_text(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
+
+
+def _keys(tracked: dict[str, Any], *names: str) -> list[str]:
+    for name in names:
+        value = tracked.get(name)
+        if isinstance(value, list):
+            return [str(v) for v in value]
+        if isinstance(value, dict):  # rag_*_variables may be given as {key: value}
+            return [str(k) for k in value]
+    return []
+
+
+def _chat_template(raw: Any) -> list[dict[str, str]] | None:
+    if not isinstance(raw, list):
+        return None
+    messages = [
+        {"role": str(m.get("role") or "user"), "content": C.to_text(m.get("content"))}
+        for m in raw
+        if isinstance(m, dict)
+    ]
+    return messages or None
 
 
 def _error(

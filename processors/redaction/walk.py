@@ -236,6 +236,10 @@ class Collector:
         if span.prompt is not None:
             self._field(span.prompt, "template", "prompt", summary)
             self._value({"v": span.prompt.variables}, "v", "prompt", summary, 0)
+            for message in span.prompt.chat_template or ():
+                if "content" in message:
+                    self._value(message, "content", "prompt", summary, 0)
+            self._value({"t": span.prompt.tags}, "t", "prompt", summary, 0)
         for evaluation in span.evaluations:
             self._evaluation(evaluation, summary)
         for key in list(span.tags):

@@ -148,15 +148,25 @@ def _message(message: M.Message) -> dict[str, Any]:
 
 
 def _prompt(prompt: M.Prompt, ml_app: str) -> dict[str, Any]:
-    out: dict[str, Any] = {"id": prompt.id or prompt.name or f"{ml_app}_unnamed-prompt"}
-    for key in ("name", "version", "template"):
+    """``meta.input.prompt`` as ddtrace 4.16 sends it (the RAG variable keys under their ``_dd_`` names, which
+    Datadog's hallucination evaluation reads); a chat template replaces the string template."""
+    out: dict[str, Any] = {"id": prompt.id or prompt.name or f"{ml_app}_unnamed-prompt", "ml_app": ml_app}
+    for key in ("name", "version", "label"):
         val = getattr(prompt, key)
         if val:
             out[key] = val
+    if prompt.chat_template:
+        out["chat_template"] = [dict(message) for message in prompt.chat_template]
+    elif prompt.template:
+        out["template"] = prompt.template
     if prompt.variables:
         out["variables"] = dict(prompt.variables)
     if prompt.tags:
         out["tags"] = dict(prompt.tags)
+    if prompt.context_variable_keys:
+        out["_dd_context_variable_keys"] = list(prompt.context_variable_keys)
+    if prompt.query_variable_keys:
+        out["_dd_query_variable_keys"] = list(prompt.query_variable_keys)
     return out
 
 

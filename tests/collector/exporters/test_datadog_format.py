@@ -117,6 +117,7 @@ def test_span_event_of_an_llm_span_field_by_field():
         "messages": [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hi {name}"}],
         "prompt": {
             "id": "greeting",
+            "ml_app": "shop-bot",
             "name": "greeting",
             "version": "3",
             "template": "hi {name}",
@@ -202,10 +203,36 @@ def test_span_event_model_defaults_and_documents():
     validate_span_events(body(event))
 
 
+def test_a_prompt_carries_everything_ddtrace_sends():
+    prompt = M.Prompt(
+        id="rag",
+        version="2",
+        label="prod",
+        chat_template=[{"role": "system", "content": "{{ctx}}"}],
+        template="ignored when there is a chat template",
+        variables={"ctx": "c", "q": "?"},
+        context_variable_keys=["ctx"],
+        query_variable_keys=["q"],
+        tags={"team": "ml"},
+    )
+    assert F.span_event(llm_span(prompt=prompt), ml_app="app")["meta"]["input"]["prompt"] == {
+        "id": "rag",
+        "ml_app": "app",
+        "version": "2",
+        "label": "prod",
+        "chat_template": [{"role": "system", "content": "{{ctx}}"}],
+        "variables": {"ctx": "c", "q": "?"},
+        "tags": {"team": "ml"},
+        "_dd_context_variable_keys": ["ctx"],
+        "_dd_query_variable_keys": ["q"],
+    }
+
+
 def test_unnamed_prompt_gets_an_id_from_the_ml_app():
     span = llm_span(prompt=M.Prompt(template="t {x}", variables={"x": "1"}))
     assert F.span_event(span, ml_app="app")["meta"]["input"]["prompt"] == {
         "id": "app_unnamed-prompt",
+        "ml_app": "app",
         "template": "t {x}",
         "variables": {"x": "1"},
     }
