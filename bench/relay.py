@@ -1,11 +1,14 @@
 """Relay throughput benchmark: spans/s, CPU seconds per 1,000 spans, ack and delivery latency, peak RSS.
 
     python -m bench.relay [--spans 20000] [--batch 50] [--clients 4] [--sync full|normal] [--runs 3]
+                          [--workload single|chat] [--chains CHAIN ...]
 
 Starts ``glassbox run`` as a subprocess (datadog exporter, agentless, pointed at an in-process stand-in for the
 intake on 127.0.0.1), sends GenAI chat spans over OTLP/HTTP from concurrent clients, and waits until the stand-in
 has every span. CPU and peak RSS are the relay's with its child processes (redaction workers), from /proc.
-Medians over ``--runs``.
+Each ``--chains`` entry is a processor chain (comma-separated, e.g. ``redaction,cost,prompts,evals``; ``none``
+for no processor); runs alternate between chains so machine noise hits them alike, and the table ends with each
+chain's CPU per span relative to the first. Medians over ``--runs``.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from aiohttp import web
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
+from bench import workload
 from tests.support.net import free_ports
 
 PROMPT = ("You are Nova, the support assistant of Nordhaven Furniture. Be warm and concise. " * 4).strip()
@@ -128,16 +132,17 @@ def proc_stats(pid: int) -> tuple[float, int]:
     return cpu, peak
 
 
-def start_relay(folder: Path, intake_port: int, sync: str, redaction: bool) -> tuple[subprocess.Popen, int]:
+def start_relay(folder: Path, intake_port: int, sync: str, chain: list[str]) -> tuple[subprocess.Popen, int]:
     http, admin = free_ports(2)
     config = folder / "relay.yaml"
+    (folder / "prompts.yaml").write_text(workload.PROMPTS_YAML)
     config.write_text(f"""
 receivers: {{otlp: {{grpc: {{endpoint: "127.0.0.1:0"}}, http: {{endpoint: "127.0.0.1:{http}"}}}}}}
 exporters:
   datadog: {{transport: agentless, api_key: bench, override_origin: "http://127.0.0.1:{intake_port}",
             batch_max_items: 1000, flush_interval: 0.05}}
-processors: {{redaction: {{}}}}
-pipeline: {{exporters: [datadog], processors: [{"redaction" if redaction else ""}]}}
+processors: {{{"prompts: {registry: prompts.yaml}" if "prompts" in chain else ""}}}
+pipeline: {{exporters: [datadog], processors: [{", ".join(chain)}]}}
 storage: {{directory: "{folder / "queue"}", sync: {sync}}}
 admin: {{endpoint: "127.0.0.1:{admin}"}}
 """)
@@ -160,11 +165,17 @@ admin: {{endpoint: "127.0.0.1:{admin}"}}
     raise RuntimeError("relay did not become ready")
 
 
-async def load(port: int, total: int, batch: int, clients: int) -> list[float]:
-    bodies = [make_request(i * batch + 1, batch) for i in range(total // batch)]
+def bodies(kind: str, total: int, batch: int) -> list[bytes]:
+    if kind == "single":
+        return [make_request(i * batch + 1, batch) for i in range(total // batch)]
+    calls = workload.chat_spans(total)
+    return [workload.request(calls[i : i + batch], i + 1) for i in range(0, len(calls), batch)]
+
+
+async def load(port: int, requests: list[bytes], clients: int) -> list[float]:
     latencies: list[float] = []
     queue: asyncio.Queue = asyncio.Queue()
-    for body in bodies:
+    for body in requests:
         queue.put_nowait(body)
 
     async def client(session: aiohttp.ClientSession) -> None:
@@ -186,14 +197,14 @@ async def load(port: int, total: int, batch: int, clients: int) -> list[float]:
     return latencies
 
 
-def run_once(spans: int, batch: int, clients: int, sync: str, intake: Intake, redaction: bool) -> dict:
+def run_once(requests: list[bytes], spans: int, clients: int, sync: str, intake: Intake, chain: list[str]) -> dict:
     with tempfile.TemporaryDirectory(prefix="glassbox-bench-") as tmp:
-        relay, port = start_relay(Path(tmp), intake.port, sync, redaction)
+        relay, port = start_relay(Path(tmp), intake.port, sync, chain)
         try:
             cpu_before, _ = proc_stats(relay.pid)
             intake.events, intake.arrivals = 0, []
             started = time.monotonic()
-            latencies = asyncio.run(load(port, spans, batch, clients))
+            latencies = asyncio.run(load(port, requests, clients))
             acked = time.monotonic()
             deadline = time.monotonic() + 120
             while intake.events < spans and time.monotonic() < deadline:
@@ -222,28 +233,43 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--spans", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=50, help="spans per OTLP request")
     parser.add_argument("--clients", type=int, default=4, help="concurrent OTLP/HTTP clients")
-    parser.add_argument("--sync", choices=["full", "normal"], nargs="+", default=["full", "normal"])
+    parser.add_argument("--sync", choices=["full", "normal"], default="full")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--redaction", action="store_true", help="run the redaction processor (default settings)")
+    parser.add_argument("--workload", choices=["single", "chat"], default="single")
+    parser.add_argument(
+        "--chains",
+        nargs="+",
+        default=["none"],
+        help="processor chains to compare, e.g. redaction redaction,cost,prompts,evals",
+    )
     args = parser.parse_args(argv)
+    chains = [[] if chain == "none" else chain.split(",") for chain in args.chains]
+    requests = bodies(args.workload, args.spans, args.batch)
+    spans = args.spans if args.workload == "chat" else args.spans // args.batch * args.batch
     intake = Intake()
     intake.start()
     print(
-        f"{args.spans} spans, {args.batch} per request, {args.clients} clients, median of {args.runs} runs, "
-        f"redaction {'on' if args.redaction else 'off'}"
+        f"{spans} spans ({args.workload}), {args.batch} per request, {args.clients} clients, "
+        f"storage.sync {args.sync}, median of {args.runs} runs, chains alternating"
     )
+    results: list[list[dict]] = [[] for _ in chains]
+    for _ in range(args.runs):
+        for i, chain in enumerate(chains):
+            results[i].append(run_once(requests, spans, args.clients, args.sync, intake, chain))
     header = (
-        f"{'storage.sync':<13}{'spans/s':>9}{'ack spans/s':>12}{'CPU s/1k':>10}{'ack p50 ms':>11}"
-        f"{'ack p99 ms':>11}{'drain ms':>10}{'peak RSS MiB':>13}"
+        f"{'chain':<34}{'spans/s':>9}{'CPU s/1k':>10}{'ack p50 ms':>11}{'ack p99 ms':>11}{'drain ms':>10}"
+        f"{'RSS MiB':>9}{'CPU vs 1st':>11}"
     )
     print(header)
-    for sync in args.sync:
-        runs = [run_once(args.spans, args.batch, args.clients, sync, intake, args.redaction) for _ in range(args.runs)]
+    base = None
+    for chain, runs in zip(args.chains, results):
         med = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+        ratios = [r["cpu_s_per_1000"] / b["cpu_s_per_1000"] for r, b in zip(runs, results[0])]
+        base = base or med
         print(
-            f"{sync:<13}{med['spans_per_s']:>9.0f}{med['ack_spans_per_s']:>12.0f}{med['cpu_s_per_1000']:>10.3f}"
-            f"{med['ack_p50_ms']:>11.1f}{med['ack_p99_ms']:>11.1f}{med['drain_after_last_ack_ms']:>10.0f}"
-            f"{med['peak_rss_mib']:>13.0f}"
+            f"{chain:<34}{med['spans_per_s']:>9.0f}{med['cpu_s_per_1000']:>10.3f}{med['ack_p50_ms']:>11.1f}"
+            f"{med['ack_p99_ms']:>11.1f}{med['drain_after_last_ack_ms']:>10.0f}{med['peak_rss_mib']:>9.0f}"
+            f"{statistics.median(ratios):>10.2f}x"
         )
 
 
