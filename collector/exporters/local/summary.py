@@ -7,33 +7,32 @@ from typing import Any
 
 
 def render_summary(rows: list[dict[str, Any]]) -> str:
-    """Per span: kind, model, tokens, cost, prompt version, evaluations, redactions — as Datadog would get it."""
+    """Per span: kind, model, tokens, cost, prompt name/version, evaluations, redactions — as Datadog would get
+    it — grouped by conversation (session) with its total cost."""
     lines = ["", f"What would reach Datadog LLM Observability ({len(rows)} span events):", ""]
     header = f"{'kind':<10} {'name':<28} {'model':<26} {'in':>5} {'out':>5} {'cost $':>10}  session"
     lines += [header, "-" * len(header)]
-    sessions: set[str] = set()
-    for row in sorted(rows, key=lambda r: r["start_ns"]):  # each conversation reads top-down
-        event = row["event"]
-        metrics = event.get("metrics", {})
-        cost = metrics.get("total_cost")
-        sessions.add(row["session_id"] or "")
-        lines.append(
-            f"{row['kind']:<10} {row['name'][:28]:<28} {(row['model_name'] or '-')[:26]:<26} "
-            f"{_int(metrics.get('input_tokens')):>5} {_int(metrics.get('output_tokens')):>5} "
-            f"{(f'{cost:.6f}' if cost is not None else '-'):>10}  {row['session_id'] or '-'}"
-        )
-        prompt = event.get("meta", {}).get("input", {}).get("prompt")
-        if prompt:
-            lines.append(f"{'':<10} prompt {prompt.get('id')} version {prompt.get('version', '-')}")
-        for evaluation in row.get("evaluations", []):
-            value = next((evaluation[k] for k in evaluation if k.endswith("_value")), None)
-            lines.append(f"{'':<10} eval {evaluation['label']} = {value} {evaluation.get('assessment', '')}")
-        redacted = [t for t in event.get("tags", []) if t.startswith("pii.type:")]
-        if redacted:
-            lines.append(f"{'':<10} redacted: {', '.join(t.split(':', 1)[1] for t in redacted)}")
+    ordered = sorted(rows, key=lambda r: r["start_ns"])  # each conversation reads top-down
+    sessions: dict[str, list[dict[str, Any]]] = {}
+    for row in ordered:
+        sessions.setdefault(row["session_id"] or "", []).append(row)
+    for session, members in sessions.items():
+        for row in members:
+            lines += _span_lines(row)
+        costs = [r["event"].get("metrics", {}).get("total_cost") for r in members]
+        priced = [c for c in costs if c is not None]
+        if session and priced:
+            lines.append(
+                f"{'':<10} conversation {session}: {len(members)} span(s), ${sum(priced):.6f}"
+                + (f" ({len(costs) - len(priced)} without a price)" if len(priced) < len(costs) else "")
+            )
     llm = [r for r in rows if r["kind"] == "llm"]
     tokens = sum((r["total_tokens"] or 0) for r in rows)
-    lines += ["", f"{len(llm)} LLM calls, {int(tokens)} tokens, {len(sessions - {''})} sessions."]
+    total = sum(r["event"].get("metrics", {}).get("total_cost") or 0 for r in rows)
+    lines += [
+        "",
+        f"{len(llm)} LLM calls, {int(tokens)} tokens, ${total:.6f} estimated, {len(set(sessions) - {''})} sessions.",
+    ]
     sample = next((r for r in llm if r["event"]["meta"].get("input", {}).get("messages")), None)
     if sample:
         user = [m for m in sample["event"]["meta"]["input"]["messages"] if m.get("role") == "user"]
@@ -41,6 +40,31 @@ def render_summary(rows: list[dict[str, Any]]) -> str:
             lines.append(f'Sample user message as it would be sent: "{user[-1]["content"][:100]}"')
     lines.append("Browse them with `glassbox spans`, or the viewer at the admin port while `glassbox run` is up.")
     return "\n".join(lines)
+
+
+def _span_lines(row: dict[str, Any]) -> list[str]:
+    event = row["event"]
+    metrics = event.get("metrics", {})
+    cost = metrics.get("total_cost")
+    lines = [
+        f"{row['kind']:<10} {row['name'][:28]:<28} {(row['model_name'] or '-')[:26]:<26} "
+        f"{_int(metrics.get('input_tokens')):>5} {_int(metrics.get('output_tokens')):>5} "
+        f"{(f'{cost:.6f}' if cost is not None else '-'):>10}  {row['session_id'] or '-'}"
+    ]
+    prompt = event.get("meta", {}).get("input", {}).get("prompt")
+    if prompt:
+        lines.append(f"{'':<10} prompt {prompt.get('name') or prompt.get('id')} version {prompt.get('version', '-')}")
+    for evaluation in row.get("evaluations", []):
+        value = next((evaluation[k] for k in evaluation if k.endswith("_value")), None)
+        lines.append(f"{'':<10} eval {evaluation['label']} = {value} {evaluation.get('assessment', '')}".rstrip())
+    tags = event.get("tags", [])
+    redacted = [t.split(":", 1)[1] for t in tags if t.startswith("pii.type:")]
+    if redacted:
+        lines.append(f"{'':<10} redacted: {', '.join(redacted)}")
+    unpriced = [t.split(":", 1)[1] for t in tags if t.startswith("cost.unpriced_model:")]
+    if unpriced:
+        lines.append(f"{'':<10} no price known for {unpriced[0]}")
+    return lines
 
 
 def _int(value: Any) -> str:
