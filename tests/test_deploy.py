@@ -26,18 +26,26 @@ def test_kubernetes_configmap_relay_config_is_valid():
     assert config.pipeline.processors == ["redaction"]
 
 
-def test_every_yaml_example_in_the_readme_is_a_valid_config():
+def test_every_yaml_example_in_the_readme_is_a_valid_config(tmp_path):
+    """Relay configs parse (with the files they name); prompt registry examples load as registries."""
     import re
 
+    from glassbox.processors.prompts import registry
+
     text = (DEPLOY.parent / "README.md").read_text()
-    blocks = re.findall(r"```yaml\n(.*?)```", text, re.S)
-    assert len(blocks) >= 2
-    for block in blocks:
-        data = yaml.safe_load(block)
+    blocks = [yaml.safe_load(block) for block in re.findall(r"```yaml\n(.*?)```", text, re.S)]
+    registries = [block for block in blocks if set(block) == {"prompts"}]
+    assert len(blocks) >= 2 and registries
+    for block in registries:
+        (tmp_path / "prompts.yaml").write_text(yaml.safe_dump(block))
+        assert registry.load(tmp_path / "prompts.yaml")
+    for data in blocks:
+        if data in registries:
+            continue
         if "pipeline" not in data:  # a section example: wrap it in the smallest complete config
             data = {
                 **data,
                 "exporters": {"local": {}},
                 "pipeline": {"exporters": ["local"], "processors": list(data.get("processors", {}))},
             }
-        parse(data, environ={"GLASSBOX_HASH_SALT": "a-salt-of-at-least-16-chars", "DD_API_KEY": "k"})
+        parse(data, environ={"GLASSBOX_HASH_SALT": "a-salt-of-at-least-16-chars", "DD_API_KEY": "k"}, base_dir=tmp_path)
