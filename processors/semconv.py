@@ -133,6 +133,9 @@ EXCEPTION_STACKTRACE = "exception.stacktrace"
 
 # Resource.
 SERVICE_NAME = "service.name"
+TELEMETRY_SDK_NAME = "telemetry.sdk.name"  # OpenLIT writes "openlit" here (its token counts differ: see cost)
+# The service tier that was billed (the request's is metadata "service_tier").
+RESPONSE_SERVICE_TIER = ("openai.response.service_tier", "gen_ai.openai.response.service_tier")
 SERVICE_VERSION = "service.version"
 DEPLOYMENT_ENV = ("deployment.environment.name", "deployment.environment")
 
