@@ -27,20 +27,26 @@ def test_kubernetes_configmap_relay_config_is_valid():
 
 
 def test_every_yaml_example_in_the_readme_is_a_valid_config(tmp_path):
-    """Relay configs parse (with the files they name); prompt registry examples load as registries."""
+    """Relay configs parse (with the files they name); prompt registry and pricing file examples load as such."""
     import re
 
+    from glassbox.processors.cost import pricing_file
     from glassbox.processors.prompts import registry
 
     text = (DEPLOY.parent / "README.md").read_text()
     blocks = [yaml.safe_load(block) for block in re.findall(r"```yaml\n(.*?)```", text, re.S)]
-    registries = [block for block in blocks if set(block) == {"prompts"}]
-    assert len(blocks) >= 2 and registries
-    for block in registries:
-        (tmp_path / "prompts.yaml").write_text(yaml.safe_dump(block))
-        assert registry.load(tmp_path / "prompts.yaml")
+    files = {
+        "prompts": ("prompts.yaml", registry.load),
+        "models": ("prices.yaml", lambda path: not pricing_file.load(path)[1]),
+    }  # (entries, problems)
+    data_files = [block for block in blocks if len(block) == 1 and next(iter(block)) in files]
+    assert len(blocks) >= 2 and len(data_files) == 2
+    for block in data_files:
+        name, load = files[next(iter(block))]
+        (tmp_path / name).write_text(yaml.safe_dump(block))
+        assert load(tmp_path / name)
     for data in blocks:
-        if data in registries:
+        if data in data_files:
             continue
         if "pipeline" not in data:  # a section example: wrap it in the smallest complete config
             data = {
