@@ -37,6 +37,17 @@ CREATED = 1767225600  # fixed timestamp (2026-01-01) so responses are reproducib
 FINGERPRINT = "fp_nordhaven01"
 EMBEDDING_DIM = 8
 FAIL_MODEL = "fail-model"
+# Judge mode: a chat request whose system message contains this marker (the first line of glassbox's LLM judge
+# prompt, ``processors/evals/judge.py``) gets a JSON verdict instead of a support-bot reply. Directives in the
+# other messages steer it, so tests can script every case:
+#   fake-judge:score=0.25       the verdict's score (default 1.0); label "pass" from 0.5 up, else "fail"
+#   fake-judge:delay=2          answer after 2 seconds, or as soon as release_judges() is called
+#   fake-judge:error=503        answer with that HTTP error status
+#   fake-judge:fail-first=2     answer 500 to the first 2 attempts of this exact request body
+#   fake-judge:malformed=KIND   not_json | missing_score | out_of_range | bad_label | no_choices | fenced (valid,
+#                               inside a markdown code fence)
+JUDGE_MARKER = "glassbox-judge/"
+_JUDGE_DIRECTIVE = re.compile(r"fake-judge:([a-z_-]+)=([A-Za-z0-9_.-]+)")
 
 # Request model -> dated snapshot, as the real API reports it.
 _SNAPSHOTS = {
@@ -206,6 +217,28 @@ def openai_error(status: int, message: str, etype: str, code: str | None = None)
     return web.json_response(body, status=status)
 
 
+def _is_judge_request(body: dict) -> bool:
+    return any(
+        isinstance(m, dict) and m.get("role") == "system" and JUDGE_MARKER in _text_of(m.get("content"))
+        for m in body.get("messages") or []
+    )
+
+
+def judge_content(verdict: dict, malformed: str | None) -> str:
+    """The judge-mode message content: the verdict as JSON, or the malformed variant asked for."""
+    if malformed == "not_json":
+        return "The answer looks fine to me."
+    if malformed == "missing_score":
+        verdict = {k: v for k, v in verdict.items() if k != "score"}
+    elif malformed == "out_of_range":
+        verdict = {**verdict, "score": 7}
+    elif malformed == "bad_label":
+        verdict = {**verdict, "label": "maybe"}
+    elif malformed == "fenced":
+        return "```json\n" + json.dumps(verdict) + "\n```"
+    return json.dumps(verdict)
+
+
 # --------------------------------------------------------------------------- server
 
 
@@ -219,6 +252,11 @@ class FakeOpenAI:
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.judge_requests = 0  # judge mode: requests answered, in flight now, and the most at once
+        self.judge_in_flight = 0
+        self.judge_max_in_flight = 0
+        self._judge_release = asyncio.Event()
+        self._judge_attempts: dict[str, int] = {}
 
     @property
     def base_url(self) -> str:
@@ -239,6 +277,7 @@ class FakeOpenAI:
         return self
 
     async def close(self) -> None:
+        self._judge_release.set()  # delayed judge replies end now, so the server stops at once
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -291,6 +330,13 @@ class FakeOpenAI:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    def release_judges(self) -> None:
+        """End every judge-mode delay now (thread-safe): delayed verdicts are sent at once, later ones too."""
+        if self._loop is not None and self._thread is not None:
+            self._loop.call_soon_threadsafe(self._judge_release.set)
+        else:
+            self._judge_release.set()
+
     # ---- helpers
     def _next(self) -> int:
         self._counter += 1
@@ -324,6 +370,8 @@ class FakeOpenAI:
         body, err = await self._read(request, ("model", "messages"))
         if err:
             return err
+        if _is_judge_request(body):
+            return await self._judge(body)
         messages = body["messages"] or [{"role": "user", "content": ""}]
         texts = [_text_of(m.get("content")) for m in messages]
         for m in messages:
@@ -412,6 +460,62 @@ class FakeOpenAI:
         await resp.write(b"data: [DONE]\n\n")
         await resp.write_eof()
         return resp
+
+    # ---- judge mode (see JUDGE_MARKER)
+    async def _judge(self, body: dict) -> web.Response:
+        messages = body["messages"]
+        text = "\n".join(_text_of(m.get("content")) for m in messages if m.get("role") != "system")
+        directives = dict(_JUDGE_DIRECTIVE.findall(text))
+        self.judge_in_flight += 1
+        self.judge_max_in_flight = max(self.judge_max_in_flight, self.judge_in_flight)
+        try:
+            delay = float(directives.get("delay", 0))
+            if delay > 0 and not self._judge_release.is_set():
+                try:
+                    await asyncio.wait_for(self._judge_release.wait(), delay)
+                except TimeoutError:
+                    pass
+            key = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+            self._judge_attempts[key] = attempt = self._judge_attempts.get(key, 0) + 1
+            if attempt <= int(directives.get("fail-first", 0)):
+                return openai_error(500, "fake-openai: failing this attempt (fail-first)", "server_error")
+            if "error" in directives:
+                return openai_error(int(directives["error"]), "fake-openai: scripted judge error", "server_error")
+            score = float(directives.get("score", 1.0))
+            verdict: dict[str, Any] = {
+                "score": score,
+                "label": "pass" if score >= 0.5 else "fail",
+                "reasoning": f"fake judge: {len(text)} characters judged",
+            }
+            content = judge_content(verdict, directives.get("malformed"))
+            n = self._next()
+            usage = chat_usage([_text_of(m.get("content")) for m in messages], content or "", len(messages))
+            choices = (
+                []
+                if directives.get("malformed") == "no_choices"
+                else [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": content, "refusal": None, "annotations": []},
+                        "logprobs": None,
+                        "finish_reason": "stop",
+                    }
+                ]
+            )
+            return web.json_response(
+                {
+                    "id": f"chatcmpl-fake{n}",
+                    "object": "chat.completion",
+                    "created": CREATED,
+                    "model": snapshot_model(body["model"]),
+                    "system_fingerprint": FINGERPRINT,
+                    "choices": choices,
+                    "usage": usage,
+                }
+            )
+        finally:
+            self.judge_in_flight -= 1
+            self.judge_requests += 1
 
     # ---- /v1/embeddings
     async def _embeddings(self, request: web.Request) -> web.Response:

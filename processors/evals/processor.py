@@ -1,20 +1,152 @@
-"""The ``evals`` processor (skeleton: passes batches through until it is implemented)."""
+"""The ``evals`` processor: built-in and custom evaluators on every LLM span (tool_error also on tool spans),
+and an optional LLM judge whose results arrive later.
+
+Per span, in ``process`` (no I/O, never raises):
+
+* skipped whole when its content was scrubbed (tag ``glassbox.scrubbed``); content-reading evaluators are
+  skipped when redaction failed closed on it (its text is then the failure marker, not what the model said);
+* each enabled built-in, then each custom evaluator, adds its ``Evaluation`` through ``Span.add_evaluation``;
+  one that raises (or, custom, returns something else than an evaluation) is counted and skipped for that
+  span, the others go on;
+* an evaluator whose label the app already sent (``gen_ai.evaluation.result``, already in ``span.evaluations``)
+  does not run: the app's result is forwarded untouched and not duplicated;
+* every failed evaluation (assessment ``fail``, the app's included) is listed in the tag
+  ``eval.failed:<label>`` (``Span.set_tag`` with a list: one tag per label);
+* the judge, when configured, is handed the span; it copies what it needs and works in background tasks.
+
+Late batches (``Context.submit``: the judge's results) come through here too and pass untouched.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from glassbox.processors import model as M
+from glassbox.processors.base import Context
+from glassbox.processors.evals import builtins as B
+from glassbox.processors.evals import custom as U
 from glassbox.processors.evals.config import EvalsConfig
-from glassbox.processors.model import Batch
+from glassbox.processors.evals.counters import Counters, Series
+from glassbox.processors.evals.judge import Judge
+from glassbox.processors.evals.language import Detector
+
+log = logging.getLogger("glassbox.processors.evals")
+SCRUBBED_TAG = "glassbox.scrubbed"  # processors.scrub.REASON_TAG
+FAILED_TAG = "eval.failed"
+
+
+@dataclass(frozen=True)
+class _Evaluator:
+    label: str
+    kinds: frozenset[str]
+    content: bool
+    evaluate: Callable[[M.Span], Any]
+    custom: bool
 
 
 class EvalsProcessor:
-    def __init__(self, config: EvalsConfig):
-        self.config = config
+    name = "evals"
+
+    def __init__(self, config: EvalsConfig | None = None, context: Context | None = None):
+        self.config = config if config is not None else EvalsConfig()
+        context = context if context is not None else Context()
+        self.counters = Counters()
+        self.detector: Detector | None = None
+        if self.config.builtins.language_mismatch.enabled:
+            self.detector = Detector(self.config.builtins.language_mismatch.languages)
+        self.evaluators = [
+            _Evaluator(b.label, b.kinds, b.content, b.evaluate, False)
+            for b in B.build(self.config.builtins, self.detector)
+        ]
+        for custom in self.config.custom:
+            function = U.resolve(custom.function, context.base_dir)  # the factory's check() reported failures
+            self.evaluators.append(_Evaluator(custom.label, frozenset(custom.kinds), True, function, True))
+        self.kinds = frozenset(kind for e in self.evaluators for kind in e.kinds) | (
+            {M.LLM} if self.config.judge else set()
+        )
+        self.judge = Judge(self.config.judge, context.submit, self.counters) if self.config.judge else None
+        self._logged: set[tuple[str, str]] = set()
 
     def start(self) -> None:
-        return None
-
-    def process(self, batch: Batch) -> Batch:
-        return batch
+        if self.detector is not None:
+            self.detector.load()  # half a second now rather than in the first batch
 
     def shutdown(self) -> None:
-        return None
+        if self.judge is not None:
+            self.judge.shutdown()
+
+    async def drain(self, timeout: float) -> None:
+        """Finish the judge's requests in flight (their results go to ``Context.submit``), or abandon them."""
+        if self.judge is not None:
+            await self.judge.drain(timeout)
+
+    async def process(self, batch: M.Batch) -> M.Batch:
+        for span in batch.spans:
+            if span.kind not in self.kinds:
+                continue
+            try:
+                self._span(span)
+            except Exception as exc:  # noqa: BLE001 — a bug here must not scrub the batch; counted, span goes on
+                self._error("_processor", "exception", exc)
+        return batch
+
+    def _span(self, span: M.Span) -> None:
+        if SCRUBBED_TAG in span.tags:
+            self.counters.add("evals_skipped_spans", reason="scrubbed")
+            return
+        kind = str(span.kind)
+        self.counters.add("evals_spans", kind=kind)
+        app_labels = {evaluation.label for evaluation in span.evaluations}
+        content_ok = not (span.redaction is not None and span.redaction.failed_closed)
+        if not content_ok:
+            self.counters.add("evals_skipped_spans", reason="failed_closed")
+        for evaluator in self.evaluators:
+            if kind not in evaluator.kinds or (evaluator.content and not content_ok):
+                continue
+            if evaluator.label in app_labels:
+                self.counters.add("evals_superseded", label=evaluator.label)
+                continue
+            try:
+                result = evaluator.evaluate(span)
+                evaluation = U.as_evaluation(evaluator.label, result) if evaluator.custom else result
+            except U.BadReturn as exc:
+                self._error(evaluator.label, "bad_return", exc)
+                continue
+            except Exception as exc:  # noqa: BLE001 — one evaluator failing skips only itself, for this span
+                self._error(evaluator.label, "exception", exc)
+                continue
+            if evaluation is None:
+                continue
+            span.add_evaluation(evaluation)
+            self.counters.add("evals_evaluations", label=evaluation.label, assessment=evaluation.assessment or "none")
+        if self.config.failed_tag:
+            self._tag_failures(span)
+        if self.judge is not None and span.kind == M.LLM:
+            self.judge.consider(span, app_labels)
+
+    def _tag_failures(self, span: M.Span) -> None:
+        failed = {e.label for e in span.evaluations if e.assessment == "fail"}
+        if not failed:
+            return
+        existing = span.tags.get(FAILED_TAG)
+        if isinstance(existing, str):
+            failed.add(existing)
+        elif isinstance(existing, list):
+            failed.update(str(v) for v in existing)
+        span.set_tag(FAILED_TAG, sorted(failed))
+
+    def _error(self, label: str, reason: str, exc: BaseException) -> None:
+        self.counters.add("evals_errors", label=label, reason=reason)
+        if (label, reason) not in self._logged:  # once per evaluator and reason: a broken one must not flood logs
+            self._logged.add((label, reason))
+            log.warning(
+                "evaluator %s failed on a span (%s: %s); skipped for that span", label, reason, type(exc).__name__
+            )
+
+    # --- /metrics ---------------------------------------------------------------------------------------------
+
+    def metrics(self) -> dict[str, tuple[str, str, Series]]:
+        return self.counters.render()

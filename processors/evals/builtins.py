@@ -1,0 +1,442 @@
+"""The built-in evaluators: cheap, deterministic checks on one span each.
+
+* ``failure_to_answer`` (categorical: answered, refusal, no_information, redirection, content_filter): fails
+  when the answer's opening (greetings and apologies skipped) is a refusal, an "I don't know" or a redirection
+  (``patterns.py``, six languages), or the provider filtered it (finish reason content_filter, safety...).
+* ``empty_answer`` (boolean): output messages carry neither text nor a tool call.
+* ``truncated`` (boolean): a finish reason says the token limit was hit (length, max_tokens...).
+* ``invalid_json`` (boolean): JSON was asked for (response format / output type / structured-output schema in
+  the metadata, or tool definitions with parameter schemas) and the answer or a tool call's arguments are not
+  valid JSON, or not valid against the schema (``schema.py``).
+* ``pii_in_output`` (boolean): redaction found PII in an ``output.*`` location (``span.redaction``; never
+  re-scanned; not evaluated when redaction did not run).
+* ``prompt_injection`` (categorical: none, instruction_override, prompt_leak, jailbreak, template_injection):
+  a user or tool message matches the curated pattern set (``patterns.py``).
+* ``tool_error`` (boolean; LLM and tool spans): a tool span has error status or an error result; an LLM span
+  was given an error tool result this turn (after the last assistant message).
+* ``language_mismatch`` (boolean): the question and the answer are long enough to identify and py3langid
+  finds different languages.
+
+Booleans say whether the problem named by the label was found (assessment ``fail`` when true). An evaluator
+returns None when it does not apply (no JSON asked for, no finish reason, texts too short...): no metric then.
+Reasoning is short and carries no content: finish reasons, entity types, rule ids, JSON paths, languages.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from glassbox.processors import model as M
+from glassbox.processors.evals import config as C
+from glassbox.processors.evals import patterns as P
+from glassbox.processors.evals.language import Detector, clean, letters, same_language
+from glassbox.processors.evals.schema import validate
+
+TAGS = {"glassbox.evaluator": "builtin"}
+_SENTENCE = re.compile(r"(?<=[.!?。！？])\s+|\n+")
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
+_FINISH = re.compile(r"^[A-Za-z_]{1,40}$")
+# A tool result that starts like an error report ("Error: ...", "ValueError: ...", "Failed to ...", a traceback).
+_ERROR_TEXT = re.compile(
+    r"^\s*(?:error\s*[:!\-]|error\s+\d{3}\b|exception\s*:|traceback \(most recent call last\)|fatal\s*:|"
+    r"failed to\b|failed\s*:|failure\s*:|(?-i:[A-Za-z_][\w.]*(?:Error|Exception))\s*:)",
+    re.IGNORECASE,
+)
+_ERROR_STATUS = frozenset({"error", "failed", "failure", "fail"})
+
+
+@dataclass(frozen=True)
+class Builtin:
+    label: str
+    kinds: frozenset[str]
+    content: bool  # reads message text: skipped when redaction failed closed on the span
+    evaluate: Callable[[M.Span], M.Evaluation | None]
+
+
+def _result(label: str, metric_type: str, value: Any, failed: bool, reasoning: str, **tags: str) -> M.Evaluation:
+    return M.Evaluation(
+        label=label,
+        metric_type=metric_type,
+        value=value,
+        assessment="fail" if failed else "pass",
+        reasoning=reasoning,
+        tags={**TAGS, **tags},
+    )
+
+
+# --- shared readers ----------------------------------------------------------------------------------------------
+
+
+def answer_text(span: M.Span) -> str | None:
+    """The model's visible answer, or None when the span carries no output content at all."""
+    if span.output.messages:
+        return "\n".join(m.content for m in span.output.messages if m.content)
+    return span.output.value if isinstance(span.output.value, str) else None
+
+
+def finish_reasons(span: M.Span) -> list[str]:
+    raw = span.metadata.get("finish_reasons", span.metadata.get("finish_reason"))
+    if isinstance(raw, str):
+        stripped = raw.strip()
+        if stripped.startswith("["):
+            try:
+                raw = orjson.loads(stripped)
+            except orjson.JSONDecodeError:
+                raw = [stripped]
+        else:
+            raw = [stripped]
+    if not isinstance(raw, (list, tuple)):
+        return []
+    return [str(r).strip().lower() for r in raw if isinstance(r, str) and r.strip()]
+
+
+def _reason_name(reason: str) -> str:
+    return reason if _FINISH.match(reason) else "other"
+
+
+def last_user_text(span: M.Span) -> str | None:
+    for message in reversed(span.input.messages):
+        if message.role == "user" and message.content.strip():
+            return message.content
+    return None
+
+
+def _redaction_failed(span: M.Span) -> bool:
+    return span.redaction is not None and span.redaction.failed_closed > 0
+
+
+# --- failure_to_answer -------------------------------------------------------------------------------------------
+
+
+def failure_to_answer(settings: C.FailureToAnswer) -> Callable[[M.Span], M.Evaluation | None]:
+    categories = (("refusal", P.REFUSAL), ("no_information", P.NO_INFORMATION), ("redirection", P.REDIRECTION))
+
+    def evaluate(span: M.Span) -> M.Evaluation | None:
+        label = "failure_to_answer"
+        filtered = [r for r in finish_reasons(span) if r in P.FILTERED_FINISH_REASONS]
+        if filtered:
+            return _result(label, "categorical", "content_filter", True, f"finish reason {filtered[0]}")
+        text = answer_text(span)
+        if text is None or not text.strip():
+            return None  # no content captured, or an empty answer (empty_answer says so) or only tool calls
+        if settings.max_chars and len(text) > settings.max_chars:
+            return _result(label, "categorical", "answered", False, f"answer longer than {settings.max_chars} chars")
+        examined = 0
+        for sentence in _SENTENCE.split(text.translate(_APOSTROPHES).strip().lower()):
+            sentence = sentence.strip()
+            if not sentence:
+                continue
+            for category, pattern in categories:
+                if pattern.search(sentence):
+                    reasoning = f"{category.replace('_', ' ')} in the opening (patterns v{P.REFUSAL_PATTERNS_VERSION})"
+                    return _result(label, "categorical", category, True, reasoning)
+            if not P.PLEASANTRY.search(sentence):
+                break  # a substantive sentence: the model answered
+            examined += 1
+            if examined >= settings.lead_sentences:
+                break
+        return _result(label, "categorical", "answered", False, "no refusal in the opening")
+
+    return evaluate
+
+
+# --- empty_answer ------------------------------------------------------------------------------------------------
+
+
+def empty_answer(span: M.Span) -> M.Evaluation | None:
+    messages = span.output.messages
+    if not messages:
+        return None  # content was not captured: nothing to tell
+    if any(m.tool_calls for m in messages):
+        return _result("empty_answer", "boolean", False, False, "the answer is a tool call")
+    if any(m.content.strip() for m in messages):
+        return _result("empty_answer", "boolean", False, False, "the answer has text")
+    return _result("empty_answer", "boolean", True, True, "no text and no tool call in the output")
+
+
+# --- truncated ---------------------------------------------------------------------------------------------------
+
+
+def truncated(settings: C.Truncated) -> Callable[[M.Span], M.Evaluation | None]:
+    limits = frozenset(r.lower() for r in settings.reasons)
+
+    def evaluate(span: M.Span) -> M.Evaluation | None:
+        reasons = finish_reasons(span)
+        if not reasons:
+            return None
+        hit = next((r for r in reasons if r in limits), None)
+        if hit is not None:
+            return _result("truncated", "boolean", True, True, f"finish reason {_reason_name(hit)}")
+        return _result("truncated", "boolean", False, False, f"finish reason {_reason_name(reasons[0])}")
+
+    return evaluate
+
+
+# --- invalid_json ------------------------------------------------------------------------------------------------
+
+_JSON_FORMATS = frozenset({"json", "json_object", "json_schema"})
+
+
+def expected_json(span: M.Span) -> tuple[bool, Any]:
+    """(JSON was asked for, the schema when one was given) from the request's response format."""
+    metadata = span.metadata
+    schema: Any = None
+    wanted = False
+    if str(metadata.get("output_type", "")).lower() == "json":
+        wanted = True
+    for key in ("structured_output_schema", "response_format", "response_schema", "json_schema"):
+        raw = metadata.get(key)
+        if raw is None:
+            continue
+        if isinstance(raw, str):
+            stripped = raw.strip()
+            if stripped.lower() in _JSON_FORMATS:
+                wanted = True
+                continue
+            try:
+                raw = orjson.loads(stripped)
+            except orjson.JSONDecodeError:
+                continue
+        if not isinstance(raw, dict):
+            continue
+        kind = raw.get("type")
+        if kind == "json_object" or kind == "json":  # {"type": "json_object"}: any JSON object
+            wanted = True
+            schema = schema or {"type": "object"}
+        elif kind == "json_schema":  # OpenAI's response_format {"type": "json_schema", "json_schema": {...}}
+            wanted = True
+            inner = raw.get("json_schema")
+            if isinstance(inner, dict) and isinstance(inner.get("schema"), dict):
+                schema = inner["schema"]
+        elif key != "response_format" or "properties" in raw or "$defs" in raw:
+            wanted = True  # a JSON Schema itself
+            schema = raw
+    return wanted, schema
+
+
+def _pii_in(span: M.Span, prefix: str) -> bool:
+    found = span.redaction.found if span.redaction is not None else {}
+    return any(where.startswith(prefix) and types for where, types in found.items())
+
+
+def _strip_fence(text: str) -> tuple[str, bool]:
+    stripped = text.strip()
+    if stripped.startswith("```") and stripped.endswith("```") and len(stripped) > 6:
+        body = stripped[3:-3]
+        first_line, _, rest = body.partition("\n")
+        return (rest if first_line.strip().isalpha() or not first_line.strip() else body), True
+    return stripped, False
+
+
+def invalid_json(settings: C.InvalidJson) -> Callable[[M.Span], M.Evaluation | None]:
+    def evaluate(span: M.Span) -> M.Evaluation | None:
+        label = "invalid_json"
+        lenient = _pii_in(span, "output.")
+        wanted, schema = expected_json(span)
+        checked = False
+        text = answer_text(span)
+        calls = [c for m in span.output.messages for c in m.tool_calls]
+        if wanted and (text is not None and (text.strip() or not calls)):
+            checked = True
+            body, fenced = _strip_fence(text)
+            if fenced:
+                return _result(label, "boolean", True, True, "JSON inside a markdown code fence")
+            try:
+                value = orjson.loads(body)
+            except orjson.JSONDecodeError as exc:
+                where = f" (line {exc.lineno}, column {exc.colno})" if body else " (empty answer)"
+                return _result(label, "boolean", True, True, f"not valid JSON{where}")
+            if schema is not None:
+                errors = validate(value, schema, lenient=lenient)
+                if errors:
+                    return _result(label, "boolean", True, True, f"schema: {errors[0]}")
+        if settings.check_tool_calls and calls and span.tool_definitions:
+            checked = True
+            definitions = {d.get("name"): d for d in span.tool_definitions if isinstance(d, dict)}
+            for call in calls:
+                problem = _tool_call_problem(call, definitions, lenient)
+                if problem:
+                    return _result(label, "boolean", True, True, problem)
+        if not checked:
+            return None
+        return _result(label, "boolean", False, False, "valid JSON" + (" (schema checked)" if schema else ""))
+
+    return evaluate
+
+
+def _tool_call_problem(call: M.ToolCall, definitions: dict[Any, dict[str, Any]], lenient: bool) -> str | None:
+    name = _safe_name(call.name)
+    definition = definitions.get(call.name)
+    if definition is None:
+        return f"tool call {name}: not one of the request's tools"
+    schema = definition.get("schema")
+    if not isinstance(schema, dict):
+        return None
+    arguments: Any = call.arguments if call.arguments is not None else {}
+    properties = schema.get("properties")
+    if not isinstance(properties, dict):
+        properties = {}
+    if set(arguments) == {"value"} and "value" not in properties:  # intake wraps non-object arguments this way
+        raw = arguments["value"]
+        if isinstance(raw, str):
+            try:
+                orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                return f"tool call {name}: arguments are not valid JSON"
+        return f"tool call {name}: arguments are not a JSON object"
+    errors = validate(arguments, schema, lenient=lenient)
+    return f"tool call {name}: {errors[0]}" if errors else None
+
+
+def _safe_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.\-]", "_", name)[:64] or "(unnamed)"
+
+
+# --- pii_in_output -----------------------------------------------------------------------------------------------
+
+
+def pii_in_output(span: M.Span) -> M.Evaluation | None:
+    if span.redaction is None:
+        return None  # redaction did not run: we never re-scan
+    types = sorted({t for where, found in span.redaction.found.items() if where.startswith("output.") for t in found})
+    if types:
+        return _result("pii_in_output", "boolean", True, True, "found in the output: " + ", ".join(types))
+    return _result("pii_in_output", "boolean", False, False, "no PII found in the output")
+
+
+# --- prompt_injection --------------------------------------------------------------------------------------------
+
+
+def prompt_injection(settings: C.PromptInjection) -> Callable[[M.Span], M.Evaluation | None]:
+    roles = frozenset(settings.roles)
+
+    def evaluate(span: M.Span) -> M.Evaluation | None:
+        texts: list[str] = []
+        for message in span.input.messages:
+            if message.role in roles:
+                texts.append(message.content)
+            if "tool" in roles:
+                texts.extend(result.result for result in message.tool_results)
+        texts = [t for t in texts if t]
+        if not texts:
+            return None
+        text = "\n".join(texts)[: settings.max_chars].translate(P.INVISIBLE)
+        lowered = text.lower()
+        for rules, scanned in ((P.INJECTION, lowered), (P.CASED, text)):
+            for category, rule, pattern in rules:
+                if pattern.search(scanned):
+                    reasoning = f"rule {rule} (pattern set v{P.INJECTION_PATTERNS_VERSION})"
+                    return _result("prompt_injection", "categorical", category, True, reasoning)
+        return _result(
+            "prompt_injection",
+            "categorical",
+            "none",
+            False,
+            f"no rule matched (pattern set v{P.INJECTION_PATTERNS_VERSION})",
+        )
+
+    return evaluate
+
+
+# --- tool_error --------------------------------------------------------------------------------------------------
+
+
+def error_result(text: str) -> bool:
+    """Whether a tool's result reads as an error: a JSON object saying so, or text that starts like one."""
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        try:
+            data = orjson.loads(stripped)
+        except orjson.JSONDecodeError:
+            data = None
+        if isinstance(data, dict):
+            if data.get("error") or data.get("errors") or data.get("is_error") is True or data.get("isError") is True:
+                return True
+            if str(data.get("status", "")).lower() in _ERROR_STATUS:
+                return True
+            return data.get("success") is False or data.get("ok") is False
+    return bool(_ERROR_TEXT.match(stripped))
+
+
+def tool_error(span: M.Span) -> M.Evaluation | None:
+    label = "tool_error"
+    if span.kind == M.TOOL:
+        if span.status == "error":
+            kind = span.error.type if span.error and span.error.type else None
+            reasoning = "tool span status error" + (f" ({_safe_name(kind)})" if kind else "")
+            return _result(label, "boolean", True, True, reasoning)
+        if isinstance(span.output.value, str) and error_result(span.output.value):
+            return _result(label, "boolean", True, True, "the tool's result is an error")
+        return _result(label, "boolean", False, False, "tool span ok")
+    # An LLM span: the tool results it was given this turn (after the last assistant message).
+    messages = span.input.messages
+    start = max((i for i, m in enumerate(messages) if m.role == "assistant"), default=-1) + 1
+    results = [r for m in messages[start:] for r in m.tool_results]
+    if not results:
+        return None
+    calls = {c.tool_id: c.name for m in messages[:start] for c in m.tool_calls if c.tool_id}
+    failed = [r for r in results if error_result(r.result)]
+    if failed:
+        names = sorted({_safe_name(r.name or calls.get(r.tool_id or "", "") or "") for r in failed})
+        reasoning = f"{len(failed)} of {len(results)} tool results are errors ({', '.join(names)})"
+        return _result(label, "boolean", True, True, reasoning)
+    return _result(label, "boolean", False, False, f"{len(results)} tool result(s), none is an error")
+
+
+# --- language_mismatch -------------------------------------------------------------------------------------------
+
+
+def language_mismatch(settings: C.LanguageMismatch, detector: Detector) -> Callable[[M.Span], M.Evaluation | None]:
+    def evaluate(span: M.Span) -> M.Evaluation | None:
+        question, answer = last_user_text(span), answer_text(span)
+        if not question or not answer:
+            return None
+        question, answer = clean(question), clean(answer)
+        # the cheap length test first: the model runs only when both texts can be judged
+        if letters(question) < settings.min_letters or letters(answer) < settings.min_letters:
+            return None
+        asked, asked_p = detector.detect(question)
+        said, said_p = detector.detect(answer)
+        if min(asked_p, said_p) < settings.min_confidence:
+            return None
+        tags = {"question_language": asked, "answer_language": said}
+        if same_language(asked, said):
+            return _result("language_mismatch", "boolean", False, False, f"both {asked}", **tags)
+        return _result("language_mismatch", "boolean", True, True, f"question {asked}, answer {said}", **tags)
+
+    return evaluate
+
+
+# --- the set -----------------------------------------------------------------------------------------------------
+
+LLM_ONLY = frozenset({M.LLM})
+
+
+def build(settings: C.Builtins, detector: Detector | None = None) -> list[Builtin]:
+    """The enabled built-ins, in a fixed order (cheapest first)."""
+    factories: dict[str, Callable[[], Builtin]] = {
+        "truncated": lambda: Builtin("truncated", LLM_ONLY, False, truncated(settings.truncated)),
+        "empty_answer": lambda: Builtin("empty_answer", LLM_ONLY, True, empty_answer),
+        "pii_in_output": lambda: Builtin("pii_in_output", LLM_ONLY, False, pii_in_output),
+        "tool_error": lambda: Builtin("tool_error", frozenset({M.LLM, M.TOOL}), False, tool_error),
+        "failure_to_answer": lambda: Builtin(
+            "failure_to_answer", LLM_ONLY, True, failure_to_answer(settings.failure_to_answer)
+        ),
+        "invalid_json": lambda: Builtin("invalid_json", LLM_ONLY, True, invalid_json(settings.invalid_json)),
+        "prompt_injection": lambda: Builtin(
+            "prompt_injection", LLM_ONLY, True, prompt_injection(settings.prompt_injection)
+        ),
+        "language_mismatch": lambda: Builtin(
+            "language_mismatch",
+            LLM_ONLY,
+            True,
+            language_mismatch(settings.language_mismatch, detector or Detector(settings.language_mismatch.languages)),
+        ),
+    }
+    enabled = set(settings.enabled())
+    return [make() for name, make in factories.items() if name in enabled]

@@ -1,0 +1,134 @@
+"""Where the ``language_mismatch`` thresholds come from: py3langid on a corpus of support-bot sentences in seven
+languages, cut word by word into every prefix. Below ~20 letters it misclassifies; from the default
+``min_letters`` (30) up it never does, so two texts in the same language are never reported as a mismatch, and
+two full sentences in different (not close) languages always are."""
+
+from __future__ import annotations
+
+import itertools
+
+from glassbox.processors.evals.config import LanguageMismatch
+from glassbox.processors.evals.language import Detector, clean, letters, same_language
+
+DEFAULTS = LanguageMismatch()
+DETECTOR = Detector()
+CORPUS = {
+    "en": [
+        "Standard delivery takes five to seven business days for items that are in stock, and six to eight weeks "
+        "for sofas that are made to order.",
+        "I'm sorry to hear that your table arrived with a scratch on the top. Please send us two photos and we will "
+        "arrange a replacement as soon as possible.",
+        "You can return any item within thirty days of delivery for a full refund, as long as it is in its original "
+        "condition and packaging.",
+        "To reset your password, open the app, tap on your profile picture, choose settings and then select the "
+        "option to change your password.",
+        "The warranty covers manufacturing defects for two years from the date of purchase, but it does not cover "
+        "normal wear and tear or accidental damage.",
+        "Could you tell me the order number from your confirmation email so that I can check the status of your "
+        "delivery for you?",
+    ],
+    "de": [
+        "Die Standardlieferung dauert fünf bis sieben Werktage für vorrätige Artikel und sechs bis acht Wochen für "
+        "Sofas, die auf Bestellung gefertigt werden.",
+        "Es tut mir leid, dass Ihr Tisch mit einem Kratzer angekommen ist. Bitte schicken Sie uns zwei Fotos, dann "
+        "organisieren wir so schnell wie möglich einen Ersatz.",
+        "Sie können jeden Artikel innerhalb von dreißig Tagen nach der Lieferung zurückgeben und erhalten den vollen "
+        "Kaufpreis erstattet.",
+        "Um Ihr Passwort zurückzusetzen, öffnen Sie die App, tippen Sie auf Ihr Profilbild und wählen Sie dann die "
+        "Einstellungen aus.",
+        "Die Garantie deckt Herstellungsfehler für zwei Jahre ab dem Kaufdatum ab, jedoch keine normale Abnutzung "
+        "oder versehentliche Schäden.",
+    ],
+    "fr": [
+        "La livraison standard prend de cinq à sept jours ouvrables pour les articles en stock, et de six à huit "
+        "semaines pour les canapés fabriqués sur commande.",
+        "Je suis désolé d'apprendre que votre table est arrivée avec une rayure. Envoyez-nous deux photos et nous "
+        "organiserons un remplacement dès que possible.",
+        "Vous pouvez retourner tout article dans les trente jours suivant la livraison pour un remboursement "
+        "complet, s'il est dans son état d'origine.",
+        "Pour réinitialiser votre mot de passe, ouvrez l'application, touchez votre photo de profil puis choisissez "
+        "les paramètres.",
+        "Pourriez-vous m'indiquer le numéro de commande figurant dans votre e-mail de confirmation afin que je "
+        "vérifie votre livraison ?",
+    ],
+    "es": [
+        "La entrega estándar tarda de cinco a siete días hábiles para los artículos en stock, y de seis a ocho "
+        "semanas para los sofás hechos por encargo.",
+        "Siento mucho que su mesa haya llegado con un arañazo. Envíenos dos fotos y organizaremos un reemplazo lo "
+        "antes posible.",
+        "Puede devolver cualquier artículo dentro de los treinta días posteriores a la entrega para obtener un "
+        "reembolso completo.",
+        "¿Podría indicarme el número de pedido que aparece en su correo de confirmación para que pueda comprobar el "
+        "estado de su entrega?",
+        "La tela está hecha de una mezcla de algodón y lino, lo que la hace transpirable y cómoda, pero debe "
+        "limpiarse de forma profesional.",
+    ],
+    "it": [
+        "La consegna standard richiede da cinque a sette giorni lavorativi per gli articoli disponibili e da sei a "
+        "otto settimane per i divani su misura.",
+        "Mi dispiace che il suo tavolo sia arrivato con un graffio. Ci invii due foto e organizzeremo una "
+        "sostituzione il prima possibile.",
+        "Potrebbe indicarmi il numero d'ordine presente nella sua email di conferma, così posso verificare lo stato "
+        "della consegna?",
+    ],
+    "pt": [
+        "A entrega padrão demora de cinco a sete dias úteis para os artigos em stock e de seis a oito semanas para os "
+        "sofás feitos por encomenda.",
+        "Lamento que a sua mesa tenha chegado com um risco. Envie-nos duas fotografias e organizaremos uma "
+        "substituição o mais rapidamente possível.",
+        "Poderia indicar-me o número da encomenda que consta do seu email de confirmação, para que eu possa "
+        "verificar o estado da entrega?",
+    ],
+    "nl": [
+        "Standaardlevering duurt vijf tot zeven werkdagen voor artikelen op voorraad en zes tot acht weken voor "
+        "banken die op bestelling worden gemaakt.",
+        "Het spijt me dat uw tafel met een kras is aangekomen. Stuur ons twee foto's en we regelen zo snel mogelijk "
+        "een vervanging.",
+        "Om uw wachtwoord opnieuw in te stellen, opent u de app, tikt u op uw profielfoto en kiest u vervolgens de "
+        "instellingen.",
+    ],
+}
+
+
+def prefixes(text: str):
+    words = text.split()
+    for n in range(1, len(words) + 1):
+        yield " ".join(words[:n])
+
+
+def test_above_the_default_threshold_every_prefix_is_identified():
+    judged = 0
+    for language, texts in CORPUS.items():
+        for prefix in (p for t in texts for p in prefixes(t)):
+            text = clean(prefix)
+            if letters(text) < DEFAULTS.min_letters:
+                continue
+            detected, confidence = DETECTOR.detect(text)
+            judged += 1
+            assert detected == language and confidence >= DEFAULTS.min_confidence, (prefix, detected, confidence)
+    assert judged > 400
+
+
+def test_below_20_letters_py3langid_errs_so_a_threshold_is_needed():
+    wrong = [
+        (prefix, DETECTOR.detect(prefix)[0])
+        for language, texts in CORPUS.items()
+        for prefix in (p for t in texts for p in prefixes(t))
+        if letters(prefix) < 20 and not same_language(DETECTOR.detect(prefix)[0], language)
+    ]
+    assert len(wrong) >= 10, wrong
+    assert all(letters(prefix) < 20 for prefix, _ in wrong)
+
+
+def test_full_sentences_in_different_languages_always_differ():
+    for (a, texts_a), (b, texts_b) in itertools.permutations(CORPUS.items(), 2):
+        if same_language(a, b):
+            continue
+        for text_a, text_b in itertools.product(texts_a[:2], texts_b[:2]):
+            assert not same_language(DETECTOR.detect(text_a)[0], DETECTOR.detect(text_b)[0]), (text_a, text_b)
+
+
+def test_cleaning_keeps_prose_only():
+    text = "Hi <PERSON>, see https://shop.example/t/1 or mail ana@example.com: `run(1)` [REDACTED] 42\n```\nx=1\n```"
+    assert clean(text).split() == ["Hi", ",", "see", "or", "mail", ":"]
+    assert letters("abc 123 ü") == 4
