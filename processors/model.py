@@ -274,12 +274,14 @@ class Span:
 
 @dataclass(slots=True)
 class DetachedEvaluation:
-    """An evaluation of a span that already left the relay (it arrived later than the span)."""
+    """An evaluation of a span that already left the relay (it arrived later than the span, or a processor made
+    it later, like an LLM judge)."""
 
     trace_id: str
     span_id: str
     service: str | None
     evaluation: Evaluation
+    from_wire: bool = False  # it came in a log record, which OTLP exporters forward as it came
 
 
 @dataclass(slots=True)

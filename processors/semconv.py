@@ -67,6 +67,7 @@ METADATA_ALIASES = {
     "llm.is_streaming": "stream",
     "gen_ai.request.is_stream": "stream",
     "gen_ai.openai.request.seed": "seed",
+    "gen_ai.openai.request.response_format": "response_format",
     "gen_ai.openai.request.service_tier": "service_tier",
     "openai.request.service_tier": "service_tier",
     "gen_ai.output.type": "output_type",

@@ -333,6 +333,33 @@ def logs_request(records: Iterable[M.LogRecord]) -> ExportLogsServiceRequest:
     return request
 
 
+def evaluation_logs(detached: Iterable[M.DetachedEvaluation]) -> ExportLogsServiceRequest:
+    """Evaluations made after their span left (an LLM judge's), as semconv ``gen_ai.evaluation.result`` log
+    records joined to the span by trace and span id: how OTLP copies get them."""
+    request = ExportLogsServiceRequest()
+    by_service: dict[str | None, Any] = {}
+    for item in detached:
+        scope_logs = by_service.get(item.service)
+        if scope_logs is None:
+            resource_logs = request.resource_logs.add()
+            if item.service:
+                kv = resource_logs.resource.attributes.add()
+                kv.key = S.SERVICE_NAME
+                set_value(kv.value, item.service)
+            scope_logs = by_service[item.service] = resource_logs.scope_logs.add()
+            scope_logs.scope.name = "glassbox"
+        record = scope_logs.log_records.add()
+        record.event_name = S.EVENT_EVALUATION
+        record.trace_id = bytes.fromhex(item.trace_id)
+        record.span_id = bytes.fromhex(item.span_id)
+        record.time_unix_nano = (item.evaluation.timestamp_ms or 0) * 1_000_000
+        for key, val in _evaluation_attributes(item.evaluation).items():
+            kv = record.attributes.add()
+            kv.key = key
+            set_value(kv.value, val)
+    return request
+
+
 def _write_record(record: M.LogRecord) -> Any:
     source = record.source
     read_attrs, read_body = record.read if record.read is not None else (None, _MISSING)

@@ -41,6 +41,7 @@ def test_every_yaml_example_in_the_readme_is_a_valid_config(tmp_path):
     }  # (entries, problems)
     data_files = [block for block in blocks if len(block) == 1 and next(iter(block)) in files]
     assert len(blocks) >= 2 and len(data_files) == 2
+    (tmp_path / "my_evals.py").write_text("def polite(span):\n    return None\n")  # the custom evaluator example
     for block in data_files:
         name, load = files[next(iter(block))]
         (tmp_path / name).write_text(yaml.safe_dump(block))
@@ -54,4 +55,8 @@ def test_every_yaml_example_in_the_readme_is_a_valid_config(tmp_path):
                 "exporters": {"local": {}},
                 "pipeline": {"exporters": ["local"], "processors": list(data.get("processors", {}))},
             }
-        parse(data, environ={"GLASSBOX_HASH_SALT": "a-salt-of-at-least-16-chars", "DD_API_KEY": "k"}, base_dir=tmp_path)
+        parse(
+            data,
+            environ={"GLASSBOX_HASH_SALT": "a-salt-of-at-least-16-chars", "DD_API_KEY": "k", "OPENAI_API_KEY": "k"},
+            base_dir=tmp_path,
+        )

@@ -260,7 +260,7 @@ class Joiner:
 
 
 def _detach(key: Key, found: normalize.LogContent) -> list[DetachedEvaluation]:
-    return [DetachedEvaluation(key[0], key[1], found.service, ev) for ev in found.evaluations]
+    return [DetachedEvaluation(key[0], key[1], found.service, ev, from_wire=True) for ev in found.evaluations]
 
 
 def _merged(content: normalize.LogContent | None, more: normalize.LogContent) -> normalize.LogContent:

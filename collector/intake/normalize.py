@@ -86,6 +86,10 @@ def normalize_span(otlp_span: Any, resource: M.WireResource, scope: M.WireResour
     _model(span, attrs)
     _content(span, attrs, events)
     span.metadata = _metadata(attrs)
+    if "finish_reasons" not in span.metadata:  # semconv 1.37 puts them on each output message instead
+        reasons = _finish_reasons(attrs.get(A.OUTPUT_MESSAGES))
+        if reasons:
+            span.metadata["finish_reasons"] = reasons
     span.metrics = _metrics(attrs)
     span.tool_definitions = _tool_definitions(attrs)
     span.tags = _tags(attrs)
@@ -217,6 +221,13 @@ def _metadata(attrs: dict[str, Any]) -> dict[str, Any]:
     if isinstance(extra, dict):
         metadata.update({k: v for k, v in extra.items() if k not in ("model_name", "model_provider")})
     return metadata
+
+
+def _finish_reasons(raw: Any) -> list[str]:
+    messages = C.loads_maybe(raw)
+    if not isinstance(messages, list):
+        return []
+    return [str(m["finish_reason"]) for m in messages if isinstance(m, dict) and m.get("finish_reason")]
 
 
 def _metrics(attrs: dict[str, Any]) -> dict[str, float]:

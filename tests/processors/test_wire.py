@@ -200,3 +200,52 @@ def test_log_records_forward_what_the_model_holds():
         "0000000000000001",
         "gen_ai.user.message",
     )
+
+
+def test_evaluations_made_later_reach_otlp_as_semconv_log_records():
+    """An LLM judge's result leaves after its span: OTLP copies get it as a gen_ai.evaluation.result record
+    joined by trace and span id. Evaluations that came in log records were forwarded with them already."""
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+
+    from glassbox.collector.exporters.otlp.config import OtlpExporterConfig
+    from glassbox.collector.exporters.otlp.exporter import OtlpExporter
+
+    late = M.DetachedEvaluation(
+        "0af7651916cd43dd8448eb211c80319c",
+        "00000000000000aa",
+        "shop-bot",
+        M.Evaluation(
+            label="faithful",
+            metric_type="score",
+            value=0.25,
+            assessment="fail",
+            reasoning="invented a date",
+            timestamp_ms=1_700_000_000_000,
+        ),
+    )
+    forwarded = M.DetachedEvaluation(
+        "0af7651916cd43dd8448eb211c80319c",
+        "00000000000000bb",
+        "shop-bot",
+        M.Evaluation(label="app", metric_type="score", value=1.0),
+        from_wire=True,
+    )
+    exporter = OtlpExporter(OtlpExporterConfig(endpoint="http://127.0.0.1:9"))
+
+    [(kind, body)] = exporter.render(M.Batch(evaluations=[late, forwarded]))
+
+    [record] = ExportLogsServiceRequest.FromString(body).resource_logs[0].scope_logs[0].log_records
+    assert (kind, record.event_name, record.trace_id.hex(), record.span_id.hex()) == (
+        "logs",
+        S.EVENT_EVALUATION,
+        late.trace_id,
+        late.span_id,
+    )
+    assert attributes(record) == {
+        S.EVALUATION_NAME: "faithful",
+        S.EVALUATION_SCORE: 0.25,
+        S.EVALUATION_LABEL: "fail",
+        S.EVALUATION_EXPLANATION: "invented a date",
+    }
+    again = normalize.log_contents(wire.read_logs(ExportLogsServiceRequest.FromString(body)))[0]
+    assert [e.label for e in again[(late.trace_id, late.span_id)].evaluations] == ["faithful"]  # reads back

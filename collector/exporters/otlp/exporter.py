@@ -36,6 +36,9 @@ class OtlpExporter:
             items.append(("traces", wire.traces_request(batch.spans).SerializeToString()))
         if batch.logs:
             items.append(("logs", wire.logs_request(batch.logs).SerializeToString()))
+        late = [item for item in batch.evaluations if not item.from_wire]  # the others came in forwarded logs
+        if late:
+            items.append(("logs", wire.evaluation_logs(late).SerializeToString()))
         items.extend(("metrics", request.SerializeToString()) for request in batch.metrics)
         return [item for item in items if item[1]]
 
