@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,8 @@ APP_TIMEOUT = 60
 async def run_demo(instrumentation: str = "openllmetry", out=sys.stdout) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="glassbox-demo-") as tmp:
         config = default_config({"GLASSBOX_LOCAL_DB": str(Path(tmp) / "demo.db")})
+        with resources.as_file(resources.files("glassbox.config").joinpath("prompts.example.yaml")) as registry:
+            config.processors.prompts.registry = str(registry)  # names the support bot's system prompt
         config.receivers.otlp.grpc.endpoint = "127.0.0.1:0"
         config.receivers.otlp.http.endpoint = "127.0.0.1:0"
         config.admin.endpoint = "127.0.0.1:0"

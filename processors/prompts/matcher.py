@@ -1,8 +1,9 @@
 """Which registry template an LLM call used: an index on each template's literal prefix, then one anchored
 regular expression per candidate.
 
-A span's system prompt (its system messages; the first message when there is none) is looked up in the index
-of string templates, and its first messages in the index of chat templates. The index is keyed on the first
+Each of a span's system messages (the first message when there is none; an app may add a second system message,
+e.g. retrieved context) is looked up in the index of string templates, and its first messages in the index of
+chat templates. The index is keyed on the first
 ``PREFIX`` characters of each template's leading literal (white space normalised; shorter literals are keyed on
 what they have), so a span costs a few dictionary lookups and a regex for the few templates that start the same
 way, whatever the registry's size. Of the templates that match, the most specific (most literal characters)
@@ -59,30 +60,30 @@ class Matcher:
         self.hits = 0
 
     def match(self, messages: list[M.Message]) -> Match | Tie | None:
-        system = "\n".join(m.content for m in messages if m.role == "system" and m.content)
-        if not system and messages:
-            system = messages[0].content
+        systems = tuple(m.content for m in messages if m.role == "system" and m.content)
+        if not systems and messages:
+            systems = (messages[0].content,)
         head = tuple((m.role, m.content) for m in messages[: self.depth])
-        key = (system, head)
+        key = (systems, head)
         cached = self.cache.get(key, _MISS)
         if cached is not _MISS:
             self.hits += 1
             self.cache.move_to_end(key)
             return cached  # type: ignore[return-value]
-        result = self._match(system, head)
+        result = self._match(systems, head)
         if self.cache_entries:
             self.cache[key] = result
             if len(self.cache) > self.cache_entries:
                 self.cache.popitem(last=False)
         return result
 
-    def _match(self, system: str, head: tuple[tuple[str, str], ...]) -> Match | Tie | None:
+    def _match(self, systems: tuple[str, ...], head: tuple[tuple[str, str], ...]) -> Match | Tie | None:
         found: list[Match] = []
-        if system:
+        for system in systems:
             for entry in self.strings.candidates(system):
                 assert entry.template is not None
                 variables = _fullmatch(entry.template, system)
-                if variables is not None:
+                if variables is not None and all(m.entry is not entry for m in found):
                     found.append(Match(entry, variables))
         if head:
             for entry in self.chats.candidates(head[0][1]):

@@ -19,7 +19,7 @@ def render_summary(rows: list[dict[str, Any]]) -> str:
     for session, members in sessions.items():
         for row in members:
             lines += _span_lines(row)
-        costs = [r["event"].get("metrics", {}).get("total_cost") for r in members]
+        costs = [r["event"].get("metrics", {}).get("total_cost") for r in members if r["kind"] in ("llm", "embedding")]
         priced = [c for c in costs if c is not None]
         if session and priced:
             lines.append(
@@ -54,9 +54,15 @@ def _span_lines(row: dict[str, Any]) -> list[str]:
     prompt = event.get("meta", {}).get("input", {}).get("prompt")
     if prompt:
         lines.append(f"{'':<10} prompt {prompt.get('name') or prompt.get('id')} version {prompt.get('version', '-')}")
-    for evaluation in row.get("evaluations", []):
+    passed = []
+    for evaluation in row.get("evaluations", []):  # scores and failures one per line, the other passes counted
         value = next((evaluation[k] for k in evaluation if k.endswith("_value")), None)
+        if evaluation.get("assessment") == "pass" and evaluation.get("metric_type") != "score":
+            passed.append(evaluation["label"])
+            continue
         lines.append(f"{'':<10} eval {evaluation['label']} = {value} {evaluation.get('assessment', '')}".rstrip())
+    if passed:
+        lines.append(f"{'':<10} passed {', '.join(passed)}")
     tags = event.get("tags", [])
     redacted = [t.split(":", 1)[1] for t in tags if t.startswith("pii.type:")]
     if redacted:

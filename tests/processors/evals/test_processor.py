@@ -83,8 +83,15 @@ async def test_a_passing_span_gets_no_failed_tag():
     (span,) = spans_of(chat_span(1, "When will my sofa arrive?", "Standard delivery takes 5 to 7 business days."))
     await evaluate([span])
     assert "eval.failed" not in span.tags
-    # no finish reason on the span (truncated), texts too short to identify their language (language_mismatch)
-    assert sorted(labels(span)) == ["empty_answer", "failure_to_answer", "pii_in_output", "prompt_injection"]
+    # the finish reason comes from the output message (truncated runs); the texts are too short to identify their
+    # language (language_mismatch does not)
+    assert sorted(labels(span)) == [
+        "empty_answer",
+        "failure_to_answer",
+        "pii_in_output",
+        "prompt_injection",
+        "truncated",
+    ]
     assert all(e.assessment == "pass" for e in span.evaluations)
 
 
@@ -131,7 +138,7 @@ async def test_only_llm_spans_and_tool_spans_are_evaluated():
     )
     processor = await evaluate(spans)
     chat, embed, agent, tool_span, plain = spans
-    assert len(chat.evaluations) == 4
+    assert len(chat.evaluations) == 5  # truncated runs too: the finish reason is on the output message
     assert embed.evaluations == [] and agent.evaluations == [] and plain.evaluations == []
     assert [(e.label, e.value) for e in tool_span.evaluations] == [("tool_error", True)]
     assert tool_span.tags["eval.failed"] == ["tool_error"]

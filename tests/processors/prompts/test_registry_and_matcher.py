@@ -222,3 +222,11 @@ def test_five_hundred_templates_cost_a_few_lookups_per_span(tmp_path):
     per_span = (time.perf_counter() - started) / 1000
     assert per_span < 200e-6, f"{per_span * 1e6:.0f} µs per span with 500 templates"  # ~10 µs here; generous
     assert len(matcher.strings.candidates(messages[0].content)) == 1
+
+
+def test_each_system_message_is_tried_so_added_context_does_not_hide_the_prompt(tmp_path):
+    matcher = matcher_for(tmp_path, 'prompts:\n  - {name: brief, template: "Be brief, {{name}}."}\n')
+
+    found = matcher.match(chat(("system", "Be brief, Nova."), ("user", "hi"), ("system", "Context: FAQ text")))
+
+    assert isinstance(found, Match) and found.variables == {"name": "Nova"}
