@@ -59,10 +59,48 @@ PII = [
     "IBAN DE89370400440532013000",
     "my SSN is 536-22-{n:04d}",
 ]
-WORDS = (
-    "sofa table chair delivery order week colour fabric oak walnut linen cushion frame assembly screws box "
-    "courier tracking refund exchange voucher store showroom measurement width depth height"
-).split()
+ITEMS = [
+    "the Oslo corner sofa",
+    "an oak dining table",
+    "two walnut chairs",
+    "the linen cushions",
+    "a bed frame",
+    "the assembly screws",
+    "a gift voucher",
+    "the outdoor bench",
+    "a floor lamp",
+    "the wool rug",
+]
+SENTENCES = {  # support-chat sentences with their function words, as people write them; most traffic is English
+    "en": [
+        "I ordered {item} last week and it has not arrived yet.",
+        "Can you tell me when it will be delivered?",
+        "The box was damaged and one of the legs is broken.",
+        "Is it possible to change the colour before it ships?",
+        "I would like to return {item} because it does not fit in our living room.",
+        "Thank you, that helps a lot.",
+        "Could you send me the invoice again, please?",
+        "We measured the space and it is about two metres wide.",
+        "What are your opening hours on Sunday?",
+        "The courier did not ring the bell and left a note instead.",
+    ],
+    "de": [
+        "Ich habe {item} letzte Woche bestellt und es ist noch nicht angekommen.",
+        "Können Sie mir sagen, wann die Lieferung kommt?",
+        "Die Verpackung war beschädigt und ein Bein ist gebrochen.",
+    ],
+    "fr": [
+        "J'ai commandé {item} la semaine dernière et il n'est pas encore arrivé.",
+        "Pouvez-vous me dire quand il sera livré ?",
+        "Le carton était abîmé et un pied est cassé.",
+    ],
+    "es": [
+        "Pedí {item} la semana pasada y todavía no ha llegado.",
+        "¿Me puede decir cuándo llegará?",
+        "La caja estaba dañada y una pata está rota.",
+    ],
+}
+LANGUAGES = ["en"] * 17 + ["de", "fr", "es"]
 REFUSAL = "I'm sorry, but I can't help with that request."
 PROMPTS_YAML = "prompts:\n" + "".join(
     f'  - {{name: support-{topic.replace(" ", "-")}, version: "1", '
@@ -71,12 +109,12 @@ PROMPTS_YAML = "prompts:\n" + "".join(
 )
 
 
-def _text(rng: random.Random, low: int, high: int) -> str:
+def _text(rng: random.Random, low: int, high: int, language: str = "en") -> str:
     size = rng.randint(low, high)
-    words: list[str] = []
-    while sum(len(w) + 1 for w in words) < size:
-        words.append(rng.choice(WORDS))
-    return " ".join(words)[:size]
+    sentences: list[str] = []
+    while sum(len(s) + 1 for s in sentences) < size:
+        sentences.append(rng.choice(SENTENCES[language]).format(item=rng.choice(ITEMS)))
+    return " ".join(sentences)[: max(size, 20)]
 
 
 def chat_spans(count: int, seed: int = 7) -> list[dict]:
@@ -90,19 +128,20 @@ def chat_spans(count: int, seed: int = 7) -> list[dict]:
         provider, model = rng.choice(MODELS)
         system = SYSTEM.format(assistant=rng.choice(ASSISTANTS), topic=TOPICS[topic])
         history: list[dict] = [{"role": "system", "parts": [{"type": "text", "content": system}]}]
+        language = rng.choice(LANGUAGES)
         for turn in range(rng.randint(1, 6)):
-            question = _text(rng, 20, 2000)
+            question = _text(rng, 20, 2000, language)
             if rng.random() < 1 / 3:
                 question += ". " + rng.choice(PII).format(first="ana", last=f"l{conversation}", n=conversation % 10_000)
             history.append({"role": "user", "parts": [{"type": "text", "content": question}]})
             kind = rng.random()
             wants_json = kind < 0.05
             answer = (
-                json.dumps({"answer": _text(rng, 20, 200)})
+                json.dumps({"answer": _text(rng, 20, 200, language)})
                 if wants_json
                 else REFUSAL
                 if kind < 0.08
-                else _text(rng, 40, 600)
+                else _text(rng, 40, 600, language)
             )
             finish = "length" if 0.08 <= kind < 0.1 else "stop"
             prompt_tokens = sum(len(p["parts"][0]["content"]) for p in history) // 4

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import gc
 import logging
 import signal
 from pathlib import Path
@@ -152,6 +153,10 @@ class Relay:
             split_endpoint(self.config.admin.endpoint)[0],
             self.admin_port,
         )
+        # Everything loaded so far (price tables, pattern sets, models) lives as long as the relay: keep it out of the
+        # garbage collector's full passes, which otherwise rescan it all as spans churn through.
+        gc.collect()
+        gc.freeze()
         self._ready = True
 
     @staticmethod

@@ -25,7 +25,7 @@ Reasoning is short and carries no content: finish reasons, entity types, rule id
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,11 +34,12 @@ import orjson
 from glassbox.processors import model as M
 from glassbox.processors.evals import config as C
 from glassbox.processors.evals import patterns as P
-from glassbox.processors.evals.language import Detector, clean, letters, same_language
+from glassbox.processors.evals.language import Detector, clean, letters, quick, same_language
 from glassbox.processors.evals.schema import validate
 
 TAGS = {"glassbox.evaluator": "builtin"}
 _SENTENCE = re.compile(r"(?<=[.!?。！？])\s+|\n+")
+OPENING_CHARS = 600  # the opening a refusal must be in (failure_to_answer reads no further)
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
 _FINISH = re.compile(r"^[A-Za-z_]{1,40}$")
 # A tool result that starts like an error report ("Error: ...", "ValueError: ...", "Failed to ...", a traceback).
@@ -127,8 +128,8 @@ def failure_to_answer(settings: C.FailureToAnswer) -> Callable[[M.Span], M.Evalu
         if settings.max_chars and len(text) > settings.max_chars:
             return _result(label, "categorical", "answered", False, f"answer longer than {settings.max_chars} chars")
         examined = 0
-        for sentence in _SENTENCE.split(text.translate(_APOSTROPHES).strip().lower()):
-            sentence = sentence.strip()
+        for raw in _sentences(text.lstrip()[:OPENING_CHARS]):  # only the first sentences matter
+            sentence = raw.strip().translate(_APOSTROPHES).lower()
             if not sentence:
                 continue
             for category, pattern in categories:
@@ -143,6 +144,15 @@ def failure_to_answer(settings: C.FailureToAnswer) -> Callable[[M.Span], M.Evalu
         return _result(label, "categorical", "answered", False, "no refusal in the opening")
 
     return evaluate
+
+
+def _sentences(text: str) -> Iterator[str]:
+    """Sentences one by one, so reading stops at the first substantive one."""
+    start = 0
+    for boundary in _SENTENCE.finditer(text):
+        yield text[start : boundary.start()]
+        start = boundary.end()
+    yield text[start:]
 
 
 # --- empty_answer ------------------------------------------------------------------------------------------------
@@ -312,12 +322,34 @@ def pii_in_output(span: M.Span) -> M.Evaluation | None:
 # --- prompt_injection --------------------------------------------------------------------------------------------
 
 
+def injection_rule(text: str) -> tuple[str, str] | None:
+    """(category, rule) of the first injection rule that matches ``text``, or None. A rule's regex runs only when
+    one of its gate words is in the text (``patterns.GATES``)."""
+    if any(char in text for char in P.INVISIBLE_CHARS):  # zero-width characters hide words from the patterns
+        text = text.translate(P.INVISIBLE)
+    lowered = text.lower()
+    present = {word for _, word in P.GATE_AUTOMATON.iter(lowered)}  # every gate word, one pass
+    present.update(word for word in P.CASED_GATE_WORDS if word in text)
+    if not present:
+        return None
+    for rules, scanned in ((P.INJECTION, lowered), (P.CASED, text)):
+        for category, rule, pattern, gate in rules:
+            if not present.isdisjoint(gate) and pattern.search(scanned):
+                return category, rule
+    return None
+
+
 def prompt_injection(settings: C.PromptInjection) -> Callable[[M.Span], M.Evaluation | None]:
+    """This turn's input is scanned: the messages after the model's last answer (all of them on a first turn).
+    Earlier turns were this call's history, judged on the calls they were new in, so an attempt is reported on
+    the call it was made in, not on every call after it."""
     roles = frozenset(settings.roles)
 
     def evaluate(span: M.Span) -> M.Evaluation | None:
+        messages = span.input.messages
+        start = max((i for i, m in enumerate(messages) if m.role == "assistant"), default=-1) + 1
         texts: list[str] = []
-        for message in span.input.messages:
+        for message in messages[start:]:
             if message.role in roles:
                 texts.append(message.content)
             if "tool" in roles:
@@ -325,13 +357,16 @@ def prompt_injection(settings: C.PromptInjection) -> Callable[[M.Span], M.Evalua
         texts = [t for t in texts if t]
         if not texts:
             return None
-        text = "\n".join(texts)[: settings.max_chars].translate(P.INVISIBLE)
-        lowered = text.lower()
-        for rules, scanned in ((P.INJECTION, lowered), (P.CASED, text)):
-            for category, rule, pattern in rules:
-                if pattern.search(scanned):
-                    reasoning = f"rule {rule} (pattern set v{P.INJECTION_PATTERNS_VERSION})"
-                    return _result("prompt_injection", "categorical", category, True, reasoning)
+        budget = settings.max_chars
+        for text in texts:
+            if budget <= 0:
+                break
+            found = injection_rule(text[:budget])
+            budget -= len(text)
+            if found is not None:
+                category, rule = found
+                reasoning = f"rule {rule} (pattern set v{P.INJECTION_PATTERNS_VERSION})"
+                return _result("prompt_injection", "categorical", category, True, reasoning)
         return _result(
             "prompt_injection",
             "categorical",
@@ -398,10 +433,14 @@ def language_mismatch(settings: C.LanguageMismatch, detector: Detector) -> Calla
             return None
         question, answer = clean(question), clean(answer)
         # the cheap length test first: the model runs only when both texts can be judged
-        if letters(question) < settings.min_letters or letters(answer) < settings.min_letters:
+        if letters(question, settings.min_letters) < settings.min_letters or (
+            letters(answer, settings.min_letters) < settings.min_letters
+        ):
             return None
-        asked, asked_p = detector.detect(question)
-        said, said_p = detector.detect(answer)
+        # A text whose function words plainly say its language needs no model (``quick``): the model runs only
+        # for the side (or sides) that are not plain.
+        asked, asked_p = _language(question, detector)
+        said, said_p = _language(answer, detector)
         if min(asked_p, said_p) < settings.min_confidence:
             return None
         tags = {"question_language": asked, "answer_language": said}
@@ -410,6 +449,11 @@ def language_mismatch(settings: C.LanguageMismatch, detector: Detector) -> Calla
         return _result("language_mismatch", "boolean", True, True, f"question {asked}, answer {said}", **tags)
 
     return evaluate
+
+
+def _language(text: str, detector: Detector) -> tuple[str, float]:
+    plain = quick(text)
+    return (plain, 1.0) if plain is not None else detector.detect(text)
 
 
 # --- the set -----------------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ Names (``glassbox_`` prefix and ``_total`` suffix added by the relay):
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 Labels = tuple[tuple[str, str], ...]
 Series = dict[Labels, float]
@@ -52,6 +52,13 @@ class Counters:
         with self._lock:
             series = self._series[name]
             series[key] = series.get(key, 0) + amount
+
+    def merge(self, tally: Mapping[tuple[str, tuple[tuple[str, str], ...]], float]) -> None:
+        """Add a batch's counts at once: (name, sorted labels) -> amount (one lock per batch, not per count)."""
+        with self._lock:
+            for (name, key), amount in tally.items():
+                series = self._series[name]
+                series[key] = series.get(key, 0) + amount
 
     def value(self, name: str, **labels: str) -> float:
         with self._lock:

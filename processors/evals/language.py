@@ -16,6 +16,8 @@ import re
 import threading
 from typing import Any
 
+import ahocorasick
+
 _CLEAN = re.compile(
     r"```.*?(?:```|$)"  # fenced code (an unclosed fence runs to the end)
     r"|`[^`\n]*`"  # inline code
@@ -36,12 +38,82 @@ CLOSE = [
 _FAMILY = {code: i for i, group in enumerate(CLOSE) for code in group}
 
 
+SAMPLE = 600  # characters judged: enough for language identification, and bounded cost on long answers
+QUICK_SAMPLE = 200  # characters whose function words decide the plain cases
+_SPECIAL = ("`", "://", "www.", "@", "<", "[")  # what cleaning removes, besides digits (harmless to keep)
+# Function words of the languages most traffic is in; each is in every list it belongs to. ``quick`` uses them to
+# settle the common case (question and answer plainly in the same language) without running the model.
+STOPWORDS = {
+    "en": "the and is are was were you your we our it this that with for not have has what when where how can "
+    "will would there their they of to in on my me please thank",
+    "de": "der die das und ist sind nicht ich sie wir ihr ein eine einen mit für auf ist dass wie wann wo was "
+    "bitte danke auch noch schon kann können haben hat wird",
+    "fr": "le la les et est sont je vous nous il elle un une des du avec pour pas que qui quand où comment "
+    "mon ma mes votre merci sur dans ce cette",
+    "es": "el la los las y es son yo usted nosotros un una con para no que cuando donde como mi mis su por "
+    "gracias del al este esta pero",
+    "it": "il lo la gli le e è sono io lei noi un una con per non che quando dove come mio mia grazie del "
+    "della questo questa ma anche",
+    "pt": "o a os as e é são eu você nós um uma com para não que quando onde como meu minha obrigado obrigada "
+    "do da este esta mas também",
+    "nl": "de het een en is zijn ik u wij jij niet met voor op dat wat wanneer waar hoe mijn bedankt dank "
+    "van ook maar dit deze",
+}
+_STOP_INDEX: dict[str, tuple[str, ...]] = {}
+for _language, _words in STOPWORDS.items():
+    for _word in _words.split():
+        _STOP_INDEX[_word] = (*_STOP_INDEX.get(_word, ()), _language)
+# Only words of exactly one language are counted: shared ones ("il", "un", "de") blur the Romance languages.
+_STOP_INDEX = {word: languages for word, languages in _STOP_INDEX.items() if len(languages) == 1}
+
+
 def clean(text: str) -> str:
-    return _CLEAN.sub(" ", text)
+    sample = text[:SAMPLE]
+    if not any(mark in sample for mark in _SPECIAL):
+        return sample  # prose already: digits do not change what the model or ``quick`` decide
+    return _CLEAN.sub(" ", sample)
 
 
-def letters(text: str) -> int:
-    return sum(1 for ch in text if ch.isalpha())
+# Function words are found in one pass (Aho-Corasick, keys padded with spaces) over the lowered start of the text,
+# ASCII punctuation turned into spaces (str.translate's fast path).
+_PUNCTUATION = str.maketrans(dict.fromkeys(".,;:!?()[]{}\"'/\\-*_#<>|=+~`@&%$^\n\t\r", " "))
+
+
+def _stopword_automaton() -> Any:
+    automaton = ahocorasick.Automaton()
+    for word, languages in _STOP_INDEX.items():
+        automaton.add_word(f" {word} ", languages)
+    automaton.make_automaton()
+    return automaton
+
+
+_STOPWORDS = _stopword_automaton()
+
+
+def quick(text: str) -> str | None:
+    """The language whose function words plainly dominate the text's start (at least 3 hits of words only that
+    language has, over twice the runner-up), or None when that is not plain: then only the model can tell."""
+    counts: dict[str, int] = {}
+    for _, languages in _STOPWORDS.iter(" " + text[:QUICK_SAMPLE].lower().translate(_PUNCTUATION) + " "):
+        for language in languages:
+            counts[language] = counts.get(language, 0) + 1
+    if not counts:
+        return None
+    ranked = sorted(counts.values(), reverse=True)
+    best = max(counts, key=counts.__getitem__)
+    runner_up = ranked[1] if len(ranked) > 1 else 0
+    return best if ranked[0] >= 3 and ranked[0] > 2 * runner_up else None
+
+
+def letters(text: str, enough: int = 1_000_000) -> int:
+    """Letters in ``text``, counting stops at ``enough``."""
+    count = 0
+    for ch in text:
+        if ch.isalpha():
+            count += 1
+            if count >= enough:
+                break
+    return count
 
 
 def same_language(a: str, b: str) -> bool:
@@ -75,5 +147,5 @@ class Detector:
     def detect(self, text: str) -> tuple[str, float]:
         """(ISO 639-1 code, probability) of an already cleaned text."""
         self.load()
-        language, confidence = self._identifier.classify(text)
+        language, confidence = self._identifier.classify(text[:SAMPLE])
         return str(language), float(confidence)

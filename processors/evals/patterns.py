@@ -25,6 +25,9 @@ Bump the version when a pattern changes: it is in the evaluations' reasoning, so
 from __future__ import annotations
 
 import re
+from typing import Any
+
+import ahocorasick
 
 INJECTION_PATTERNS_VERSION = "1"
 REFUSAL_PATTERNS_VERSION = "1"
@@ -291,9 +294,63 @@ INJECTION_RULES: tuple[tuple[str, str, str], ...] = (
 CASED_RULES: tuple[tuple[str, str, str], ...] = (
     ("jailbreak", "dan.persona", r"\b(?:[Yy]ou are|[Yy]ou're|[Aa]ct as|[Pp]retend to be|[Bb]ecome) (?:now )?DAN\b"),
 )
+# Per rule, words one of which every match contains (a rule runs only on a text that has one: a substring test is
+# far cheaper than the regex). Gates must be weaker than their rule: tests/processors/evals generate matches of
+# every rule from its regex and check each contains a gate word.
+GATES: dict[str, tuple[str, ...]] = {
+    "override.en": (
+        "ignor",
+        "disregard",
+        "skip",
+        "forget",
+        "neglect",
+        "overlook",
+        "omit",
+        "bypass",
+        "override",
+        "pay no attention",
+        "follow",
+        "obey",
+    ),
+    "override.en.everything": ("ignor", "disregard", "forget"),
+    "override.en.new": ("instruction", "rules", "directive", "from now on"),
+    "override.de": ("ignor", "verg", "missacht", "überspring"),
+    "override.fr": ("ignor", "oublie", "tiens", "tenez"),
+    "override.es": ("ignor", "olvid", "omit"),
+    "override.it": ("ignor", "dimentic"),
+    "override.pt": ("ignor", "esque", "desconsidere"),
+    "leak.en": ("prompt", "instruction", "rules", "guideline"),
+    "leak.en.above": ("above", "before this"),
+    "leak.en.question": ("system prompt", "instruction"),
+    "dan": ("do anything now",),
+    "mode": (" mode",),
+    "no_limits": ("restrict", "limit", "rules", "filter", "guideline", "ethic", "censor", "jailbroken", "amoral"),
+    "no_limits.free": ("free from", "free of"),
+    "disable_safety": ("filter", "guideline", "guardrail", "restrict", "protocol", "checks"),
+    "template.tokens": ("<|", "<start_of_turn>", "inst]", "sys>>", "{{#system"),
+    "template.role": ("[system](#", "##"),
+    "dan.persona": ("DAN",),
+}
+# Looked for once per text, in one pass (Aho-Corasick): in the lowered text, except the cased rules' words (in
+# the text as written).
+GATE_WORDS = tuple(sorted({word for rule, gate in GATES.items() if rule != "dan.persona" for word in gate}))
+CASED_GATE_WORDS = GATES["dan.persona"]
+
+
+def _automaton(words: tuple[str, ...]) -> Any:
+    automaton = ahocorasick.Automaton()
+    for word in words:
+        automaton.add_word(word, word)
+    automaton.make_automaton()
+    return automaton
+
+
+GATE_AUTOMATON = _automaton(GATE_WORDS)
 INJECTION = tuple(
-    (category, rule, re.compile(pattern, _F | re.MULTILINE)) for category, rule, pattern in INJECTION_RULES
+    (category, rule, re.compile(pattern, _F | re.MULTILINE), GATES[rule]) for category, rule, pattern in INJECTION_RULES
 )
-CASED = tuple((category, rule, re.compile(pattern, _F | re.MULTILINE)) for category, rule, pattern in CASED_RULES)
-# Characters used to hide words from filters: zero-width spaces and joiners, soft hyphen, BOM.
-INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\u00ad\ufeff"), None)
+CASED = tuple(
+    (category, rule, re.compile(pattern, _F | re.MULTILINE), GATES[rule]) for category, rule, pattern in CASED_RULES
+)
+INVISIBLE_CHARS = "\u200b\u200c\u200d\u2060\u00ad\ufeff"
+INVISIBLE = dict.fromkeys(map(ord, INVISIBLE_CHARS), None)

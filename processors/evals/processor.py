@@ -20,6 +20,7 @@ Late batches (``Context.submit``: the judge's results) come through here too and
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -84,30 +85,32 @@ class EvalsProcessor:
             await self.judge.drain(timeout)
 
     async def process(self, batch: M.Batch) -> M.Batch:
+        tally: Counter[tuple[str, tuple[tuple[str, str], ...]]] = Counter()  # merged once per batch
         for span in batch.spans:
             if span.kind not in self.kinds:
                 continue
             try:
-                self._span(span)
+                self._span(span, tally)
             except Exception as exc:  # noqa: BLE001 — a bug here must not scrub the batch; counted, span goes on
                 self._error("_processor", "exception", exc)
+        self.counters.merge(tally)
         return batch
 
-    def _span(self, span: M.Span) -> None:
+    def _span(self, span: M.Span, tally: Counter[tuple[str, tuple[tuple[str, str], ...]]]) -> None:
         if SCRUBBED_TAG in span.tags:
-            self.counters.add("evals_skipped_spans", reason="scrubbed")
+            tally["evals_skipped_spans", (("reason", "scrubbed"),)] += 1
             return
         kind = str(span.kind)
-        self.counters.add("evals_spans", kind=kind)
+        tally["evals_spans", (("kind", kind),)] += 1
         app_labels = {evaluation.label for evaluation in span.evaluations}
         content_ok = not (span.redaction is not None and span.redaction.failed_closed)
         if not content_ok:
-            self.counters.add("evals_skipped_spans", reason="failed_closed")
+            tally["evals_skipped_spans", (("reason", "failed_closed"),)] += 1
         for evaluator in self.evaluators:
             if kind not in evaluator.kinds or (evaluator.content and not content_ok):
                 continue
             if evaluator.label in app_labels:
-                self.counters.add("evals_superseded", label=evaluator.label)
+                tally["evals_superseded", (("label", evaluator.label),)] += 1
                 continue
             try:
                 result = evaluator.evaluate(span)
@@ -121,7 +124,9 @@ class EvalsProcessor:
             if evaluation is None:
                 continue
             span.add_evaluation(evaluation)
-            self.counters.add("evals_evaluations", label=evaluation.label, assessment=evaluation.assessment or "none")
+            tally[
+                "evals_evaluations", (("assessment", evaluation.assessment or "none"), ("label", evaluation.label))
+            ] += 1
         if self.config.failed_tag:
             self._tag_failures(span)
         if self.judge is not None and span.kind == M.LLM:

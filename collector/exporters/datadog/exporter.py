@@ -51,7 +51,9 @@ class DatadogExporter:
                 continue
             ml_app = self.ml_app_for(span.service)
             items.append(("span", F.encode_event(F.span_event(span, ml_app=ml_app, extra_tags=self.settings.tags))))
-            items.extend(("eval", orjson.dumps(metric)) for metric in F.eval_metrics(span, ml_app=ml_app))
+            metrics = F.eval_metrics(span, ml_app=ml_app)
+            if metrics:  # all of a span's evaluations in one item (one queue row)
+                items.append(("eval", F.encode_metrics(metrics)))
         for detached in batch.evaluations:
             metric = F.eval_metric(
                 detached.trace_id, detached.span_id, detached.evaluation, ml_app=self.ml_app_for(detached.service)
@@ -89,8 +91,7 @@ class DatadogExporter:
                 items=carried,
             )
             accepted.extend(carried)
-        for start in range(0, len(evals), EVAL_BATCH):
-            carried = evals[start : start + EVAL_BATCH]
+        for carried in _chunks(evals, [F.count_metrics(items[i][1]) for i in evals], EVAL_BATCH):
             await post(
                 self._session,
                 self.eval_url,
@@ -107,3 +108,19 @@ class DatadogExporter:
             raise PermanentError(
                 "unknown_item_kind", f"datadog: {len(unknown)} item(s) of an unknown kind", accepted, refused=unknown
             )
+
+
+def _chunks(indices: list[int], sizes: list[int], limit: int) -> list[list[int]]:
+    """Consecutive groups of items holding at most ``limit`` metrics each (an item over the limit goes alone)."""
+    chunks: list[list[int]] = []
+    current: list[int] = []
+    total = 0
+    for index, size in zip(indices, sizes):
+        if current and total + size > limit:
+            chunks.append(current)
+            current, total = [], 0
+        current.append(index)
+        total += size
+    if current:
+        chunks.append(current)
+    return chunks

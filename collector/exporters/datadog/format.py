@@ -245,6 +245,17 @@ def eval_metric(trace_id: str, span_id: str, evaluation: M.Evaluation, *, ml_app
     return metric
 
 
+def encode_metrics(metrics: list[dict[str, Any]]) -> bytes:
+    """Several metrics as one queue item: their JSON objects joined by commas (an array without its brackets),
+    so a span's evaluations cost one queue row, and items join into one payload with ``eval_payload_raw``."""
+    return b",".join(orjson.dumps(metric) for metric in metrics)
+
+
+def count_metrics(item: bytes) -> int:
+    """How many metrics an ``encode_metrics`` item holds (the key is never escaped inside JSON strings)."""
+    return item.count(b'"join_on":')
+
+
 def eval_payload_raw(encoded_metrics: list[bytes]) -> bytes:
     """The eval-metric body around metrics that are already JSON-encoded (as they sit in the queue)."""
     return b'{"data":{"type":"evaluation_metric","attributes":{"metrics":[' + b",".join(encoded_metrics) + b"]}}}"

@@ -43,7 +43,9 @@ class LocalExporter:
                     ),
                 )
             )
-            items.extend(("eval", orjson.dumps(m)) for m in F.eval_metrics(span, ml_app=ml_app))
+            metrics = F.eval_metrics(span, ml_app=ml_app)
+            if metrics:
+                items.append(("eval", F.encode_metrics(metrics)))
         for detached in batch.evaluations:
             metric = F.eval_metric(
                 detached.trace_id, detached.span_id, detached.evaluation, ml_app=F.normalize_ml_app(detached.service)
@@ -72,11 +74,12 @@ class LocalExporter:
         now = time.time_ns()
         rows, evals = [], []
         for kind, payload in items:
-            data = orjson.loads(payload)
-            if kind == "eval":
-                span = data["join_on"]["span"]
-                evals.append((span["span_id"], span["trace_id"], data["label"], payload))
+            if kind == "eval":  # one or more metrics, comma-joined (format.encode_metrics)
+                for metric in orjson.loads(b"[" + payload + b"]"):
+                    span = metric["join_on"]["span"]
+                    evals.append((span["span_id"], span["trace_id"], metric["label"], orjson.dumps(metric)))
                 continue
+            data = orjson.loads(payload)
             event, metrics = data["event"], data["event"]["metrics"]
             meta = event["meta"]
             rows.append(

@@ -132,3 +132,37 @@ def test_cleaning_keeps_prose_only():
     text = "Hi <PERSON>, see https://shop.example/t/1 or mail ana@example.com: `run(1)` [REDACTED] 42\n```\nx=1\n```"
     assert clean(text).split() == ["Hi", ",", "see", "or", "mail", ":"]
     assert letters("abc 123 ü") == 4
+
+
+def test_quick_settles_only_the_plain_cases():
+    from glassbox.processors.evals.language import quick
+
+    assert quick("Where is my sofa? It was ordered two weeks ago and I have not heard anything from you.") == "en"
+    assert quick("Wo ist mein Sofa? Ich habe es vor zwei Wochen bestellt und noch nichts gehört, bitte.") == "de"
+    assert quick("Où est mon canapé ? Je l'ai commandé il y a deux semaines et je n'ai pas de nouvelles.") == "fr"
+    assert quick("Sofa 48213 status?") is None  # too few function words to be plain
+    assert quick("Hej, var är min soffa? Jag beställde den för två veckor sedan.") is None  # not a listed language
+
+
+def test_a_mismatch_is_still_found_when_the_quick_path_cannot_settle_it():
+    from glassbox.processors.evals import builtins as B
+    from glassbox.processors.evals.config import Builtins
+    from glassbox.processors.evals.language import Detector
+    from tests.processors.evals.spans import llm
+
+    [evaluate] = [b.evaluate for b in B.build(Builtins(), Detector()) if b.label == "language_mismatch"]
+    same = evaluate(
+        llm(
+            "Where is my sofa? I ordered it two weeks ago and have not heard anything.",
+            "Your sofa left our warehouse this morning and will be with you on Friday.",
+        )
+    )
+    different = evaluate(
+        llm(
+            "Where is my sofa? I ordered it two weeks ago and have not heard anything.",
+            "Votre canapé a quitté notre entrepôt ce matin et arrivera chez vous vendredi.",
+        )
+    )
+
+    assert (same.value, same.reasoning) == (False, "both en")
+    assert (different.value, different.assessment) == (True, "fail")
