@@ -34,7 +34,7 @@ import orjson
 from glassbox.processors import model as M
 from glassbox.processors.evals import config as C
 from glassbox.processors.evals import patterns as P
-from glassbox.processors.evals.language import Detector, clean, letters, quick, same_language
+from glassbox.processors.evals.language import QUICK_SAMPLE, Detector, clean, letters, quick, same_language
 from glassbox.processors.evals.schema import validate
 
 TAGS = {"glassbox.evaluator": "builtin"}
@@ -98,6 +98,15 @@ def finish_reasons(span: M.Span) -> list[str]:
 
 def _reason_name(reason: str) -> str:
     return reason if _FINISH.match(reason) else "other"
+
+
+def turn_start(messages: list[M.Message]) -> int:
+    """Index of this turn's first input message: the one after the model's last answer (0 on a first turn).
+    Read from the end, since the conversation so far comes first."""
+    for i in range(len(messages) - 1, -1, -1):
+        if messages[i].role == "assistant":
+            return i + 1
+    return 0
 
 
 def last_user_text(span: M.Span) -> str | None:
@@ -347,7 +356,7 @@ def prompt_injection(settings: C.PromptInjection) -> Callable[[M.Span], M.Evalua
 
     def evaluate(span: M.Span) -> M.Evaluation | None:
         messages = span.input.messages
-        start = max((i for i, m in enumerate(messages) if m.role == "assistant"), default=-1) + 1
+        start = turn_start(messages)
         texts: list[str] = []
         for message in messages[start:]:
             if message.role in roles:
@@ -410,7 +419,7 @@ def tool_error(span: M.Span) -> M.Evaluation | None:
         return _result(label, "boolean", False, False, "tool span ok")
     # An LLM span: the tool results it was given this turn (after the last assistant message).
     messages = span.input.messages
-    start = max((i for i, m in enumerate(messages) if m.role == "assistant"), default=-1) + 1
+    start = turn_start(messages)
     results = [r for m in messages[start:] for r in m.tool_results]
     if not results:
         return None
@@ -431,29 +440,30 @@ def language_mismatch(settings: C.LanguageMismatch, detector: Detector) -> Calla
         question, answer = last_user_text(span), answer_text(span)
         if not question or not answer:
             return None
-        question, answer = clean(question), clean(answer)
-        # the cheap length test first: the model runs only when both texts can be judged
-        if letters(question, settings.min_letters) < settings.min_letters or (
-            letters(answer, settings.min_letters) < settings.min_letters
-        ):
+        asked = _language(question, detector, settings.min_letters)
+        said = _language(answer, detector, settings.min_letters) if asked is not None else None
+        if asked is None or said is None or min(asked[1], said[1]) < settings.min_confidence:
             return None
-        # A text whose function words plainly say its language needs no model (``quick``): the model runs only
-        # for the side (or sides) that are not plain.
-        asked, asked_p = _language(question, detector)
-        said, said_p = _language(answer, detector)
-        if min(asked_p, said_p) < settings.min_confidence:
-            return None
-        tags = {"question_language": asked, "answer_language": said}
-        if same_language(asked, said):
-            return _result("language_mismatch", "boolean", False, False, f"both {asked}", **tags)
-        return _result("language_mismatch", "boolean", True, True, f"question {asked}, answer {said}", **tags)
+        tags = {"question_language": asked[0], "answer_language": said[0]}
+        if same_language(asked[0], said[0]):
+            return _result("language_mismatch", "boolean", False, False, f"both {asked[0]}", **tags)
+        return _result("language_mismatch", "boolean", True, True, f"question {asked[0]}, answer {said[0]}", **tags)
 
     return evaluate
 
 
-def _language(text: str, detector: Detector) -> tuple[str, float]:
-    plain = quick(text)
-    return (plain, 1.0) if plain is not None else detector.detect(text)
+def _language(text: str, detector: Detector, min_letters: int) -> tuple[str, float] | None:
+    """(language, confidence) of a text, or None when too few letters are left to judge. A text whose opening
+    function words plainly say its language needs no model (``quick``, on the cleaned opening only); the model
+    reads the cleaned sample otherwise."""
+    head = clean(text[:QUICK_SAMPLE])
+    plain = quick(head)
+    if plain is not None and letters(head, min_letters) >= min_letters:
+        return plain, 1.0
+    sample = clean(text)
+    if letters(sample, min_letters) < min_letters:
+        return None
+    return detector.detect(sample)
 
 
 # --- the set -----------------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ envelope, kind under ``meta.span.kind``, ``ml_app`` as a tag, decimal span ids, 
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from typing import Any
@@ -214,6 +215,7 @@ def join_payloads(encoded: list[bytes], limit: int = PAYLOAD_SIZE_LIMIT) -> list
     return payloads
 
 
+@functools.lru_cache(maxsize=4096)  # labels are few (the evaluators'), and this runs once per metric
 def eval_label(raw: str) -> str:
     """Datadog evaluation labels: a letter first, then ASCII letters, digits and underscores, <= 200 chars."""
     label = _LABEL_INVALID.sub("_", raw)
@@ -223,26 +225,47 @@ def eval_label(raw: str) -> str:
 
 
 def eval_metrics(span: M.Span, *, ml_app: str) -> list[dict[str, Any]]:
-    return [eval_metric(span.trace_id, span.span_id, ev, ml_app=ml_app) for ev in span.evaluations]
+    if not span.evaluations:
+        return []
+    join_on = {"span": {"span_id": decimal_id(span.span_id), "trace_id": span.trace_id}}  # shared: read-only
+    now = int(time.time() * 1000)
+    return [_eval_metric(join_on, ev, ml_app, now) for ev in span.evaluations]
 
 
 def eval_metric(trace_id: str, span_id: str, evaluation: M.Evaluation, *, ml_app: str) -> dict[str, Any]:
     """One evaluation metric joined to its span by decimal span id and 32-hex trace id."""
+    join_on = {"span": {"span_id": decimal_id(span_id), "trace_id": trace_id}}
+    return _eval_metric(join_on, evaluation, ml_app, int(time.time() * 1000))
+
+
+def _eval_metric(join_on: dict[str, Any], evaluation: M.Evaluation, ml_app: str, now_ms: int) -> dict[str, Any]:
     metric: dict[str, Any] = {
-        "join_on": {"span": {"span_id": decimal_id(span_id), "trace_id": trace_id}},
+        "join_on": join_on,
         "eval_scope": "span",
         "ml_app": ml_app,
-        "timestamp_ms": evaluation.timestamp_ms or int(time.time() * 1000),
+        "timestamp_ms": evaluation.timestamp_ms or now_ms,
         "metric_type": evaluation.metric_type,
         "label": eval_label(evaluation.label),
         f"{evaluation.metric_type}_value": evaluation.value,
-        "tags": sorted({f"ml_app:{ml_app}", *(_tag(k, v) for k, v in evaluation.tags.items())}),
+        "tags": _tags_of(ml_app, evaluation.tags),
     }
     if evaluation.assessment in ("pass", "fail"):
         metric["assessment"] = evaluation.assessment
     if evaluation.reasoning:
         metric["reasoning"] = evaluation.reasoning
     return metric
+
+
+def _tags_of(ml_app: str, tags: dict[str, Any]) -> tuple[str, ...]:
+    try:
+        return _eval_tags(ml_app, tuple(tags.items()))
+    except TypeError:  # an unhashable value (a custom evaluator's list): not cacheable, same result
+        return _eval_tags.__wrapped__(ml_app, tuple(tags.items()))
+
+
+@functools.lru_cache(maxsize=4096)  # the same few tag sets over and over (evaluator kind, languages)
+def _eval_tags(ml_app: str, tags: tuple[tuple[str, Any], ...]) -> tuple[str, ...]:
+    return tuple(sorted({f"ml_app:{ml_app}", *(_tag(k, v) for k, v in tags)}))  # a tuple: shared, so immutable
 
 
 def encode_metrics(metrics: list[dict[str, Any]]) -> bytes:

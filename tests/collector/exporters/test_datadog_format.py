@@ -395,7 +395,7 @@ def test_eval_metric_score():
         "metric_type": "score",
         "label": "answer_relevance",
         "score_value": 0.875,
-        "tags": ["judge:gpt-4o", "ml_app:shop-bot"],
+        "tags": ("judge:gpt-4o", "ml_app:shop-bot"),  # a tuple: shared between metrics, never mutated
         "assessment": "pass",
         "reasoning": "on topic",
     }
@@ -413,10 +413,13 @@ def test_eval_metric_categorical_and_boolean_values_and_assessment_only_pass_or_
     assert boolean["boolean_value"] is False and boolean["assessment"] == "fail"
     assert "reasoning" not in boolean
     assert before <= categorical["timestamp_ms"] <= int(time.time() * 1000)  # no timestamp: now, in ms
-    assert categorical["tags"] == ["ml_app:app"]
+    assert categorical["tags"] == ("ml_app:app",)
     body_bytes = eval_body([categorical, boolean])
     assert json.loads(body_bytes) == {
-        "data": {"type": "evaluation_metric", "attributes": {"metrics": [categorical, boolean]}}
+        "data": {
+            "type": "evaluation_metric",
+            "attributes": {"metrics": json.loads(orjson.dumps([categorical, boolean]))},
+        }
     }
     validate_eval_metrics(body_bytes)
 
@@ -429,3 +432,14 @@ def test_eval_metrics_of_a_span():
         ("b", 0.0, "67667974448284343"),
     ]
     validate_eval_metrics(eval_body(metrics))
+
+
+def test_eval_metric_tags_with_an_unhashable_value_still_render():
+    # a custom evaluator may put a list in its tags: the tag cache cannot hold it, the metric is the same
+    metric = F.eval_metric(TRACE, SPAN, M.Evaluation("x", "score", 1, tags={"k": ["a", "b"]}), ml_app="app")
+    assert metric["tags"] == ("k:['a', 'b']", "ml_app:app")
+    again = F.eval_metric(TRACE, SPAN, M.Evaluation("x", "score", 1, tags={"k": "v"}), ml_app="app")
+    assert (
+        again["tags"]
+        == F.eval_metric(TRACE, SPAN, M.Evaluation("y", "score", 2, tags={"k": "v"}), ml_app="app")["tags"]
+    )

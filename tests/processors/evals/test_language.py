@@ -166,3 +166,27 @@ def test_a_mismatch_is_still_found_when_the_quick_path_cannot_settle_it():
 
     assert (same.value, same.reasoning) == (False, "both en")
     assert (different.value, different.assessment) == (True, "fail")
+
+
+def test_where_quick_settles_a_prefix_the_model_agrees():
+    from glassbox.processors.evals.language import quick
+
+    settled = 0
+    for language, texts in CORPUS.items():
+        for prefix in (p for t in texts for p in prefixes(t)):
+            plain = quick(clean(prefix))
+            if plain is None:
+                continue
+            settled += 1
+            assert plain == language, prefix
+    assert settled > 200  # the quick path is what runs on most traffic
+
+
+def test_quick_reads_words_through_accents_punctuation_and_broken_text():
+    from glassbox.processors.evals.language import quick
+
+    # punctuation glued to words, next to accented letters (the bytes path must split them like spaces would)
+    assert quick("Où?est-mon canapé?Je(l'ai)commandé,et:je/n'ai\tpas;de«nouvelles»,merci!") == "fr"
+    assert quick("¿Dónde está mi sofá?Lo pedí hace dos semanas,gracias,pero no llegó.") == "es"
+    assert quick("where\ud800is the sofa and the table, and is it with you?") == "en"  # a lone surrogate
+    assert quick("") is None and quick("!!!???") is None
