@@ -17,7 +17,7 @@ import logging
 from glassbox.processors import model as M
 from glassbox.processors.redaction.config import RedactionConfig
 from glassbox.processors.redaction.engine import RedactionEngine
-from glassbox.processors.redaction.walk import Collector, Summary
+from glassbox.processors.redaction.walk import Collector, KeyRules, Summary
 from glassbox.processors.scrub import scrub_batch
 
 log = logging.getLogger("glassbox.processors.redaction")
@@ -30,6 +30,7 @@ class RedactionProcessor:
     def __init__(self, settings: RedactionConfig | None = None):
         self.settings = settings if settings is not None else RedactionConfig()
         self.engine = RedactionEngine(self.settings)
+        self.rules = KeyRules(self.settings)
         self.spans: dict[str, int] = {"true": 0, "false": 0}
         self.failed_closed: dict[str, int] = {}
         self.dropped_spans = 0
@@ -43,7 +44,7 @@ class RedactionProcessor:
 
     async def process(self, batch: M.Batch) -> M.Batch:
         try:
-            collector = Collector(self.settings)
+            collector = Collector(self.settings, rules=self.rules)
             collector.collect(batch)
             collector.apply(await self.engine.redact(collector.texts()))
             self._summarize(batch, collector)

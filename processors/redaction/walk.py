@@ -27,6 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from glassbox.processors import model as M
 from glassbox.processors import semconv
 from glassbox.processors.redaction.analyzer import Outcome
@@ -45,6 +47,51 @@ Dropper = Callable[[], None]
 
 def _globs(patterns: tuple[str, ...] | list[str]) -> re.Pattern[str]:
     return re.compile("|".join(fnmatch.translate(p) for p in patterns) or "(?!)")
+
+
+def _orjson_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _parse_json(text: str) -> tuple[Any, Callable[[Any], str]]:
+    """A JSON document and the encoder to write it back with. orjson first (several times faster; this runs on
+    every message list); what only the standard library reads (NaN, integers over 64 bits, nesting deeper than
+    orjson's limit) is read and written back by it, so a value is never changed by the round trip."""
+    try:
+        return orjson.loads(text), _orjson_text
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return json.loads(text), _json_text
+    except (ValueError, RecursionError):
+        return None, _json_text
+
+
+class KeyRules:
+    """Which attribute keys are scanned and which tags are left alone: the globs compiled once per processor, and
+    keys decided once (attribute keys are few and repeat in every batch; the cache is bounded all the same)."""
+
+    def __init__(self, settings: RedactionConfig):
+        attrs = settings.attributes
+        self._include = _globs(list(attrs.include))
+        self._exclude = _globs(list(attrs.exclude))
+        self._content = _globs(semconv.CONTENT_ATTRIBUTES)  # scanned whatever include/exclude say
+        self._keys: dict[str, bool] = {}
+
+    def scanned(self, key: str) -> bool:
+        hit = self._keys.get(key)
+        if hit is None:
+            hit = bool(self._content.match(key)) or (bool(self._include.match(key)) and not self._exclude.match(key))
+            if len(self._keys) < 10_000:
+                self._keys[key] = hit
+        return hit
+
+    def tag_skipped(self, key: str) -> bool:
+        return key in SAFE_TAGS or bool(self._exclude.match(key))
 
 
 class Summary:
@@ -82,14 +129,12 @@ class Collector:
     finalizers: list[Callable[[], None]] = field(default_factory=list)
     summaries: dict[int, Summary] = field(default_factory=dict)  # id(span) -> summary
     orphan: Summary = field(default_factory=Summary)  # resource/scope attributes, logs without a span here
+    rules: KeyRules | None = None  # the processor's (shared across batches); built here when not given
 
     def __post_init__(self) -> None:
-        attrs = self.settings.attributes
         self.marker = self.settings.failure_marker
-        self._include = _globs(list(attrs.include))
-        self._exclude = _globs(list(attrs.exclude))
-        self._content = _globs(semconv.CONTENT_ATTRIBUTES)  # scanned whatever include/exclude say
-        self._keys: dict[str, bool] = {}
+        self._rules = self.rules if self.rules is not None else KeyRules(self.settings)
+        self.scanned = self._rules.scanned
 
     # --- entry ----------------------------------------------------------------------------------------------
 
@@ -136,10 +181,7 @@ class Collector:
     def _string(self, value: str, where: str, summary: Summary, set_: Setter, drop: Dropper, depth: int) -> None:
         stripped = value.lstrip()
         if stripped[:1] in ("{", "[") and len(stripped) > 1:
-            try:
-                parsed = json.loads(value)
-            except (ValueError, RecursionError):
-                parsed = None
+            parsed, dump = _parse_json(value)
             if isinstance(parsed, (dict, list)):
                 holder = [parsed]
                 changed = [False]
@@ -147,7 +189,7 @@ class Collector:
 
                 def finalize() -> None:
                     if changed[0]:
-                        set_(json.dumps(holder[0], ensure_ascii=False))
+                        set_(dump(holder[0]))
 
                 self.finalizers.append(finalize)
                 return
@@ -243,7 +285,7 @@ class Collector:
         for evaluation in span.evaluations:
             self._evaluation(evaluation, summary)
         for key in list(span.tags):
-            if key in SAFE_TAGS or self._exclude.match(key):
+            if self._rules.tag_skipped(key):
                 continue
             self._value(span.tags, key, "tags", summary, 0)
         self._field(span, "user_id", "tags", summary)
@@ -271,14 +313,6 @@ class Collector:
             self._value(_Attr(evaluation), "value", "evaluations", summary, 0)
 
     # --- the OTLP copy ------------------------------------------------------------------------------------------
-
-    def scanned(self, key: str) -> bool:
-        hit = self._keys.get(key)
-        if hit is None:
-            hit = bool(self._content.match(key)) or (bool(self._include.match(key)) and not self._exclude.match(key))
-            if len(self._keys) < 10_000:
-                self._keys[key] = hit
-        return hit
 
     def _attributes(self, attrs: dict[str, Any], where: str, summary: Summary) -> None:
         for key in list(attrs):

@@ -4,10 +4,10 @@ sockets to a capture server that fails one path and not the other.
 The bug these guard against: the sender used to treat an exporter's failure as "the first *n* items were
 accepted, the rest were not" (a suffix). Exporters do not send in queue order: the ``datadog`` exporter posts
 every span event first and then every evaluation, and the ``otlp`` exporter posts all traces, then all logs,
-then all metrics; queue rows interleave (span1, eval1, span2, eval2 / traces1, logs1, traces2, logs2). With the
-suffix logic a failure of the second POST acknowledged (deleted) rows of the failed POST that were never
-delivered, sent rows of the successful POST a second time, and a permanent failure dead-lettered rows the
-destination had already accepted. Each test below states what the suffix logic would have done to it.
+then all metrics; queue rows interleave (span1, span2, evals1, span3, span4, evals2 / traces1, logs1, traces2,
+logs2). With the suffix logic a failure of the second POST acknowledged (deleted) rows of the failed POST that
+were never delivered, sent rows of the successful POST a second time, and a permanent failure dead-lettered rows
+the destination had already accepted. Each test below states what the suffix logic would have done to it.
 """
 
 from __future__ import annotations
@@ -179,72 +179,92 @@ def datadog(capture: CaptureServer) -> dict:
     return {"datadog": {"transport": "agentless", "api_key": "test-key", "override_origin": capture.url, **FAST}}
 
 
-DECIMAL_IDS = {str(i): 1 for i in SPAN_IDS}
+SECOND_IDS = [0x1004, 0x1005, 0x1006]
+DECIMAL_IDS = {str(i): 1 for i in SPAN_IDS + SECOND_IDS}
 
 
 # --- datadog: span events first, then evaluations -----------------------------------------------------------
 
 
-async def test_datadog_eval_503_resends_only_the_evaluations(capture, make_relay, tmp_path):
-    """Queue rows: span1, eval1, span2, eval2, span3, eval3. The span POST (rows 0, 2, 4) is accepted; the eval
-    POST answers 503 once. The sender must acknowledge exactly rows 0, 2, 4 and resend rows 1, 3, 5.
-
-    Suffix logic: "3 accepted" acknowledged rows 0-2 (span1, eval1, span2): eval1 was deleted without ever being
-    accepted, and the retry sent span3 again (span3 twice, eval1 never)."""
+async def _queue_interleaved_datadog(relay, capture: CaptureServer) -> None:
+    """Put span1-3, evals1, span4-6, evals2 in the datadog queue (a batch's evaluations are one row after its
+    spans) so that the sender takes them as ONE read. The sender is first kept busy retrying a lone span (the
+    span path answers 503) while the two batches are accepted; then the span path is let through."""
+    capture.set_default_for(SPAN_PATH, 503, {}, b"busy")
+    assert (await post_otlp(relay, "traces", genai_traces([0x1000], evaluation=False)))[0] == 200
+    assert await asyncio.to_thread(capture.wait_until, lambda reqs: any(r.path == SPAN_PATH for r in reqs), 5)
+    assert (await post_otlp(relay, "traces", genai_traces(SPAN_IDS)))[0] == 200
+    assert (await post_otlp(relay, "traces", genai_traces(SECOND_IDS)))[0] == 200
+    assert relay.store.stats["datadog"].items == 9  # the lone span still retrying + 6 spans + 2 evaluation rows
     capture.set_default_for(SPAN_PATH, 202, {}, b"{}")
+
+
+def _after_the_lone_span(capture: CaptureServer) -> list[tuple[str, int]]:
+    requests = [(r.path, r.response_status) for r in capture.requests]
+    first = requests.index((SPAN_PATH, 202))  # the lone span finally accepted
+    return requests[first + 1 :]
+
+
+async def test_datadog_eval_503_resends_only_the_evaluations(capture, make_relay, tmp_path):
+    """Queue rows: span1, span2, span3, evals1, span4, span5, span6, evals2. The span POST (rows 0-2, 4-6) is
+    accepted; the eval POST answers 503 once. The sender must acknowledge exactly the span rows and resend the
+    two evaluation rows.
+
+    Suffix logic: "6 accepted" acknowledged rows 0-5 (span1-3, evals1, span4, span5): evals1 was deleted
+    without ever being accepted, and the retry sent span6 again (span6 twice, evals1 never)."""
     capture.respond_to(EVAL_PATH, [(503, {}, b"busy")])
     capture.set_default_for(EVAL_PATH, 202, {}, b"{}")
     relay = await make_relay(datadog(capture))
-    assert (await post_otlp(relay, "traces", genai_traces(SPAN_IDS)))[0] == 200
+    await _queue_interleaved_datadog(relay, capture)
     assert await relay.flush(timeout=10)
 
-    assert [(r.path, r.response_status) for r in capture.requests] == [
-        (SPAN_PATH, 202),
-        (EVAL_PATH, 503),
-        (EVAL_PATH, 202),
-    ]  # the span POST was not repeated
-    assert span_event_ids(capture, 202) == DECIMAL_IDS  # every span event exactly once
+    assert _after_the_lone_span(capture) == [(SPAN_PATH, 202), (EVAL_PATH, 503), (EVAL_PATH, 202)]
+    assert span_event_ids(capture, 202) == {"4096": 1, **DECIMAL_IDS}  # every span event exactly once
     assert eval_span_ids(capture, 503) == DECIMAL_IDS
     assert eval_span_ids(capture, 202) == DECIMAL_IDS  # every evaluation exactly once after the retry
     await relay.store.resync("datadog")
     assert relay.store.stats["datadog"].items == 0
     assert deadletter.list_letters(queue_db(tmp_path)) == []
-    assert relay.telemetry.value("exporter_sent_items", exporter="datadog") == 6
-    assert relay.telemetry.value("exporter_retries", exporter="datadog") == 1
+    assert relay.telemetry.value("exporter_sent_items", exporter="datadog") == 9
+    assert relay.telemetry.value("exporter_retries", exporter="datadog") >= 2  # the lone span's, the evals'
     assert relay.telemetry.total("exporter_dead_letters") == 0
 
 
 async def test_datadog_eval_400_dead_letters_only_the_evaluations(capture, make_relay, tmp_path):
-    """Same rows; the eval POST answers 400 (permanent). Exactly the evaluations are refused.
+    """Same rows; the eval POST answers 400 (permanent). Exactly the two evaluation rows are refused.
 
-    Suffix logic: "3 accepted" acknowledged span1, eval1, span2 and dead-lettered eval2, span3, eval3: eval1
-    vanished without a trace and span3, which Datadog had accepted, sat in the dead letters (a replay would
-    send it twice)."""
-    capture.set_default_for(SPAN_PATH, 202, {}, b"{}")
+    Suffix logic: "6 accepted" acknowledged span1-3, evals1, span4, span5 and dead-lettered span6 and evals2:
+    evals1 vanished without a trace and span6, which Datadog had accepted, sat in the dead letters (a replay
+    would send it twice)."""
     capture.set_default_for(EVAL_PATH, 400, {}, b'{"errors":["bad metric"]}')
     relay = await make_relay(datadog(capture))
-    assert (await post_otlp(relay, "traces", genai_traces(SPAN_IDS)))[0] == 200
+    await _queue_interleaved_datadog(relay, capture)
     assert await relay.flush(timeout=10)
 
-    assert [(r.path, r.response_status) for r in capture.requests] == [(SPAN_PATH, 202), (EVAL_PATH, 400)]
-    assert span_event_ids(capture, 202) == DECIMAL_IDS
+    assert _after_the_lone_span(capture) == [(SPAN_PATH, 202), (EVAL_PATH, 400)]
+    assert span_event_ids(capture, 202) == {"4096": 1, **DECIMAL_IDS}
     assert eval_span_ids(capture, 202) == Counter()  # no evaluation was delivered
     letters = deadletter.list_letters(queue_db(tmp_path))
     assert (
         sorted((row["exporter"], row["kind"], row["reason"]) for row in letters)
-        == [("datadog", "eval", "http_400")] * 3
+        == [("datadog", "eval", "http_400")] * 2
     )
-    refused = [json.loads(deadletter.show_letter(queue_db(tmp_path), row["id"])["payload"]) for row in letters]
+    # a row holds a batch's metrics, comma-joined (an array without its brackets)
+    refused = [
+        m
+        for row in letters
+        for m in json.loads(b"[" + deadletter.show_letter(queue_db(tmp_path), row["id"])["payload"] + b"]")
+    ]
     assert Counter(m["join_on"]["span"]["span_id"] for m in refused) == DECIMAL_IDS
     await relay.store.resync("datadog")
     assert relay.store.stats["datadog"].items == 0
-    assert relay.telemetry.value("exporter_dead_letters", exporter="datadog", reason="http_400") == 3
-    assert relay.telemetry.total("exporter_dead_letters") == 3
+    assert relay.telemetry.value("exporter_dead_letters", exporter="datadog", reason="http_400") == 2
+    assert relay.telemetry.total("exporter_dead_letters") == 2
     assert (
-        'glassbox_exporter_dead_letters_total{exporter="datadog",reason="http_400"} 3'
+        'glassbox_exporter_dead_letters_total{exporter="datadog",reason="http_400"} 2'
         in relay.telemetry.render().splitlines()
     )
-    assert relay.telemetry.value("exporter_sent_items", exporter="datadog") == 3
+    assert relay.telemetry.value("exporter_sent_items", exporter="datadog") == 7
 
 
 # --- otlp: all traces, then all logs --------------------------------------------------------------------------
