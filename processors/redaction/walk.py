@@ -54,7 +54,12 @@ def _orjson_text(value: Any) -> str:
 
 
 def _json_text(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+    text = json.dumps(value, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate (from a "\ud800" escape): keep it escaped, as it came
+        return json.dumps(value)
+    return text
 
 
 def _parse_json(text: str) -> tuple[Any, Callable[[Any], str]]:

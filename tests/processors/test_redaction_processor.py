@@ -241,6 +241,26 @@ async def test_attribute_key_patterns_choose_what_plain_spans_scan():
         processor.shutdown()
 
 
+@pytest.mark.parametrize(
+    "document",
+    [
+        '{"note": "mail EMAIL", "ratio": NaN, "big": 123456789012345678901234567890}',  # only json reads these
+        '{"note": "mail EMAIL", "odd": "\\ud800"}',  # an escaped lone surrogate: orjson refuses, json reads
+        '{"note": "mail EMAIL", "n": 1.5, "nested": [{"deep": "mail EMAIL"}]}',  # the orjson path
+    ],
+)
+async def test_json_attributes_are_redacted_and_every_other_value_survives_the_round_trip(processor, document):
+    raw = document.replace("EMAIL", PII["email"])
+    spans = normalize.spans(
+        trace_request([{"span_id": 11, "name": "tool", "attributes": {"traceloop.entity.input": raw}}])
+    )
+    batch = await processor.process(M.Batch(spans=spans))
+    written = {kv.key: kv.value.string_value for kv in otlp_copy(batch.spans[0]).attributes}["traceloop.entity.input"]
+    assert PII["email"] not in written
+    expected = json.loads(raw.replace(PII["email"], "<EMAIL_ADDRESS>"))
+    assert json.dumps(json.loads(written), sort_keys=True) == json.dumps(expected, sort_keys=True)
+
+
 def test_settings_are_validated_with_key_paths():
     with pytest.raises(ValidationError, match="extra"):
         RedactionConfig(entitiez=["EMAIL_ADDRESS"])
