@@ -12,6 +12,26 @@ import aiohttp
 from glassbox.collector.errors import PermanentError, RetryableError
 
 
+class HttpSession:
+    """An exporter's connection pool: opened at ``start``, closed at ``shutdown``."""
+
+    _session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+
+    async def shutdown(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        assert self._session is not None, "exporter not started"
+        return self._session
+
+
 def retry_after_seconds(header: str | None) -> float | None:
     """``Retry-After`` as seconds: either a number of seconds or an HTTP date."""
     if not header:

@@ -6,14 +6,13 @@ the EVP proxy with ``X-Datadog-EVP-Subdomain`` and no key. ``override_origin`` r
 
 from __future__ import annotations
 
-import aiohttp
 import orjson
 
 from glassbox.collector.delivery.store import Item
 from glassbox.collector.errors import PermanentError
 from glassbox.collector.exporters.datadog import format as F
 from glassbox.collector.exporters.datadog.config import DatadogExporterConfig
-from glassbox.collector.exporters.http import post
+from glassbox.collector.exporters.http import HttpSession, post
 from glassbox.processors.model import Batch
 
 SPAN_PATH = "/api/v2/llmobs"
@@ -23,13 +22,12 @@ EVAL_BATCH = 1000  # metrics per eval-metric POST, as ddtrace's buffer
 EVAL_BYTES = F.PAYLOAD_SIZE_LIMIT - 1024  # bytes of metrics per POST, room left for the envelope
 
 
-class DatadogExporter:
+class DatadogExporter(HttpSession):
     def __init__(self, settings: DatadogExporterConfig):
         self.settings = settings
         self.ml_app = F.normalize_ml_app(settings.ml_app) if settings.ml_app else None
         self.span_url, self.span_headers = self._endpoint(SPAN_PATH, "llmobs-intake")
         self.eval_url, self.eval_headers = self._endpoint(EVAL_PATH, "api")
-        self._session: aiohttp.ClientSession | None = None
 
     def _endpoint(self, path: str, subdomain: str) -> tuple[str, dict[str, str]]:
         s = self.settings
@@ -64,27 +62,18 @@ class DatadogExporter:
         items.extend(("eval", packed) for packed in _pack(metrics, EVAL_BATCH, EVAL_BYTES))
         return items
 
-    async def start(self) -> None:
-        if self._session is None:
-            self._session = aiohttp.ClientSession()
-
-    async def shutdown(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
     async def send(self, items: list[Item]) -> None:
         """Span events first, then evaluations, so an evaluation never reaches Datadog before its span. A
         failure reports every item accepted by the POSTs before it, and (permanent) the items of the refused
         POST; the ones not attempted yet are neither."""
-        assert self._session is not None, "exporter not started"
+        session = self.session
         spans = [i for i, (kind, _) in enumerate(items) if kind == "span"]
         evals = [i for i, (kind, _) in enumerate(items) if kind == "eval"]
         accepted: list[int] = []
         for payload, positions in F.join_payloads([items[i][1] for i in spans]):
             carried = [spans[p] for p in positions]
             await post(
-                self._session,
+                session,
                 self.span_url,
                 payload,
                 self.span_headers,
@@ -97,7 +86,7 @@ class DatadogExporter:
         counts = [F.count_metrics(items[i][1]) for i in evals]
         for carried in _chunks(evals, counts, [len(items[i][1]) for i in evals]):
             await post(
-                self._session,
+                session,
                 self.eval_url,
                 F.eval_payload_raw([items[i][1] for i in carried]),
                 self.eval_headers,

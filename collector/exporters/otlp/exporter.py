@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import gzip
 
-import aiohttp
-
 from glassbox.collector.delivery.store import Item
 from glassbox.collector.errors import PermanentError
-from glassbox.collector.exporters.http import post
+from glassbox.collector.exporters.http import HttpSession, post
 from glassbox.collector.exporters.otlp.config import OtlpExporterConfig
 from glassbox.processors import wire
 from glassbox.processors.model import Batch
@@ -21,14 +19,13 @@ from glassbox.processors.model import Batch
 PATHS = {"traces": "/v1/traces", "logs": "/v1/logs", "metrics": "/v1/metrics"}
 
 
-class OtlpExporter:
+class OtlpExporter(HttpSession):
     def __init__(self, settings: OtlpExporterConfig):
         self.settings = settings
         self.headers = {k: v.get_secret_value() for k, v in settings.headers.items()}
         self.headers["Content-Type"] = "application/x-protobuf"
         if settings.compression == "gzip":
             self.headers["Content-Encoding"] = "gzip"
-        self._session: aiohttp.ClientSession | None = None
 
     def render(self, batch: Batch) -> list[Item]:
         items = []
@@ -42,18 +39,9 @@ class OtlpExporter:
         items.extend(("metrics", request.SerializeToString()) for request in batch.metrics)
         return [item for item in items if item[1]]
 
-    async def start(self) -> None:
-        if self._session is None:
-            self._session = aiohttp.ClientSession()
-
-    async def shutdown(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
-
     async def send(self, items: list[Item]) -> None:
         """One POST per signal; a failure reports the items of the signals already accepted."""
-        assert self._session is not None, "exporter not started"
+        session = self.session
         accepted: list[int] = []
         for signal, path in PATHS.items():
             carried = [i for i, (kind, _) in enumerate(items) if kind == signal]
@@ -63,7 +51,7 @@ class OtlpExporter:
             if self.settings.compression == "gzip":
                 body = gzip.compress(body, compresslevel=5)
             await post(
-                self._session,
+                session,
                 self.settings.endpoint + path,
                 body,
                 self.headers,
