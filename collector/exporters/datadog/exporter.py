@@ -83,8 +83,11 @@ class DatadogExporter(HttpSession):
                 items=carried,
             )
             accepted.extend(carried)
-        counts = [F.count_metrics(items[i][1]) for i in evals]
-        for carried in _chunks(evals, counts, [len(items[i][1]) for i in evals]):
+        payloads = [items[i][1] for i in evals]
+        counts = [F.count_metrics(payload) for payload in payloads]
+        sizes = [len(payload) for payload in payloads]
+        for group in F.consecutive_groups(sizes, EVAL_BYTES, counts=counts, max_count=EVAL_BATCH):
+            carried = [evals[p] for p in group]
             await post(
                 session,
                 self.eval_url,
@@ -106,31 +109,6 @@ class DatadogExporter(HttpSession):
 def _pack(encoded: list[bytes], limit: int, max_bytes: int) -> list[bytes]:
     """Encoded metrics comma-joined into items of at most ``limit`` metrics and ``max_bytes`` bytes (a metric over
     the byte limit goes alone)."""
-    packed: list[bytes] = []
-    start, size = 0, 0
-    for i, metric in enumerate(encoded):
-        if i > start and (i - start >= limit or size + len(metric) + 1 > max_bytes):
-            packed.append(b",".join(encoded[start:i]))
-            start, size = i, 0
-        size += len(metric) + 1
-    if start < len(encoded):
-        packed.append(b",".join(encoded[start:]))
-    return packed
-
-
-def _chunks(indices: list[int], counts: list[int], sizes: list[int]) -> list[list[int]]:
-    """Consecutive groups of items holding at most ``EVAL_BATCH`` metrics and ``EVAL_BYTES`` bytes each (an item
-    over a limit goes alone)."""
-    chunks: list[list[int]] = []
-    current: list[int] = []
-    metrics = size = 0
-    for index, count, length in zip(indices, counts, sizes):
-        if current and (metrics + count > EVAL_BATCH or size + length + 1 > EVAL_BYTES):
-            chunks.append(current)
-            current, metrics, size = [], 0, 0
-        current.append(index)
-        metrics += count
-        size += length + 1
-    if current:
-        chunks.append(current)
-    return chunks
+    sizes = [len(metric) for metric in encoded]
+    groups = F.consecutive_groups(sizes, max_bytes, counts=[1] * len(encoded), max_count=limit)
+    return [b",".join(encoded[i] for i in group) for group in groups]

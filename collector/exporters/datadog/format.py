@@ -198,21 +198,33 @@ def encode_event(event: dict[str, Any]) -> bytes:
     return encoded
 
 
+def consecutive_groups(
+    sizes: list[int], max_bytes: int, *, overhead: int = 0, counts: list[int] | None = None, max_count: int = 0
+) -> list[list[int]]:
+    """Positions grouped in order so that each group, joined with one-byte separators around ``overhead`` bytes,
+    stays within ``max_bytes`` and (with ``counts``) its counts add up to at most ``max_count``. An element over a
+    limit goes alone: it is never split, nor dropped."""
+    groups: list[list[int]] = []
+    current: list[int] = []
+    size, count = overhead, 0
+    for i, length in enumerate(sizes):
+        n = counts[i] if counts is not None else 0
+        if current and (size + length + 1 > max_bytes or (counts is not None and count + n > max_count)):
+            groups.append(current)
+            current, size, count = [], overhead, 0
+        current.append(i)
+        size += length + 1
+        count += n
+    if current:
+        groups.append(current)
+    return groups
+
+
 def join_payloads(encoded: list[bytes], limit: int = PAYLOAD_SIZE_LIMIT) -> list[tuple[bytes, list[int]]]:
     """Pack encoded envelopes into JSON arrays of at most ``limit`` bytes each, with the positions (in
     ``encoded``) each array carries, so a failed POST can say exactly which envelopes it held."""
-    payloads: list[tuple[bytes, list[int]]] = []
-    current: list[int] = []
-    size = 2
-    for i, item in enumerate(encoded):
-        if current and size + len(item) + 1 > limit:
-            payloads.append((b"[" + b",".join(encoded[j] for j in current) + b"]", current))
-            current, size = [], 2
-        current.append(i)
-        size += len(item) + 1
-    if current:
-        payloads.append((b"[" + b",".join(encoded[j] for j in current) + b"]", current))
-    return payloads
+    groups = consecutive_groups([len(item) for item in encoded], limit, overhead=2)
+    return [(b"[" + b",".join(encoded[j] for j in group) + b"]", group) for group in groups]
 
 
 @functools.lru_cache(maxsize=4096)  # labels are few (the evaluators'), and this runs once per metric
