@@ -284,28 +284,38 @@ def _write_resource(part: M.WireResource) -> Any:
     return part.source
 
 
+class _Groups:
+    """The resource and scope containers of one request, made on first use, in arrival order: a span or record
+    goes back under the resource and scope it arrived with (the same objects, so ``id`` is the key)."""
+
+    def __init__(self, resource_list: Any, scope_field: str):
+        self.resource_list, self.scope_field = resource_list, scope_field
+        self.resources: dict[int, Any] = {}
+        self.scopes: dict[tuple[int, int], Any] = {}
+
+    def scope(self, resource: M.WireResource, scope: M.WireResource) -> Any:
+        rkey = id(resource)
+        container = self.resources.get(rkey)
+        if container is None:
+            container = self.resources[rkey] = self.resource_list.add()
+            container.resource.CopyFrom(_write_resource(resource))
+            container.schema_url = resource.schema_url
+        skey = (rkey, id(scope))
+        group = self.scopes.get(skey)
+        if group is None:
+            group = self.scopes[skey] = getattr(container, self.scope_field).add()
+            group.scope.CopyFrom(_write_resource(scope))
+            group.schema_url = scope.schema_url
+        return group
+
+
 def traces_request(spans: Iterable[M.Span]) -> ExportTraceServiceRequest:
     """The OTLP copy of model spans as one request, grouped under the resource and scope they arrived with."""
     request = ExportTraceServiceRequest()
-    resources: dict[int, Any] = {}
-    scopes: dict[tuple[int, int], Any] = {}
+    groups = _Groups(request.resource_spans, "scope_spans")
     for span in spans:
-        wire = span.wire
-        if wire is None:
-            continue
-        rkey = id(wire.resource)
-        resource_spans = resources.get(rkey)
-        if resource_spans is None:
-            resource_spans = resources[rkey] = request.resource_spans.add()
-            resource_spans.resource.CopyFrom(_write_resource(wire.resource))
-            resource_spans.schema_url = wire.resource.schema_url
-        skey = (rkey, id(wire.scope))
-        scope_spans = scopes.get(skey)
-        if scope_spans is None:
-            scope_spans = scopes[skey] = resource_spans.scope_spans.add()
-            scope_spans.scope.CopyFrom(_write_resource(wire.scope))
-            scope_spans.schema_url = wire.scope.schema_url
-        scope_spans.spans.append(_write_span(span))
+        if span.wire is not None:
+            groups.scope(span.wire.resource, span.wire.scope).spans.append(_write_span(span))
     request.DiscardUnknownFields()  # fields newer than this library: content nothing here could inspect
     return request
 
@@ -313,22 +323,9 @@ def traces_request(spans: Iterable[M.Span]) -> ExportTraceServiceRequest:
 def logs_request(records: Iterable[M.LogRecord]) -> ExportLogsServiceRequest:
     """The OTLP copy of log records as one request, grouped under their resource and scope."""
     request = ExportLogsServiceRequest()
-    resources: dict[int, Any] = {}
-    scopes: dict[tuple[int, int], Any] = {}
+    groups = _Groups(request.resource_logs, "scope_logs")
     for record in records:
-        rkey = id(record.resource)
-        resource_logs = resources.get(rkey)
-        if resource_logs is None:
-            resource_logs = resources[rkey] = request.resource_logs.add()
-            resource_logs.resource.CopyFrom(_write_resource(record.resource))
-            resource_logs.schema_url = record.resource.schema_url
-        skey = (rkey, id(record.scope))
-        scope_logs = scopes.get(skey)
-        if scope_logs is None:
-            scope_logs = scopes[skey] = resource_logs.scope_logs.add()
-            scope_logs.scope.CopyFrom(_write_resource(record.scope))
-            scope_logs.schema_url = record.scope.schema_url
-        scope_logs.log_records.append(_write_record(record))
+        groups.scope(record.resource, record.scope).log_records.append(_write_record(record))
     request.DiscardUnknownFields()
     return request
 

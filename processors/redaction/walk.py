@@ -139,7 +139,6 @@ class Collector:
     def __post_init__(self) -> None:
         self.marker = self.settings.failure_marker
         self._rules = self.rules if self.rules is not None else KeyRules(self.settings)
-        self.scanned = self._rules.scanned
 
     # --- entry ----------------------------------------------------------------------------------------------
 
@@ -321,7 +320,7 @@ class Collector:
 
     def _attributes(self, attrs: dict[str, Any], where: str, summary: Summary) -> None:
         for key in list(attrs):
-            if self.scanned(key):
+            if self._rules.scanned(key):
                 self._value(attrs, key, where, summary, 0)
 
     def _wire(self, wire: M.Wire, summary: Summary) -> None:
