@@ -151,6 +151,9 @@ class WireResource:
     schema_url: str = ""
     source: Any = None
     read: Any = None
+    name: str = ""  # a scope's name and version (a resource has none)
+    version: str = ""
+    entity_refs: list[dict[str, Any]] = field(default_factory=list)  # a resource's, as plain values
 
 
 @dataclass(slots=True, eq=False)
@@ -189,6 +192,8 @@ class Wire:
     scope: WireResource
     source: Any = None
     read: Any = None
+    name: str = ""  # the span name as it goes out on the OTLP copy
+    trace_state: str = ""
 
 
 @dataclass(slots=True, eq=False)
@@ -205,6 +210,7 @@ class LogRecord:
     scope: WireResource
     source: Any = None
     read: Any = None
+    severity_text: str = ""
 
 
 @dataclass(slots=True)

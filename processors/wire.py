@@ -15,7 +15,7 @@ Everything here duck-types the protobuf classes except the request types it buil
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
@@ -111,10 +111,25 @@ def _snapshot(values: dict[str, Any], source_count: int) -> dict[str, Any] | Non
     return dict(values) if len(values) == source_count else None
 
 
-def read_resource(message: Any, schema_url: str = "") -> M.WireResource:
-    """A resource or instrumentation scope (both have ``attributes``)."""
-    attrs = attributes(message.attributes)
-    return M.WireResource(attrs, schema_url, message, _snapshot(attrs, len(message.attributes)))
+def read_resource(message: Any, schema_url: str = "", *, with_attributes: bool = True) -> M.WireResource:
+    """A resource or instrumentation scope (both have ``attributes``; a scope has a name and a version, a
+    resource may have entity references). ``with_attributes=False``: attributes unreadable, none are forwarded."""
+    attrs = attributes(message.attributes) if with_attributes else {}
+    part = M.WireResource(
+        attrs, schema_url, message, _snapshot(attrs, len(message.attributes)) if with_attributes else None
+    )
+    if hasattr(message, "version"):  # InstrumentationScope
+        part.name, part.version = message.name, message.version
+    for ref in getattr(message, "entity_refs", ()):
+        part.entity_refs.append(
+            {
+                "type": ref.type,
+                "id_keys": list(ref.id_keys),
+                "description_keys": list(ref.description_keys),
+                "schema_url": ref.schema_url,
+            }
+        )
+    return part
 
 
 def read_span(
@@ -143,7 +158,16 @@ def read_span(
             )
         )
     return M.Wire(
-        attrs, events, links, span.status.message, resource, scope, span, _snapshot(attrs, len(span.attributes))
+        attrs,
+        events,
+        links,
+        span.status.message,
+        resource,
+        scope,
+        span,
+        _snapshot(attrs, len(span.attributes)),
+        span.name,
+        span.trace_state,
     )
 
 
@@ -169,6 +193,7 @@ def read_logs(request: Any) -> list[M.LogRecord]:
                         scope=scope,
                         source=record,
                         read=(_snapshot(attrs, len(record.attributes)), body),
+                        severity_text=record.severity_text,
                     )
                 )
     return records
@@ -262,6 +287,8 @@ def _write_span(span: M.Span) -> Any:
             _write_attributes(target.attributes, event.attributes, None)
     if [link.index for link in links] == list(range(len(source.links))):
         for link, target in zip(links, source.links):
+            if target.trace_state != link.trace_state:
+                target.trace_state = link.trace_state
             _write_attributes(target.attributes, link.attributes, link.read)
     else:
         del source.links[:]
@@ -276,12 +303,29 @@ def _write_span(span: M.Span) -> Any:
             _write_attributes(target.attributes, link.attributes, None)
     if source.status.message != wire.status_message:
         source.status.message = wire.status_message
+    if source.name != wire.name:
+        source.name = wire.name
+    if source.trace_state != wire.trace_state:
+        source.trace_state = wire.trace_state
     return source
 
 
 def _write_resource(part: M.WireResource) -> Any:
-    _write_attributes(part.source.attributes, part.attributes, part.read)
-    return part.source
+    source = part.source
+    _write_attributes(source.attributes, part.attributes, part.read)
+    if hasattr(source, "version"):
+        if source.name != part.name:
+            source.name = part.name
+        if source.version != part.version:
+            source.version = part.version
+    if hasattr(source, "entity_refs"):
+        del source.entity_refs[:]
+        for ref in part.entity_refs:
+            target = source.entity_refs.add()
+            target.type, target.schema_url = str(ref.get("type") or ""), str(ref.get("schema_url") or "")
+            target.id_keys.extend(str(k) for k in ref.get("id_keys") or () if k is not None)
+            target.description_keys.extend(str(k) for k in ref.get("description_keys") or () if k is not None)
+    return source
 
 
 class _Groups:
@@ -361,6 +405,10 @@ def _write_record(record: M.LogRecord) -> Any:
     source = record.source
     read_attrs, read_body = record.read if record.read is not None else (None, _MISSING)
     _write_attributes(source.attributes, record.attributes, read_attrs)
+    if source.event_name != record.event_name:
+        source.event_name = record.event_name
+    if source.severity_text != record.severity_text:
+        source.severity_text = record.severity_text
     body = record.body
     if not (body is read_body and isinstance(body, _IMMUTABLE)):
         if body is None:
@@ -368,3 +416,47 @@ def _write_record(record: M.LogRecord) -> Any:
         else:
             set_value(source.body, body)
     return source
+
+
+# --- metric requests ----------------------------------------------------------------------------------------
+
+Cell = tuple[Any, Callable[[Any], None]]  # a value and how to replace it
+
+
+def metric_values(request: Any) -> list[Cell]:
+    """Every value of a metrics request that could carry content, with a setter: every string field (metric
+    names, descriptions, units, attribute keys, scope and schema fields), and every attribute value of data
+    points, exemplars, resources and scopes (strings, bytes, numbers as read by ``value``). Found by walking
+    the set fields of the protobuf, so a field added to the schema is covered without a change here; ids (the
+    only bytes fields outside AnyValue) are left alone."""
+    out: list[Cell] = []
+    _message_values(request, out)
+    return out
+
+
+def _message_values(message: Any, out: list[Cell]) -> None:
+    if message.DESCRIPTOR.full_name == "opentelemetry.proto.common.v1.AnyValue":
+        out.append((value(message), lambda new, target=message: set_value(target, new)))
+        return
+    for descriptor, field_value in message.ListFields():
+        name = descriptor.name
+        if descriptor.type == descriptor.TYPE_STRING:
+            if _is_repeated(descriptor):
+                for i in range(len(field_value)):
+                    out.append((field_value[i], lambda new, seq=field_value, i=i: seq.__setitem__(i, str(new))))
+            else:
+                out.append((field_value, lambda new, m=message, n=name: setattr(m, n, str(new))))
+        elif descriptor.type == descriptor.TYPE_MESSAGE:
+            for item in field_value if _is_repeated(descriptor) else (field_value,):
+                _message_values(item, out)
+
+
+def _is_repeated(descriptor: Any) -> bool:
+    repeated = getattr(descriptor, "is_repeated", None)  # protobuf >= 5.28; ``label`` before
+    return bool(repeated) if repeated is not None else descriptor.label == descriptor.LABEL_REPEATED
+
+
+def metrics_request(request: Any) -> Any:
+    """A metrics request as OTLP exporters forward it: fields newer than this library removed."""
+    request.DiscardUnknownFields()
+    return request

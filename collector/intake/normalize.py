@@ -46,7 +46,7 @@ def _read_part(message: Any, schema_url: str) -> M.WireResource:
     try:
         return wire.read_resource(message, schema_url)
     except RecursionError:
-        return M.WireResource({}, schema_url, message, None)
+        return wire.read_resource(message, schema_url, with_attributes=False)
 
 
 def _reason(exc: BaseException) -> str:

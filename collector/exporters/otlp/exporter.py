@@ -36,7 +36,7 @@ class OtlpExporter(HttpSession):
         late = [item for item in batch.evaluations if not item.from_wire]  # the others came in forwarded logs
         if late:
             items.append(("logs", wire.evaluation_logs(late).SerializeToString()))
-        items.extend(("metrics", request.SerializeToString()) for request in batch.metrics)
+        items.extend(("metrics", wire.metrics_request(request).SerializeToString()) for request in batch.metrics)
         return [item for item in items if item[1]]
 
     async def send(self, items: list[Item]) -> None:
