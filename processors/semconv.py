@@ -219,8 +219,9 @@ METRIC_ATTRIBUTE_PREFIX = "glassbox.metrics."
 
 # --- attribute keys by what they may carry (redaction) ---------------------------------------------------------
 # Glob patterns (``*`` matches anything, dots included). CONTENT_ATTRIBUTES carry prompts, completions, tool
-# arguments and results or error text: always scanned. NON_CONTENT_ATTRIBUTES are ids, enums, numbers-as-text
-# and infrastructure names: skipped by default (the redaction config can change that).
+# arguments and results or error text: always scanned, even under a key the user excluded. Every other key is
+# scanned too unless the config excludes it explicitly: no infrastructure key is trusted to be free of PII
+# (service names, model names, error types and status texts all turned out to carry it).
 CONTENT_ATTRIBUTES = (
     "gen_ai.prompt*",
     "gen_ai.completion*",
@@ -242,48 +243,4 @@ CONTENT_ATTRIBUTES = (
     EXCEPTION_STACKTRACE,
     "db.statement",
     "db.query.text",
-)
-NON_CONTENT_ATTRIBUTES = (
-    "service.*",
-    "telemetry.*",
-    "otel.*",
-    "deployment.*",
-    "host.arch",
-    "os.type",
-    "process.runtime.*",
-    "gen_ai.system",
-    "gen_ai.provider.name",
-    OPERATION_NAME,
-    REQUEST_MODEL,
-    RESPONSE_MODEL,
-    "gen_ai.response.id",
-    "gen_ai.response.finish_reasons",
-    "gen_ai.usage.*",
-    "gen_ai.request.max_tokens",
-    "gen_ai.request.temperature",
-    "gen_ai.request.top_p",
-    "gen_ai.token.type",
-    LLM_REQUEST_TYPE,
-    "llm.usage.*",
-    TRACELOOP_SPAN_KIND,
-    TRACELOOP_ENTITY_NAME,
-    "http.method",
-    "http.request.method",
-    "http.status_code",
-    "http.response.status_code",
-    "rpc.system",
-    "rpc.method",
-    "db.system",
-    "span.kind",
-    EVENT_NAME_ATTR,
-    "gen_ai.*.role",
-    "gen_ai.prompt.*.role",
-    "gen_ai.completion.*.role",
-    "gen_ai.completion.*.finish_reason",
-    ERROR_TYPE,
-    EXCEPTION_TYPE,
-    # where the app sent its request (the model API), not who the user is; client.* stays scanned
-    "server.address",
-    "server.port",
-    "gen_ai.openai.api_base",
 )

@@ -13,7 +13,6 @@ from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from glassbox.processors import semconv
 from glassbox.processors.base import ComponentConfig
 
 # Presidio's pattern entities that are on by default. Off by default, on purpose (see README "Redaction"):
@@ -142,7 +141,10 @@ class AttributeSettings(Strict):
     processor. GenAI content (messages, tool calls, ...) is always scanned; so is every log-record body."""
 
     include: list[str] = Field(default_factory=lambda: ["*"])
-    exclude: list[str] = Field(default_factory=lambda: list(semconv.NON_CONTENT_ATTRIBUTES))
+    exclude: list[str] = Field(
+        default_factory=list,
+        description="keys never scanned: an explicit opt-out; by default every key and value is scanned",
+    )
 
 
 class RedactionConfig(Strict):

@@ -1,17 +1,24 @@
 """Find every string in a batch that could carry PII, and remember how to write each one back.
 
-Two passes, so one batch makes one round trip to the workers: ``collect`` walks the span model (messages, tool
-calls and results, documents, values, metadata, errors, prompts, evaluations, tags, user/session ids) and the
-OTLP copy exporters forward, as the model holds it (each span's attributes, events, links and status; resource
-and scope attributes; log records' bodies and attributes), producing ``Slot``s; ``apply`` writes the outcomes
-back.
+Two passes, so one batch makes one round trip to the workers: ``collect`` walks the span model (every text
+field: names, roles, messages, tool calls and results with their names and ids, documents, values, metadata,
+errors, prompts, evaluations, tags, user/session ids, model and service names) and the OTLP copy exporters
+forward, as the model holds it (each span's name, trace state, attributes, events and links; resource and scope
+attributes, names, versions, schema URLs and entity references; log records' bodies, attributes, event names and
+severity texts; every string and attribute of forwarded metric requests), producing ``Slot``s; ``apply`` writes
+the outcomes back. Every string that leaves is scanned — keys as well as values — except our own vocabulary
+(``VOCABULARY``: attribute names and enum words this code wrote, which carry nothing of the user's) and keys the
+config excludes explicitly.
 
 * JSON is walked, not scanned as text: a string that parses as a JSON object/array (tool arguments,
-  ``gen_ai.input.messages``, ``traceloop.entity.input``) has its values redacted and its keys and structure
-  kept; it is re-serialized only if something changed. Chat history inside such a JSON string then hits the
-  cache message by message.
-* Integers of 6+ digits (a card or phone number sent as a JSON number) are scanned as text and become strings
-  only if something was found.
+  ``gen_ai.input.messages``, ``traceloop.entity.input``) has its keys and values redacted and its structure
+  kept. It is always written back from what was walked (``dump``), so what leaves is exactly what was scanned —
+  a duplicate key's shadowed value, which the parser never showed us, cannot ride along in the original text.
+  Write-back is correct by construction: documents register their finalizer after everything inside them
+  (post-order), and finalizers run in registration order, so a document nested three deep is serialized into
+  its parent before the parent is serialized.
+* Numbers of 6+ digits (a card or phone number sent as a JSON or attribute number, integer or double) are
+  scanned as text and become strings only if something was found.
 * Bytes values are analysed as UTF-8 text and written back as bytes.
 * Anything the walker does not know how to read — an AnyValue kind newer than our OTLP library
   (``model.Opaque``), bytes that are not UTF-8, an object where a string or JSON was expected, nesting deeper
@@ -22,6 +29,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,19 +38,37 @@ from typing import Any
 import orjson
 
 from glassbox.processors import model as M
-from glassbox.processors import semconv
+from glassbox.processors import semconv, wire
 from glassbox.processors.redaction.analyzer import Outcome
 from glassbox.processors.redaction.config import RedactionConfig
 
 MAX_DEPTH = (
     32  # JSON / AnyValue nesting; deeper content is replaced by the marker (protobuf itself stops near 100 messages)
 )
-MIN_INT = 100_000  # integers below this cannot be a card, phone, SSN, account...
-OWN_TAGS = ("pii.detected", "pii.type", "pii.failed_closed")
-# Tags that are routing/identity, not content (their values also appear in many spans).
-SAFE_TAGS = ("env", "service", "version", "ml_app", "source", "language", "session_id", "user_id") + OWN_TAGS
+MIN_INT = 100_000  # numbers below this cannot be a card, phone, SSN, account...
+MAX_CLEAN_KEYS = 20_000  # keys remembered as scanned and clean (attribute and JSON keys repeat in every batch)
 Setter = Callable[[str], None]
 Dropper = Callable[[], None]
+
+
+def _vocabulary() -> frozenset[str]:
+    """Strings this code base wrote (semconv attribute names, JSON keys and enum words of the formats we read):
+    scanning them could only ever find nothing, and they are most of the keys of every span."""
+    words = {v for v in vars(semconv).values() if isinstance(v, str)}
+    words |= {w for v in vars(semconv).values() if isinstance(v, tuple) for w in v if isinstance(w, str)}
+    words |= set(
+        "role content parts type text name id arguments tool_calls tool_call_id function finish_reason response "
+        "result args kwargs message messages value index user assistant system tool developer model stop length "
+        "tool_call tool_call_response uri mime_type modality data image_url url detail input output description "
+        "parameters properties required object string integer number boolean array items enum title default "
+        "function_call refusal reasoning thinking blob file chat completion embeddings execute_tool "
+        "invoke_agent create_agent generate_content text_completion exception llm embedding agent workflow task "
+        "retrieval ok error score categorical json pass fail true false app registry strict".split()
+    )
+    return frozenset(words)
+
+
+VOCABULARY = _vocabulary()
 
 
 def _globs(patterns: tuple[str, ...] | list[str]) -> re.Pattern[str]:
@@ -86,6 +112,7 @@ class KeyRules:
         self._exclude = _globs(list(attrs.exclude))
         self._content = _globs(semconv.CONTENT_ATTRIBUTES)  # scanned whatever include/exclude say
         self._keys: dict[str, bool] = {}
+        self.clean: set[str] = set()  # keys already scanned with nothing found (same engine, same answer)
 
     def scanned(self, key: str) -> bool:
         hit = self._keys.get(key)
@@ -96,7 +123,12 @@ class KeyRules:
         return hit
 
     def tag_skipped(self, key: str) -> bool:
-        return key in SAFE_TAGS or bool(self._exclude.match(key))
+        """Only what the user excluded explicitly: routing tags (service, env, user_id...) are scanned too."""
+        return bool(self._exclude.match(key))
+
+    def remember_clean(self, key: str) -> None:
+        if len(self.clean) < MAX_CLEAN_KEYS:
+            self.clean.add(key)
 
 
 class Summary:
@@ -125,6 +157,7 @@ class Slot:
     summary: Summary
     set: Setter
     drop: Dropper
+    key: bool = False  # a dict key: remembered as clean when nothing is found
 
 
 @dataclass
@@ -158,8 +191,17 @@ class Collector:
                 self._value(_Attr(record), "body", "logs", summary, 0)
             self._attributes(record.attributes, "logs", summary)
             self._resources((record.resource, record.scope), seen)
+        for record in batch.logs:
+            summary = by_id.get((record.trace_id, record.span_id), self.orphan)
+            self._field(record, "event_name", "logs", summary, empty="")
+            self._field(record, "severity_text", "logs", summary, empty="")
         for detached in batch.evaluations:
-            self._evaluation(detached.evaluation, by_id.get((detached.trace_id, detached.span_id), self.orphan))
+            summary = by_id.get((detached.trace_id, detached.span_id), self.orphan)
+            self._evaluation(detached.evaluation, summary)
+            self._field(detached, "service", "evaluations", summary)
+        for request in batch.metrics:
+            for cell in wire.metric_values(request):
+                self._cell(cell, "metrics", self.orphan)
 
     def texts(self) -> list[str]:
         return [slot.text for slot in self.slots]
@@ -173,31 +215,68 @@ class Collector:
                 continue
             if outcome.findings:
                 slot.summary.add(slot.where, {f.entity for f in outcome.findings})
+            elif slot.key:
+                self._rules.remember_clean(slot.text)
             if outcome.drop:
                 slot.drop()
             elif outcome.text is not None:
                 slot.set(outcome.text)
-        for finalize in reversed(self.finalizers):  # inner JSON documents before the ones containing them
+        for finalize in self.finalizers:  # post-order: a document's insides are final before it is serialized
             finalize()
 
     # --- strings, JSON, Python values -----------------------------------------------------------------------
 
     def _string(self, value: str, where: str, summary: Summary, set_: Setter, drop: Dropper, depth: int) -> None:
+        if value in VOCABULARY:
+            return
         stripped = value.lstrip()
         if stripped[:1] in ("{", "[") and len(stripped) > 1:
             parsed, dump = _parse_json(value)
             if isinstance(parsed, (dict, list)):
                 holder = [parsed]
-                changed = [False]
-                self._value(holder, 0, where, summary, depth + 1, changed)
+                self._value(holder, 0, where, summary, depth + 1, [False])
 
-                def finalize() -> None:
-                    if changed[0]:
-                        set_(dump(holder[0]))
+                def finalize() -> None:  # always from what was walked (see the module docstring)
+                    text = dump(holder[0])
+                    if text != value:
+                        set_(text)
 
                 self.finalizers.append(finalize)
                 return
         self.slots.append(Slot(value, where, summary, set_, drop))
+
+    def _key(
+        self, container: dict[Any, Any], key: str, where: str, summary: Summary, changed: list[bool] | None
+    ) -> None:
+        """A dict key (attribute, JSON object, metadata, tag): renamed when it carries PII, after its value was
+        written back (a finalizer registered after the value's own), so no setter ever sees a stale key."""
+        if key in VOCABULARY or key in self._rules.clean:
+            return
+        renamed: list[str | None] = [None]
+        dropped = [False]
+
+        def set_(new: str) -> None:
+            renamed[0] = new
+
+        def drop() -> None:
+            dropped[0] = True
+
+        self.slots.append(Slot(key, where, summary, set_, drop, key=True))
+
+        def finalize() -> None:
+            if key not in container or (renamed[0] is None and not dropped[0]):
+                return
+            item = container.pop(key)
+            if changed is not None:
+                changed[0] = True
+            if dropped[0]:
+                return
+            new, n = renamed[0] or "", 2
+            while new in container:  # two keys that redact alike keep both values
+                new, n = f"{renamed[0]} ({n})", n + 1
+            container[new] = item
+
+        self.finalizers.append(finalize)
 
     def _value(
         self, container: Any, key: Any, where: str, summary: Summary, depth: int, changed: list[bool] | None = None
@@ -222,11 +301,15 @@ class Collector:
             self._fail(put, summary, "unknown_shape")
         elif isinstance(value, str):
             self._string(value, where, summary, put, drop, depth)
-        elif isinstance(value, bool) or value is None or isinstance(value, float):
+        elif isinstance(value, bool) or value is None:
             return
         elif isinstance(value, int):
             if abs(value) >= MIN_INT:
                 self.slots.append(Slot(str(value), where, summary, put, drop))
+        elif isinstance(value, float):
+            if abs(value) >= MIN_INT and math.isfinite(value):  # 4111111111111111.0 is a card number too
+                text = f"{value:.0f}" if value.is_integer() and abs(value) < 1e22 else repr(value)
+                self.slots.append(Slot(text, where, summary, put, drop))
         elif isinstance(value, bytes):
             try:
                 text = value.decode("utf-8")
@@ -235,8 +318,7 @@ class Collector:
                 return
             self._string(text, where, summary, lambda new: put(new.encode("utf-8")), drop, depth)
         elif isinstance(value, dict):
-            for k in list(value):
-                self._value(value, k, where, summary, depth + 1, changed)
+            self._dict(value, where, summary, depth + 1, changed)
         elif isinstance(value, (list, tuple)):
             if isinstance(value, tuple):
                 value = list(value)
@@ -245,6 +327,22 @@ class Collector:
                 self._value(value, i, where, summary, depth + 1, changed)
         else:
             self._fail(put, summary, "unknown_shape")
+
+    def _dict(
+        self, value: dict[Any, Any], where: str, summary: Summary, depth: int, changed: list[bool] | None = None
+    ) -> None:
+        for k in list(value):
+            self._value(value, k, where, summary, depth, changed)
+            if isinstance(k, str):
+                self._key(value, k, where, summary, changed)
+
+    def _cell(self, cell: tuple[Any, Callable[[Any], None]], where: str, summary: Summary) -> None:
+        """A value with its own setter (a metric request's field): written back whole if anything inside changed."""
+        holder = _Cell(cell)
+        changed = [False]
+        self._value(holder, 0, where, summary, 0, changed)
+        if isinstance(holder.value, (dict, list)):
+            self.finalizers.append(lambda: holder.write() if changed[0] else None)
 
     def _fail(self, set_: Setter, summary: Summary, reason: str) -> None:
         set_(self.marker)
@@ -270,51 +368,71 @@ class Collector:
     # --- the span model ---------------------------------------------------------------------------------------
 
     def _span(self, span: M.Span, summary: Summary) -> None:
+        for name in ("name", "model_name", "model_provider", "ml_app", "service", "env", "version"):
+            self._field(span, name, "span", summary)
         for io, side in ((span.input, "input"), (span.output, "output")):
             self._io(io, side, summary)
         if span.metadata:
-            self._value({"m": span.metadata}, "m", "metadata", summary, 0)
+            self._dict(span.metadata, "metadata", summary, 0)
         if span.tool_definitions:
             self._value({"t": span.tool_definitions}, "t", "tool_definitions", summary, 0)
         if span.error is not None:
-            self._field(span.error, "message", "error", summary)
-            self._field(span.error, "stack", "error", summary)
+            for name in ("type", "message", "stack"):
+                self._field(span.error, name, "error", summary)
         if span.prompt is not None:
-            self._field(span.prompt, "template", "prompt", summary)
-            self._value({"v": span.prompt.variables}, "v", "prompt", summary, 0)
-            for message in span.prompt.chat_template or ():
-                if "content" in message:
-                    self._value(message, "content", "prompt", summary, 0)
-            self._value({"t": span.prompt.tags}, "t", "prompt", summary, 0)
+            self._prompt(span.prompt, summary)
         for evaluation in span.evaluations:
             self._evaluation(evaluation, summary)
         for key in list(span.tags):
             if self._rules.tag_skipped(key):
                 continue
             self._value(span.tags, key, "tags", summary, 0)
+            self._key(span.tags, key, "tags", summary, None)
         self._field(span, "user_id", "tags", summary)
         self._field(span, "session_id", "tags", summary)
+        for name in list(span.metrics):  # a metric is a number; one that holds a card number is dropped
+            value = span.metrics[name]
+            if isinstance(value, (int, float)) and abs(value) >= MIN_INT:
+                self.slots.append(
+                    Slot(f"{value:.0f}", "metrics", summary, lambda _new, n=name: span.metrics.pop(n, None), _noop)
+                )
+
+    def _prompt(self, prompt: M.Prompt, summary: Summary) -> None:
+        for name in ("id", "name", "version", "label", "template", "source"):
+            self._field(prompt, name, "prompt", summary)
+        for values in (prompt.variables, prompt.tags):
+            self._dict(values, "prompt", summary, 0)
+        for keys in (prompt.context_variable_keys, prompt.query_variable_keys):
+            self._value({"k": keys}, "k", "prompt", summary, 0)
+        for message in prompt.chat_template or ():
+            self._dict(message, "prompt", summary, 0)
 
     def _io(self, io: M.IO, side: str, summary: Summary) -> None:
         for message in io.messages:
             where = f"{side}.messages"
+            self._field(message, "role", where, summary, empty="")
             self._field(message, "content", where, summary, empty="")
             for call in message.tool_calls:
+                for name in ("name", "tool_id", "type"):
+                    self._field(call, name, where, summary, empty="")
                 if isinstance(call.arguments, (dict, list)):
                     self._value({"a": call.arguments}, "a", where, summary, 0)
                 elif call.arguments is not None:
                     self._field(call, "arguments", where, summary)
             for result in message.tool_results:
-                self._field(result, "result", where, summary, empty="")
+                for name in ("result", "tool_id", "name", "type"):
+                    self._field(result, name, where, summary, empty="")
         for document in io.documents:
-            self._field(document, "text", f"{side}.documents", summary, empty="")
-            self._field(document, "name", f"{side}.documents", summary)
+            for name in ("text", "name", "id"):
+                self._field(document, name, f"{side}.documents", summary, empty="")
         self._field(io, "value", f"{side}.value", summary)
 
     def _evaluation(self, evaluation: M.Evaluation, summary: Summary) -> None:
-        self._field(evaluation, "reasoning", "evaluations", summary)
-        if isinstance(evaluation.value, (str, dict, list)):  # categorical labels, JSON results
+        for name in ("label", "metric_type", "assessment", "reasoning"):
+            self._field(evaluation, name, "evaluations", summary)
+        if isinstance(evaluation.value, (str, dict, list, int, float)):  # labels, JSON results, numbers
             self._value(_Attr(evaluation), "value", "evaluations", summary, 0)
+        self._dict(evaluation.tags, "evaluations", summary, 0)
 
     # --- the OTLP copy ------------------------------------------------------------------------------------------
 
@@ -322,22 +440,52 @@ class Collector:
         for key in list(attrs):
             if self._rules.scanned(key):
                 self._value(attrs, key, where, summary, 0)
+                self._key(attrs, key, where, summary, None)
 
-    def _wire(self, wire: M.Wire, summary: Summary) -> None:
-        self._attributes(wire.attributes, "span.attributes", summary)
-        for event in wire.events:
+    def _wire(self, wire_copy: M.Wire, summary: Summary) -> None:
+        self._field(wire_copy, "name", "span.name", summary, empty="")
+        self._field(wire_copy, "trace_state", "span.name", summary, empty="")
+        self._attributes(wire_copy.attributes, "span.attributes", summary)
+        for event in wire_copy.events:
+            self._field(event, "name", "span.events", summary, empty="")
             self._attributes(event.attributes, "span.events", summary)
-        for link in wire.links:
+        for link in wire_copy.links:
+            self._field(link, "trace_state", "span.links", summary, empty="")
             self._attributes(link.attributes, "span.links", summary)
-        if wire.status_message:
-            self._field(wire, "status_message", "span.status", summary, empty="")
+        if wire_copy.status_message:
+            self._field(wire_copy, "status_message", "span.status", summary, empty="")
 
     def _resources(self, parts: tuple[M.WireResource, M.WireResource], seen: set[int]) -> None:
-        """Resource and scope attributes, once per request part (spans and records share them)."""
-        for part, where in zip(parts, ("resource.attributes", "scope.attributes")):
+        """Resource and scope, once per request part (spans and records share them)."""
+        for part, where in zip(parts, ("resource", "scope")):
             if id(part) not in seen:
                 seen.add(id(part))
-                self._attributes(part.attributes, where, self.orphan)
+                self._attributes(part.attributes, f"{where}.attributes", self.orphan)
+                for name in ("name", "version", "schema_url"):
+                    self._field(part, name, where, self.orphan, empty="")
+                if part.entity_refs:
+                    self._value({"e": part.entity_refs}, "e", where, self.orphan, 0)
+
+
+def _noop() -> None:
+    return None
+
+
+class _Cell:
+    """``holder[0]`` access to a value that has its own setter (a field of a forwarded metric request)."""
+
+    def __init__(self, cell: tuple[Any, Callable[[Any], None]]):
+        self.value, self._write = cell
+
+    def __getitem__(self, key: int) -> Any:
+        return self.value
+
+    def __setitem__(self, key: int, value: Any) -> None:
+        self.value = value
+        self._write(value)
+
+    def write(self) -> None:
+        self._write(self.value)
 
 
 class _Attr:
