@@ -557,4 +557,14 @@ def all_cases(builders: list[Callable[[Factory], None]], offset: int = 0) -> lis
     return f.cases
 
 
-MAIN = [baselines, nested_json, bytes_values, scrubbed_batch, fields, exclusions, disguised, foreign_phones]
+MAIN = [
+    baselines,
+    nested_json,
+    bytes_values,
+    scrubbed_batch,
+    fields,
+    exclusions,
+    disguised,
+    foreign_phones,
+    long_message,
+]

@@ -360,6 +360,7 @@ class Output:
     raw: dict[str, list[bytes]] = field(default_factory=lambda: {d: [] for d in DESTINATIONS})
     sent: list[Sent] = field(default_factory=list)
     scrubbed_batches_grouped: int = 0
+    scrubbed_batches_total: int = 0  # with the cases sent alone (root cause 4 wants a batch scrubbed whole)
 
 
 def _body(req: Any) -> bytes:
@@ -423,6 +424,7 @@ async def run_relay(cases: list[Case], tmp: Path, processors: list[str] | None =
                     status = await send(relay, members, signal, transport)
                     output.sent.append(Sent([c.id for c in members], signal, transport, status))
             assert await relay.flush(timeout=60)
+            output.scrubbed_batches_total = scrubbed_batches(relay)
             gather(output, datadog, otlp, relay)
         finally:
             await relay.stop()

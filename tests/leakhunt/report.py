@@ -31,6 +31,7 @@ def main() -> None:
     for case in cases:
         if len(reach[case.id]) < 3 and not case.own_request:
             print("# not in every destination:", case.id, sorted(reach[case.id]))
+    print("# batches scrubbed whole:", output.scrubbed_batches_total)
     print("# requests not accepted:", [(s.case_ids[:3], s.status[:80]) for s in output.sent if s.status != "200"])
 
 
