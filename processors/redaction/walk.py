@@ -46,6 +46,9 @@ MAX_DEPTH = (
     32  # JSON / AnyValue nesting; deeper content is replaced by the marker (protobuf itself stops near 100 messages)
 )
 MIN_INT = 100_000  # numbers below this cannot be a card, phone, SSN, account...
+MAX_CONTEXT_VALUE = 40  # values up to this long, holding a digit, are analysed after their key ("ssn: ...")
+MAX_CONTEXT_KEY = 64
+_DIGITS = re.compile(r"\d{3}")  # three digits in a row: the least any number-shaped entity needs
 MAX_CLEAN_KEYS = 20_000  # keys remembered as scanned and clean (attribute and JSON keys repeat in every batch)
 Setter = Callable[[str], None]
 Dropper = Callable[[], None]
@@ -158,6 +161,7 @@ class Slot:
     set: Setter
     drop: Dropper
     key: bool = False  # a dict key: remembered as clean when nothing is found
+    context: int = 0  # ``text`` starts with this many characters of context ("ssn: "), not part of the value
 
 
 @dataclass
@@ -213,6 +217,9 @@ class Collector:
                 slot.set(self.marker)
                 slot.summary.fail(outcome.error)
                 continue
+            if slot.context:
+                self._apply_in_context(slot, outcome)
+                continue
             if outcome.findings:
                 slot.summary.add(slot.where, {f.entity for f in outcome.findings})
             elif slot.key:
@@ -224,10 +231,40 @@ class Collector:
         for finalize in self.finalizers:  # post-order: a document's insides are final before it is serialized
             finalize()
 
+    def _apply_in_context(self, slot: Slot, outcome: Outcome) -> None:
+        """A value analysed after its key ("ssn: 536228741"): only findings in the value count; the value part
+        of the redacted text is written back (the marker if the key part changed too, so offsets are unclear —
+        the key's own slot redacts the key)."""
+        found = {f.entity for f in outcome.findings if f.end > slot.context}
+        if not found:
+            return
+        slot.summary.add(slot.where, found)
+        if outcome.drop:
+            slot.drop()
+            return
+        prefix = slot.text[: slot.context]
+        redacted = outcome.text or slot.text
+        slot.set(redacted[slot.context :] if redacted.startswith(prefix) else self.marker)
+
+    def _in_context(self, text: str, context: Any, where: str, summary: Summary, set_: Setter, drop: Dropper) -> None:
+        """A short value holding digits (a number, or a string like "536228741") is analysed with its key in
+        front: recognizers whose patterns are weak alone (a bare 9-digit SSN, an account number) need the
+        context word the key carries, as a reader of ``{"ssn": 536228741}`` would use it."""
+        if isinstance(context, str) and 0 < len(context) <= MAX_CONTEXT_KEY:
+            prefix = f"{context}: "
+            self.slots.append(Slot(prefix + text, where, summary, set_, drop, context=len(prefix)))
+        else:
+            self.slots.append(Slot(text, where, summary, set_, drop))
+
     # --- strings, JSON, Python values -----------------------------------------------------------------------
 
-    def _string(self, value: str, where: str, summary: Summary, set_: Setter, drop: Dropper, depth: int) -> None:
+    def _string(
+        self, value: str, where: str, summary: Summary, set_: Setter, drop: Dropper, depth: int, context: Any = None
+    ) -> None:
         if value in VOCABULARY:
+            return
+        if context is not None and len(value) <= MAX_CONTEXT_VALUE and _DIGITS.search(value):
+            self._in_context(value, context, where, summary, set_, drop)
             return
         stripped = value.lstrip()
         if stripped[:1] in ("{", "[") and len(stripped) > 1:
@@ -297,19 +334,20 @@ class Collector:
             if changed is not None:
                 changed[0] = True
 
+        context = key if isinstance(container, dict) else None
         if depth > MAX_DEPTH:
             self._fail(put, summary, "unknown_shape")
         elif isinstance(value, str):
-            self._string(value, where, summary, put, drop, depth)
+            self._string(value, where, summary, put, drop, depth, context)
         elif isinstance(value, bool) or value is None:
             return
         elif isinstance(value, int):
             if abs(value) >= MIN_INT:
-                self.slots.append(Slot(str(value), where, summary, put, drop))
+                self._in_context(str(value), context, where, summary, put, drop)
         elif isinstance(value, float):
             if abs(value) >= MIN_INT and math.isfinite(value):  # 4111111111111111.0 is a card number too
                 text = f"{value:.0f}" if value.is_integer() and abs(value) < 1e22 else repr(value)
-                self.slots.append(Slot(text, where, summary, put, drop))
+                self._in_context(text, context, where, summary, put, drop)
         elif isinstance(value, bytes):
             try:
                 text = value.decode("utf-8")

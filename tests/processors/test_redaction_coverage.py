@@ -250,3 +250,18 @@ async def test_a_duplicate_json_key_cannot_smuggle_its_first_value_out(processor
     await processor.process(batch)
     assert b"ana@example.com" not in rendered(batch)
     assert json.loads(batch.spans[0].wire.attributes["app.j"]) == {"a": "x", "b": 1}
+
+
+async def test_a_short_number_is_read_with_its_key_as_context_and_only_the_value_is_rewritten(processor):
+    attributes = {
+        "app.ssn": 536228741,
+        "app.order_id": 536228741,
+        "app.customer": json.dumps({"ssn": "536228741", "ticket": "536228741", "note": "hello"}),
+    }
+    batch = M.Batch(spans=normalize.spans(trace_request([chat_span(1, "hi", "ok", attributes=attributes)])))
+    await processor.process(batch)
+    attrs = batch.spans[0].wire.attributes
+    assert attrs["app.ssn"] == "<US_SSN>"  # "app.ssn: 536228741" — the key is the context word
+    assert attrs["app.order_id"] == 536228741  # the same digits under another key stay a number
+    assert json.loads(attrs["app.customer"]) == {"ssn": "<US_SSN>", "ticket": "536228741", "note": "hello"}
+    assert "us_ssn" in batch.spans[0].tags["pii.type"]
