@@ -1,15 +1,24 @@
 """The prefilter: which entities could possibly be found in a text, decided without running Presidio.
 
-Each gate is a *necessary* condition read off the recognizers' own patterns (e.g. every US_SSN pattern needs
-nine digits; every e-mail needs an ``@``; a phone number needs a candidate of phonenumbers' own candidate
-regex, the exact one ``PhoneNumberMatcher`` scans with). A text is only analysed for the entities whose gate
-passes, so Presidio's results on what does run are identical to running every recognizer — checked by
-``tests/processors/test_redaction_engine.py`` on the harness corpus. Digits are counted with ``\\d`` (every
-Unicode decimal digit), a superset of the ``[0-9]`` most patterns use, so counts never undershoot.
+The rule: a gate is a *necessary* condition, computed with the recognizer's own engine and flags — a piece
+that every match of every pattern of the entity contains (every US_SSN pattern has
+``[0-9]{3}[- .]?[0-9]{2}[- .]?[0-9]{4}`` in it, every e-mail ``@\\w``), compiled as the recognizer compiles
+it. Presidio's ``PatternRecognizer`` (our e-mail, PAN and IBAN recognizers are ones) uses the third-party
+``regex`` module with ``DOTALL | MULTILINE | IGNORECASE`` (``FLAGS``); the phone recognizer is phonenumbers'
+matcher on stdlib ``re``, so its gate is phonenumbers' own candidate regex. Stdlib ``re`` must not stand in
+for ``regex``: its ``\\w`` lacks ~29,000 of ``regex``'s characters (combining marks, ZWJ/ZWNJ, variation
+selectors, newer scripts), its ``\\d`` ~110 newer digits, and ``regex`` folds case its own way (``(?i)i``
+matches "İ", ``(?i)I`` "ı", ``(?i)k`` the Kelvin sign). So gates keep the recognizers' own classes and
+literals (``[A-Z]``, not "a letter"), may drop parts, and never add an anchor or a negative lookaround.
+Digits are counted with ``regex``'s ``\\d``, a superset of ``[0-9]`` and of stdlib's ``\\d``. A text is only
+analysed for the entities whose gate passes, so what Presidio finds is what running every recognizer finds —
+checked on the harness corpus (``tests/processors/test_redaction_engine.py``) and by a differential fuzz test
+on Unicode-heavy texts (``tests/processors/redaction/test_gate_fuzz.py``).
 
 Gates are only trusted for the recognizer classes and pattern fingerprints they were derived from (Presidio
-2.2.366). A worker that finds anything else for an entity (a custom recognizer, an NER model, a changed
-pattern after an upgrade) reports the entity as ungated and it is always analysed.
+2.2.366), compiled with flags within ``FLAGS`` under ``regex``'s version 0. A worker that finds anything else
+for an entity (a custom recognizer, an NER model, a changed pattern after an upgrade, other regex flags)
+reports the entity as ungated and it is always analysed.
 
 This module imports neither Presidio nor spaCy; gates run in the worker, just before Presidio.
 """
@@ -17,18 +26,26 @@ This module imports neither Presidio nor spaCy; gates run in the worker, just be
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+import regex
 from phonenumbers.phonenumbermatcher import _PATTERN as PHONE_CANDIDATE  # what PhoneNumberMatcher scans for
 
-_RUNS = re.compile(r"\d+")
-_L = r"[^\W\d_]"  # any letter: patterns use [A-Z] with IGNORECASE, which also folds letters like K (Kelvin)
+# PatternRecognizer's default ``global_regex_flags``, which the registry also sets on every recognizer it loads.
+FLAGS = regex.DOTALL | regex.MULTILINE | regex.IGNORECASE
+
+
+def _rx(pattern: str) -> Any:
+    """``pattern`` compiled as Presidio compiles a recognizer's: ``regex``, ``FLAGS``, regex's default version."""
+    return regex.compile(pattern, FLAGS)
+
+
+_RUNS = _rx(r"\d+")
 
 
 class Features(NamedTuple):
-    digits: int  # decimal digits in the text (any script: ``\d``)
+    digits: int  # decimal digits in the text (regex's ``\d``: any script, a superset of stdlib's)
     longest: int  # longest run of consecutive digits
 
 
@@ -42,20 +59,22 @@ def features(text: str) -> Features:
 
 def _has(pattern: str, digits: int = 0, longest: int = 0, literal: str = "") -> Gate:
     """Gate: at least ``digits`` digits, a run of ``longest``, ``literal`` in the text, and a match of
-    ``pattern`` (a relaxation every recognizer pattern of the entity contains). Patterns start at a digit or a
-    literal where they can (letters go in lookbehinds after it): stdlib ``re`` scans a leading
-    ``[^\\W\\d_]`` class at every position, ten times slower."""
-    rx = re.compile(pattern)
+    ``pattern`` (a piece every recognizer pattern of the entity contains, in the recognizer's own classes).
+    Patterns start at a digit or a literal where they can (letters go in lookbehinds after it): a leading
+    letter class is tried at every position, several times slower."""
+    rx = _rx(pattern)
     return lambda text, f: (
         f.digits >= digits and f.longest >= longest and literal in text and rx.search(text) is not None
     )
 
 
 def _phone(text: str, f: Features) -> bool:
+    # phonenumbers' candidate regex, stdlib re as phonenumbers runs it; it needs a stdlib ``\d``, and every
+    # stdlib digit is a regex digit (tests/processors/redaction/test_gate_fuzz.py checks all code points).
     return f.digits > 0 and PHONE_CANDIDATE.search(text) is not None
 
 
-_IPV4 = re.compile(r"\d\.\d{1,3}\.\d{1,3}\.\d")
+_IPV4 = _rx(r"[0-9]\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]")  # octets are (?:25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?)
 
 
 def _ip(text: str, f: Features) -> bool:
@@ -64,36 +83,44 @@ def _ip(text: str, f: Features) -> bool:
     return (f.digits >= 4 and _IPV4.search(text) is not None) or "::" in text or text.count(":") >= 7
 
 
-_MAC = re.compile(r"[:-]\w\w[:-]\w\w[:-]\w\w[:-]\w\w[:-]|\.\w{4}\.")  # 6 pairs / 3 quads, separators first
+_HEX = "[0-9A-Fa-f]"
+_MAC = _rx(f"[:-]{_HEX}{{2}}[:-]{_HEX}{{2}}[:-]{_HEX}{{2}}[:-]{_HEX}{{2}}[:-]|\\.{_HEX}{{4}}\\.")  # separators first
 
 
 def _mac(text: str, f: Features) -> bool:
     return _MAC.search(text) is not None
 
 
+_DEA = "[abcdefghjklmprstuxABCDEFGHJKLMPRSTUX]"  # MedicalLicenseRecognizer's first character
+_TLD_START = "|".join("abcdefghijklmnopqrstuvwxyz")  # TLDs are lowercase literals: fold them as literals
+
 GATES: dict[str, Gate] = {
-    "EMAIL_ADDRESS": _has(r"@\w", literal="@"),  # the domain starts with \w+
+    "EMAIL_ADDRESS": _has(r"@\w", literal="@"),  # [@]\w+ — regex's \w, ZWJ and combining marks included
     "PHONE_NUMBER": _phone,
-    # Presidio's card pattern: 4 [- ]? 3-4 [- ]? 3-4 [- ]? 3-5 digits; glassbox's PAN supplement: 12-19 in a
-    # row, groups of 4, or 4-6-4/5. Each starts with 4 digits, [- ]?, 3-6 digits, [- ]?, 3-4 digits.
+    # Presidio's card pattern: 4 [- ]? 3-4 [- ]? 3-4 [- ]? 3-5 \d; glassbox's PAN supplement: 12-19 in a row,
+    # groups of 4, or 4-6-4/5. Each starts with 4 \d, [- ]?, 3-6 \d, [- ]?, 3-4 \d.
     "CREDIT_CARD": _has(r"\d{4}[- ]?\d{3,6}[- ]?\d{3,4}", digits=12, longest=3),
-    "IBAN_CODE": _has(r"\d\d(?<=" + _L + _L + r"\d\d)", digits=2, longest=2),  # two letters, two digits
+    # [A-Z]{2}[0-9]{2}(?:[ -]?[A-Z0-9]{4}){2,6} (the case-sensitive instance matches a subset)
+    "IBAN_CODE": _has(r"[0-9]{2}(?<=[A-Z]{2}[0-9]{2})(?:[ -]?[A-Z0-9]{4}){2}", digits=2, longest=2),
     "IP_ADDRESS": _ip,
     # SSN1..5: 5-4, 3-6, 3-2-4, 9 in a row, 3.2.4 with one of "- ." — all of them fit 3[- .]?2[- .]?4.
-    "US_SSN": _has(r"\d{3}[- .]?\d{2}[- .]?\d{4}", digits=9, longest=3),
-    "US_ITIN": _has(r"9\d{2}[- ]?\d{2}[- ]?\d{4}", digits=9, longest=3),
-    "US_PASSPORT": _has(r"\d{8}", longest=8),  # 9 digits, or a letter and 8
-    # Every alternative has a letter next to a digit, or 6 digits in a row (or Presidio's typo "A-Z]{2}").
-    "US_DRIVER_LICENSE": _has(r"\d(?:(?<=" + _L + r"\d)|(?<=\]\d)|(?=" + _L + r")|\d{5})", digits=1),
-    "US_BANK_NUMBER": _has(r"\d{8}", longest=8),
-    "UK_NHS": _has(r"\d{3}[- ]?\d{3}[- ]?\d{4}", digits=10, longest=3),
-    "CRYPTO": _has(r"[13]\w{25}", digits=1),  # (bc1|[13]) + 25 or more of [a-zA-HJ-NP-Z0-9]
-    # two letters, or a letter and a 9, then 7 digits
-    "MEDICAL_LICENSE": _has(r"\d{7}(?<=(?:" + _L + _L + "|" + _L + r"9)\d{7})", longest=7),
+    "US_SSN": _has(r"[0-9]{3}[- .]?[0-9]{2}[- .]?[0-9]{4}", digits=9, longest=3),
+    # 9\d{2} [- ]? (5\d|6[0-5]|7\d|8[0-8]|9([0-2]|[4-9])) [- ]? \d{4}
+    "US_ITIN": _has(r"9\d{2}[- ]?[5-9]\d[- ]?\d{4}", digits=9, longest=3),
+    "US_PASSPORT": _has(r"[0-9]{8}", longest=8),  # 9 digits, or a letter and 8
+    # Every alternative has a letter ([A-Z], H, V, X, R) next to a digit, or 6 digits in a row (or Presidio's
+    # typo "A-Z]{2}").
+    "US_DRIVER_LICENSE": _has(r"[0-9](?:(?<=(?:[A-Z]|H|V|X)[0-9])|(?<=\][0-9])|(?=[A-Z]|R)|[0-9]{5})", digits=1),
+    "US_BANK_NUMBER": _has(r"[0-9]{8}", longest=8),
+    "UK_NHS": _has(r"[0-9]{3}[- ]?[0-9]{3}[- ]?[0-9]{4}", digits=10, longest=3),
+    "CRYPTO": _has(r"[13][a-zA-HJ-NP-Z0-9]{25}", digits=1),  # (bc1|[13])[a-zA-HJ-NP-Z0-9]{25,59}
+    # a DEA letter, then a letter or a 9, then 7 \d
+    "MEDICAL_LICENSE": _has(r"\d{7}(?<=(?:" + _DEA + "[a-zA-Z]|" + _DEA + r"9)\d{7})", longest=7),
     "MAC_ADDRESS": _mac,
-    "UUID": _has(r"-\w{4}-\w{4}-\w{4}-", literal="-"),  # 8-4-4-4-12
-    "URL": _has(r"\." + _L, literal="."),  # every URL pattern needs "[.]" and a TLD (letters)
-    "DATE_TIME": _has(r"\d", digits=2),
+    "UUID": _has(f"-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-", literal="-"),  # 8-4-4-4-12
+    "URL": _has(r"[.](?:" + _TLD_START + ")", literal="."),  # every URL pattern has [.](?:com|...)
+    # "5-JAN" (dd-MMM) has a single digit; "JAN-26" has only regex \d digits.
+    "DATE_TIME": _has("", digits=1),
 }
 
 # The recognizers (class name → fingerprint of their patterns) each gate was derived from.
@@ -132,9 +159,19 @@ def trusted(entity: str, recognizers: Iterable[object]) -> bool:
     for rec in recognizers:
         seen = True
         want = expected.get(type(rec).__name__)
-        if want is None or (want != "*" and want != fingerprint(rec)):
+        if want is None or (want != "*" and want != fingerprint(rec)) or not same_engine(rec):
             return False
     return seen
+
+
+def same_engine(recognizer: object) -> bool:
+    """The recognizer's patterns run as the gates were compiled: ``regex`` version 0 (a default version 1 folds
+    case in full: "ß" matches "ss"), with ``FLAGS`` or fewer — fewer flags only remove matches, as no gate has
+    an anchor or a negative lookaround. Recognizers without ``global_regex_flags`` (phone) do not use regex."""
+    flags = getattr(recognizer, "global_regex_flags", None)
+    if flags is None:
+        return True
+    return regex.DEFAULT_VERSION == regex.VERSION0 and not flags & ~(FLAGS | regex.UNICODE)
 
 
 class Prefilter:
