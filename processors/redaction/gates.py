@@ -119,7 +119,7 @@ GATES: dict[str, Gate] = {
     "MAC_ADDRESS": _mac,
     "UUID": _has(f"-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-", literal="-"),  # 8-4-4-4-12
     "URL": _has(r"[.](?:" + _TLD_START + ")", literal="."),  # every URL pattern has [.](?:com|...)
-    # "5-JAN" (dd-MMM) has a single digit; "JAN-26" has only regex \d digits.
+    # Every pattern has a digit, "5-JAN" (dd-MMM) only one ([1-9]); "JAN-26" has two, of regex's \d.
     "DATE_TIME": _has("", digits=1),
 }
 
