@@ -216,6 +216,8 @@ class Generator:
             return v if r.random() > 0.1 else v.capitalize()
         if kind == "PHONE_NUMBER":
             loc = r.choices(["en_US", "en_GB", "de_DE", "fr_FR", "hi_IN", "pt_BR", "en_CA"], [10, 2, 1, 1, 1, 1, 1])[0]
+            if r.random() < PHONE_SHARE:
+                return phone_value(r)
             return (f if loc == "en_US" else self.locales[loc]).phone_number()
         if kind == "CREDIT_CARD":
             kind_ = r.choice(
@@ -266,6 +268,8 @@ class Generator:
 
     def filler(self, assistant: bool) -> str:
         r, f = self.rng, self.fake
+        if r.random() < LOOKALIKE_SHARE:
+            return phone_lookalike(r)
         if r.random() < 0.35:
             return f.sentence(nb_words=r.randint(6, 18))
         template = r.choice(ASSISTANT_FILLER if assistant else USER_FILLER)
@@ -412,3 +416,96 @@ def multi_turn(n: int, seed: int, types: tuple[str, ...] = PATTERN_TYPES + NER_T
             if streamed >= n:
                 break
     return Corpus("multi_turn", texts, calls)
+
+
+# --- phone numbers: many regions and forms; look-alikes that are not phone numbers --------------------------------
+# True phones beyond Faker's few locales (national, international, E.164, "00"-dialled; context or bare), so recall
+# outside the default regions is measured; and number shapes that are not phones (epoch timestamps, invoice and
+# order numbers, SKUs, ISBNs, coordinates, versions) as filler, so PHONE_NUMBER precision measures them.
+PHONE_REGIONS = {  # region -> weight: where an LLM app's users might write from
+    **dict.fromkeys(("US", "GB", "DE", "FR", "IN", "BR", "CA", "IL"), 3),
+    **dict.fromkeys(("ES", "IT", "NL", "AU", "MX", "JP", "CN", "PL", "SE", "CH", "BE", "PT", "IE", "AT"), 2),
+    **dict.fromkeys(("ZA", "NG", "KE", "AE", "SA", "TR", "RU", "KR", "SG", "PH", "ID", "AR", "CO", "NZ"), 1),
+}
+PHONE_SHARE = 0.45  # of PHONE_NUMBER values drawn from PHONE_REGIONS (the rest: Faker, as before)
+LOOKALIKE_SHARE = 0.08  # of filler sentences that are a phone look-alike
+
+
+def phone_value(rng: random.Random) -> str:
+    """A valid number of a weighted region (mobile or fixed line, random digits), in one of the ways people
+    write it."""
+    import phonenumbers
+    from phonenumbers import PhoneNumberFormat as F
+    from phonenumbers import PhoneNumberType as T
+
+    region = rng.choices(list(PHONE_REGIONS), list(PHONE_REGIONS.values()))[0]
+    example = phonenumbers.example_number_for_type(region, rng.choice([T.MOBILE, T.FIXED_LINE]))
+    if example is None:
+        example = phonenumbers.example_number(region)
+    number = example
+    nsn = str(example.national_number)
+    for _ in range(30):  # keep the leading digits (area/mobile prefix), randomise the subscriber part
+        keep = max(2, len(nsn) - 5)
+        digits = nsn[:keep] + "".join(rng.choice("0123456789") for _ in range(len(nsn) - keep))
+        candidate = phonenumbers.PhoneNumber(country_code=example.country_code, national_number=int(digits))
+        if phonenumbers.is_valid_number_for_region(candidate, region):
+            number = candidate
+            break
+    form = rng.random()
+    if form < 0.35:
+        return phonenumbers.format_number(number, F.NATIONAL)
+    if form < 0.7:
+        return phonenumbers.format_number(number, F.INTERNATIONAL)
+    if form < 0.8:
+        return phonenumbers.format_number(number, F.E164)
+    if form < 0.9:  # "00" + country code, as dialled from most of the world
+        return "00" + phonenumbers.format_number(number, F.INTERNATIONAL)[1:]
+    national = phonenumbers.format_number(number, F.NATIONAL)  # dots or hyphens instead of spaces
+    return national.replace(" ", rng.choice([".", "-"])) if " " in national else national
+
+
+def _isbn13(rng: random.Random) -> str:
+    body = rng.choice(["978", "979"]) + "".join(rng.choice("0123456789") for _ in range(9))
+    check = (10 - sum(int(d) * (1 if i % 2 == 0 else 3) for i, d in enumerate(body)) % 10) % 10
+    digits = body + str(check)
+    cut = rng.choice([(3, 4, 6, 12), (3, 5, 8, 12), (3, 4, 9, 12)])
+    if rng.random() < 0.3:
+        return digits
+    return "-".join(digits[a:b] for a, b in zip((0,) + cut, cut + (13,)))
+
+
+def _isbn10(rng: random.Random) -> str:
+    body = "".join(rng.choice("0123456789") for _ in range(9))
+    check = sum(int(d) * (10 - i) for i, d in enumerate(body)) % 11
+    last = "0" if check == 0 else ("X" if check == 1 else str(11 - check))
+    return f"{body[0]}-{body[1:4]}-{body[4:9]}-{last}"
+
+
+def phone_lookalike(rng: random.Random) -> str:
+    """A sentence with a number that is not a phone number but has a phone's digits or shape."""
+    d = lambda n: "".join(rng.choice("0123456789") for _ in range(n))  # noqa: E731
+    epoch = rng.randint(1_500_000_000, 1_900_000_000)
+    lat, lon = rng.uniform(-89, 89), rng.uniform(-179, 179)
+    year = rng.randint(2019, 2026)
+    shapes = [
+        f'{{"event": "checkout", "ts": {epoch}, "items": {rng.randint(1, 9)}}}',
+        f"created_at={epoch}{d(3)} updated_at={epoch + rng.randint(1, 9999)}",
+        f"The webhook was sent at epoch {epoch}.",
+        f"Invoice INV-{year}-{d(6)} is attached.",
+        f"invoice no. {year}{d(4)}-{d(4)} was paid on time",
+        f"Invoice #{rng.randint(1, 9)}{d(9)} covers both items.",
+        f"SKU {rng.randint(1, 9)}{d(12)} is the oak finish.",
+        f"SKU {d(3)}-{d(4)}-{d(3)}",
+        f"item {d(2)}-{d(4)}-{d(4)} (replacement part)",
+        f"part no. {d(4)}-{d(4)}-{d(2)}",
+        f"The manual is ISBN {_isbn13(rng)}.",
+        f"See ISBN {_isbn10(rng)} for the care guide.",
+        f"{_isbn13(rng)} is the catalogue's ISBN.",
+        f"The warehouse is at {lat:.4f}, {lon:.4f}.",
+        f"lat {lat:.4f} lon {lon:.4f}",
+        f"coordinates: ({lat:.5f}, {lon:.5f})",
+        f"order {rng.randint(2, 9)}{d(9)} has shipped",
+        f"Tracking number {rng.randint(1, 9)}{d(11)}.",
+        f"build {rng.randint(1, 9)}.{rng.randint(0, 40)}.{d(4)} fixed it",
+    ]
+    return rng.choice(shapes)

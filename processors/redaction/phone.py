@@ -2,8 +2,8 @@
 
 Why: Presidio's PhoneRecognizer runs one matcher per region (8 by default) over every text, and each matcher
 parses every digit group it finds ("2", "2026", "$149.99", order numbers) — over half of Presidio's time
-without NER. The matcher's loop (candidate regex, trimming, try limits) stays phonenumbers' own; what is
-skipped is only work whose answer is known:
+without NER. The matcher's loop (candidate regex, trimming) stays phonenumbers' own; what is skipped is
+only work whose answer is known:
 
 1. Floors: a candidate with fewer digits than any number valid in the region could have (its shortest
    national number, or its international prefix + the world's shortest number; 5 after a ``+``) is
@@ -22,17 +22,26 @@ skipped is only work whose answer is known:
    region then; after "+0…" or an unknown code phonenumbers retries with the region's rules, so not those).
 5. A memo of ``_extract_match`` verdicts per region across texts, keyed by what the verdict depends on: the
    candidate, the characters just before and after it (VALID leniency rejects numbers glued to letters),
-   whether ``:MM`` follows a time-stamp-like candidate. The try budget is replayed; under 4,096 remaining
-   tries the memo steps aside.
+   whether ``:MM`` follows a time-stamp-like candidate.
 
-Skipping rejected candidates skips their ``_max_tries`` accounting: it can only matter in a text with tens of
-thousands of number-like candidates, where phonenumbers gives up and this keeps looking (finds more, never
-less). ``tests/processors/test_redaction_engine.py`` compares matches with stock matchers on Faker numbers of
-11 locales, phonenumbers' example numbers in three formats, random digit strings and the harness corpora.
+One difference on purpose: phonenumbers gives up after 65,535 rejected candidates (``max_tries``) and returns
+what it found so far, so a number after ~65,000 short numbers in a 400 KB message was never seen. These
+matchers never give up (``UNLIMITED_TRIES``); the per-text deadline bounds the time and fails the text closed.
+``tests/processors/test_redaction_engine.py`` compares matches with stock matchers on Faker numbers of 11
+locales, phonenumbers' example numbers in three formats, random digit strings and the harness corpora.
+
+Beyond the matchers (``GlassboxPhoneRecognizer`` turns each on; ``tests/processors/redaction/test_phone.py``):
+
+* ``context_windows`` / ``context_matches``: after a phone word (call, tel, mobile, whatsapp, …) a plain
+  candidate is tried in every region whose ``NationalCheck`` accepts its digits, so a national number of a
+  country outside ``phone_regions`` is found where someone says it is a phone number.
+* ``lookalike``: a match labelled or shaped as something else (order/invoice/SKU/ISBN labels, codes such as
+  INV-2024-…, epoch timestamps, ISBN check digits, coordinates and prices, dates, IPv4, ZIP+4) is dropped.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -83,7 +92,9 @@ _NOWHERE: dict[tuple, bool] = {}  # (region checks, digits) -> no region accepts
 _PLAIN = re.compile("[\\d\\s" + re.escape(_pm._VALID_PUNCTUATION.replace("x", "")) + "]+")  # type: ignore[attr-defined]
 
 _MISS = object()
-_SAFE_TRIES = 4096  # below this remaining budget, fall back to phonenumbers' own method
+# phonenumbers' matcher gives up, silently, after ``max_tries`` (65,535) rejected candidates: a number after that
+# many decoys would leak. Ours never gives up; the per-text deadline bounds the time and fails the text closed.
+UNLIMITED_TRIES = 1 << 62
 
 
 @cache
@@ -326,7 +337,7 @@ class MemoMatcher(PhoneNumberMatcher):
     def __init__(
         self, scan: TextScan, region: str, leniency: int, memo: dict, floor: int, lengths: NationalCheck
     ) -> None:
-        super().__init__(scan.text, region, leniency=leniency)
+        super().__init__(scan.text, region, leniency=leniency, max_tries=UNLIMITED_TRIES)
         self._scan = scan
         self._memo = memo
         self._floor = floor
@@ -377,8 +388,6 @@ class MemoMatcher(PhoneNumberMatcher):
         return super()._parse_and_verify(candidate, offset)
 
     def _extract_match(self, candidate: str, offset: int):  # noqa: ANN202 — phonenumbers' signature
-        if self._max_tries < _SAFE_TRIES:
-            return super()._extract_match(candidate, offset)
         if self._floor and self._scan.dead(candidate, self._floor):
             return None
         text = self.text
@@ -387,15 +396,199 @@ class MemoMatcher(PhoneNumberMatcher):
         key = (candidate, text[offset - 1] if offset > 0 else "", text[end] if end < len(text) else "", stamp)
         hit = self._memo.get(key, _MISS)
         if hit is _MISS:
-            tries = self._max_tries
             match = super()._extract_match(candidate, offset)
-            used = tries - self._max_tries
-            hit = None if match is None else (match.start - offset, match.raw_string, match.number)
-            self._memo[key] = (hit, used)
+            self._memo[key] = None if match is None else (match.start - offset, match.raw_string, match.number)
             return match
-        found, used = hit
-        self._max_tries -= used
-        if found is None:
+        if hit is None:
             return None
-        rel, raw, number = found
+        rel, raw, number = hit
         return PhoneNumberMatch(offset + rel, raw, number)
+
+
+# --- beyond the configured regions: any region's national format after a phone word ----------------------------
+
+# Words that say "a phone number follows" (English and the commonest others). A national-format number of a
+# country outside ``phone_regions`` is looked for, in every region, only in the window after one of them.
+_WORDS = (
+    r"phone|phones|telephone|tel|tél|téléphone|telefon|telefono|teléfono|telefone|mobile|mobil|móvil|cell|"
+    r"cellphone|cel|celular|cellulare|handy|portable|gsm|whats\s?app|viber|signal|telegram|sms|fax|mob|tlf|fon|"
+    r"ph|call|calls|called|calling|ring|dial|text\s+me|reach\s+me|contact\s+number|hotline|helpline"
+)
+PHONE_WORDS = re.compile(rf"(?<![^\W\d_])(?:{_WORDS})(?![^\W\d_])", re.IGNORECASE)
+_WORDS_LOWER = re.compile(_WORDS)  # on the lowercased text: ten times faster than IGNORECASE
+_LETTER = re.compile(r"[^\W\d_]")
+CONTEXT_CHARS = 40  # a candidate must start within this many characters after the phone word's end
+
+
+def _phone_words(text: str) -> Iterator[int]:
+    """End offsets of the phone words in ``text`` (whole words, any case)."""
+    lower = text.lower()
+    if len(lower) != len(text):  # a character whose lowercase is longer (İ): offsets would drift
+        yield from (m.end() for m in PHONE_WORDS.finditer(text))
+        return
+    for m in _WORDS_LOWER.finditer(lower):
+        start, end = m.span()
+        if (start and _LETTER.match(text, start - 1)) or _LETTER.match(text, end):
+            continue
+        yield end
+
+
+def context_windows(text: str) -> list[tuple[int, int]]:
+    """Spans of ``text`` from right after a phone word to the end of the last candidate (phonenumbers' own
+    candidate regex) that starts within ``CONTEXT_CHARS`` of it, plus one character; windows are merged. A number
+    in another region's national format is only looked for inside these (so this is also the prefilter's
+    test)."""
+    windows: list[tuple[int, int]] = []
+    for at in _phone_words(text):
+        if windows and at < windows[-1][1]:
+            continue  # already inside a window
+        end = None
+        limit = at + CONTEXT_CHARS
+        m = _pm._PATTERN.search(text, at, limit + 8)  # bounded: never a scan of the rest of a long text
+        while m is not None and m.start() <= limit:
+            whole = _pm._PATTERN.match(text, m.start())
+            end = whole.end() if whole is not None else m.end()
+            m = _pm._PATTERN.search(text, end, limit + 8)
+        if end is not None:
+            windows.append((at, min(len(text), end + 1)))  # + the character after: VALID rejects a glued letter
+    return windows
+
+
+@cache
+def _all_checks() -> dict[str, NationalCheck]:
+    return {region: NationalCheck(region, Leniency.VALID) for region in sorted(phonenumbers.SUPPORTED_REGIONS)}
+
+
+@cache
+def _checks_for_length(n: int) -> tuple[tuple[str, NationalCheck], ...]:
+    """The regions whose check could accept a number of ``n`` digits (most reject on length alone)."""
+    return tuple((r, c) for r, c in _all_checks().items() if c.allowed is None or n in c.allowed)
+
+
+_ACCEPTING: dict[str, tuple[str, ...]] = {}
+
+
+def regions_accepting(number: str) -> tuple[str, ...]:
+    """Regions whose national-number check lets the digits ``number`` through (kept across texts)."""
+    found = _ACCEPTING.get(number)
+    if found is None:
+        if len(_ACCEPTING) > 20_000:
+            _ACCEPTING.clear()
+        found = tuple(r for r, check in _checks_for_length(len(number)) if not check.rejects(number))
+        _ACCEPTING[number] = found
+    return found
+
+
+@functools.lru_cache(maxsize=20_000)
+def _snippet_matches(snippet: str, region: str, leniency: int) -> tuple[PhoneNumberMatch, ...]:
+    return tuple(PhoneNumberMatcher(snippet, region, leniency=leniency, max_tries=UNLIMITED_TRIES))
+
+
+def context_matches(
+    text: str, windows: list[tuple[int, int]], exclude: frozenset[str], leniency: int, covered: list[tuple[int, int]]
+) -> Iterator[tuple[PhoneNumberMatch, str]]:
+    """(match, region) for numbers in another region's national format inside the context windows: each plain
+    candidate (digits and phone punctuation; one with a plus or letters was the configured regions' to find)
+    that no ``covered`` span (the configured regions' matches) overlaps is matched by phonenumbers' own matcher,
+    with its neighbouring characters, in the first region whose check accepts its digits and that finds it."""
+    for start, end in windows:
+        at = start
+        while True:
+            m = _pm._PATTERN.search(text, at, end)
+            if m is None or m.start() >= end - 1:
+                break
+            cstart = m.start()
+            candidate = m.group()
+            cut = _SECOND_START.search(candidate)
+            if cut:
+                candidate = candidate[: cut.start()]
+            cend = cstart + len(candidate)
+            at = max(cend, cstart + 1)
+            if any(s < cend and cstart < e for s, e in covered) or not _PLAIN.fullmatch(candidate):
+                continue
+            digits = _NON_DIGIT.sub("", candidate)
+            if not digits.isascii():
+                digits = "".join(str(unicodedata.digit(c)) for c in digits)
+            if len(digits) < 4:
+                continue
+            lo = max(0, cstart - 1)  # the characters around it, as VALID leniency and the time-stamp rule read them
+            snippet = text[lo : cend + 4]
+            for region in regions_accepting(digits):
+                if region in exclude:
+                    continue
+                found = _snippet_matches(snippet, region, leniency)
+                if found:
+                    for match in found:
+                        yield PhoneNumberMatch(lo + match.start, match.raw_string, match.number), region
+                    break
+
+
+# --- numbers that verify as phone numbers but are something else -----------------------------------------------
+
+# A label right before the number that says what it is (order 4412345678, "ts": 1732924800, ISBN 0-306-…).
+_LABEL = re.compile(
+    r"(?<![^\W\d_])(?:invoice|inv|order|ord|sku|item|part|product|model|serial|s/n|isbn|issn|ean|upc|gtin|asin|"
+    r"tracking|shipment|parcel|ticket|case|ref|reference|receipt|transaction|txn|confirmation|booking|"
+    r"reservation|po|id|ts|timestamp|epoch|time|date|[a-z]+_at|[a-z]+_(?:id|ts|time)|version|ver|build|v|"
+    r"lat|lng|lon|long|latitude|longitude|coordinates|coords|zip|postcode|postal\s+code)"
+    r"(?:\s*(?:no|nr|num|number|#|id|code)\b\.?)?(?:\s+(?:is|was))?[\s\"':=#(\[]*$",
+    re.IGNORECASE,
+)
+# Glued to a code before it: INV-2024-004417, AB/12345678 (not tel-, fon: …, which are phone words).
+_GLUED = re.compile(r"([^\W_]*[^\W\d_][^\W_]*)[-_/.#]$")
+_IN_NUMBER_BEFORE = re.compile(r"\d\.$")  # not commas: "4155550137,4155550138" is a list of two
+_IN_NUMBER_AFTER = re.compile(r"\.\d")
+_DECIMAL = re.compile(r"(0|[1-9]\d*)\.(\d+)")  # 48.8584, 1643.63: one dot, no leading zero
+_DATE = re.compile(r"(?:19|20)\d\d([-/.])(?:0?[1-9]|1[0-2])\1(?:0?[1-9]|[12]\d|3[01])")  # 2026-04-21
+_ZIP4 = re.compile(r"[1-9]\d{4}-\d{4}")  # a US ZIP+4 (94105-1234)
+_IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)")
+
+
+def _ean_ok(digits: str) -> bool:
+    return sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(digits)) % 10 == 0
+
+
+def _isbn10_ok(chars: str) -> bool:
+    values = [10 if c in "xX" else int(c) for c in chars]
+    return sum(v * (10 - i) for i, v in enumerate(values)) % 11 == 0
+
+
+def lookalike(text: str, start: int, end: int) -> str | None:
+    """Why the phone-number match ``text[start:end]`` is something else — a label or code before it, a piece of
+    a decimal number, a date, an epoch timestamp, an ISBN, a coordinate or price, an IPv4 address, a ZIP+4 —
+    or None. A phone word just before it (call, tel, whatsapp …) keeps a bare timestamp or ZIP+4-like number;
+    labels, codes and check digits win over it."""
+    raw = text[start:end]
+    if "+" in raw or "\uff0b" in raw:
+        return None  # "+<country code>": written as a phone number
+    before = text[max(0, start - 40) : start]
+    glued = _GLUED.search(before)
+    if glued and not PHONE_WORDS.fullmatch(glued.group(1)):
+        return "code"
+    if _LABEL.search(before):
+        return "label"
+    if _IN_NUMBER_BEFORE.search(before) or _IN_NUMBER_AFTER.match(text, end):
+        return "fragment"  # the digits after the dot of 19.1646, or before it
+    digits = _NON_DIGIT.sub("", raw)
+    shape = raw.strip("()[] ")
+    if _DATE.fullmatch(shape):
+        return "date"
+    if len(digits) == 13 and digits[:3] in ("978", "979") and _ean_ok(digits):
+        return "isbn"
+    if re.fullmatch(r"\d{1,5}-\d{1,7}-\d{1,7}-[\dxX]", shape) and len(digits) + (shape[-1] in "xX") == 10:
+        if _isbn10_ok(shape.replace("-", "")):
+            return "isbn"
+    if _IPV4.fullmatch(shape):
+        return "ipv4"
+    decimal = _DECIMAL.fullmatch(shape)
+    if decimal and (len(decimal.group(1)) <= 3 or len(decimal.group(2)) <= 2):
+        return "decimal"
+    if shape.isdigit() and (
+        (len(shape) == 10 and 1_000_000_000 <= int(shape) < 2_100_000_000)
+        or (len(shape) == 13 and 1_000_000_000_000 <= int(shape) < 2_100_000_000_000)
+    ):
+        if not PHONE_WORDS.search(text, max(0, start - CONTEXT_CHARS), start):
+            return "timestamp"
+    if _ZIP4.fullmatch(shape) and not PHONE_WORDS.search(text, max(0, start - CONTEXT_CHARS), start):
+        return "zip"
+    return None

@@ -63,9 +63,17 @@ class PanRecognizer(CreditCardRecognizer):
 
 
 class GlassboxPhoneRecognizer(PhoneRecognizer):
-    """``PhoneRecognizer.analyze`` as in Presidio 2.2.366, with the memoizing matcher."""
+    """``PhoneRecognizer.analyze`` as in Presidio 2.2.366, with the memoizing matcher (which never stops early),
+    plus (both on by default, off gives stock Presidio's matches):
 
-    def __init__(self, *args: Any, memo_size: int = 10_000, **kwargs: Any):
+    * ``context_regions``: after a phone word (call, tel, mobile, whatsapp, …) a national-format number of
+      *any* region is found, not only of ``supported_regions`` (``phone.context_matches``);
+    * ``lookalikes``: matches that are labelled or shaped as something else (order/invoice/SKU numbers, epoch
+      timestamps, ISBNs, coordinates, IPv4 addresses) are dropped (``phone.lookalike``)."""
+
+    def __init__(
+        self, *args: Any, memo_size: int = 10_000, context_regions: bool = True, lookalikes: bool = True, **kwargs: Any
+    ):
         from glassbox.processors.redaction.phone import MemoMatcher, TextScan, min_digits
 
         self._scan = TextScan
@@ -73,11 +81,16 @@ class GlassboxPhoneRecognizer(PhoneRecognizer):
         kwargs.setdefault("name", "PhoneRecognizer")
         super().__init__(*args, **kwargs)
         leniency = self.leniency if self.leniency is not None else 1  # Presidio's default (phonenumbers VALID)
+        self._leniency = leniency
         self._matchers = {region: MemoMatcher.factory(region, leniency, memo_size) for region in self.supported_regions}
         floors = [min_digits(region, leniency) for region in self.supported_regions]
         self._floor = min(floors) if floors and all(floors) else 0
         self._checks = tuple(m.check for m in self._matchers.values())  # type: ignore[attr-defined]
+        self._context_regions = context_regions
+        self._lookalikes = lookalikes
+        self._configured = frozenset(self.supported_regions)
         self._last: Any = None
+        self._last_windows: tuple[str, list[tuple[int, int]]] | None = None
 
     def scan(self, text: str) -> Any:
         """The text's shared candidate scan (kept for the ``analyze`` call that follows the prefilter)."""
@@ -87,17 +100,38 @@ class GlassboxPhoneRecognizer(PhoneRecognizer):
         self._last = self._scan(text, self._floor, self._checks)
         return self._last
 
+    def windows(self, text: str) -> list[tuple[int, int]]:
+        """The text's phone-word windows (kept, like ``scan``, for the ``analyze`` call after the prefilter)."""
+        from glassbox.processors.redaction.phone import context_windows
+
+        last = self._last_windows
+        if last is not None and last[0] is text:
+            return last[1]
+        found = context_windows(text) if self._context_regions else []
+        self._last_windows = (text, found)
+        return found
+
     def could_match(self, text: str) -> bool:
-        """Exact: False only if no region's matcher could find anything (the prefilter's phone gate)."""
-        return self.scan(text).search(0) is not None
+        """Necessary for a finding (the prefilter's phone gate): a candidate some configured region could verify,
+        or a candidate in a phone word's window (all that ``context_matches`` reads)."""
+        return self.scan(text).search(0) is not None or bool(self.windows(text))
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[RecognizerResult]:
+        from glassbox.processors.redaction.phone import context_matches, lookalike
+
         results: list[RecognizerResult] = []
         scan = self.scan(text)
         self._last = None
-        if scan.search(0) is None:  # no candidate any region could verify: every matcher would find nothing
-            return results
-        for region in self.supported_regions:
-            for match in self._matchers[region](scan):
+        if scan.search(0) is not None:  # else no configured region could verify a candidate: all would find nothing
+            for region in self.supported_regions:
+                for match in self._matchers[region](scan):
+                    results.append(self._get_recognizer_result(match, text, region, nlp_artifacts))
+        windows = self.windows(text)
+        self._last_windows = None
+        if windows:
+            covered = [(r.start, r.end) for r in results]
+            for match, region in context_matches(text, windows, self._configured, self._leniency, covered):
                 results.append(self._get_recognizer_result(match, text, region, nlp_artifacts))
+        if self._lookalikes:
+            results = [r for r in results if lookalike(text, r.start, r.end) is None]
         return EntityRecognizer.remove_duplicates(results)
