@@ -284,11 +284,12 @@ class Redactor:
         from presidio_anonymizer import AnonymizerEngine
         from presidio_anonymizer.entities import OperatorConfig
 
-        from glassbox.processors.redaction import gates
+        from glassbox.processors.redaction import gates, views
         from glassbox.processors.redaction.nlp import WindowedContextEnhancer
 
         self.settings = settings
         self.timeout = settings.text_timeout
+        self.normalize, self.decoded = views.normalize, views.decoded  # the other readings of a text (_one)
         self.nlp_engine = build_nlp_engine(settings)
         self.nlp_engine.load()
         registry = RecognizerRegistry(supported_languages=[LANGUAGE])
@@ -406,23 +407,24 @@ class Redactor:
         return results
 
     def _one(self, text: str, entities: tuple[str, ...] | None, artifacts: Any = None) -> Outcome:
-        if entities is not None and not entities:
-            return Outcome(None, skipped=True)
+        """Analyse ``text``, its normalized view and its decoded candidates (``views.py``) under one deadline;
+        anonymize the original with the findings of all of them, mapped back to original offsets."""
+        gate = entities is not None  # False: redact(prefilter=False), every entity everywhere
         _state.regex_timeout = False
         if self._regex_timeout_modules[0].REGEX_TIMEOUT_SECONDS != self.timeout:
             set_regex_timeout(self.timeout)
         started = time.perf_counter()
         try:
             with self._deadline(self.timeout):
-                results = self.analyzer.analyze(
-                    text,
-                    language=LANGUAGE,
-                    entities=list(entities or self.entities),
-                    nlp_artifacts=artifacts,
-                    allow_list=self.allow_list,
-                )
+                view = self.normalize(text)
+                candidates = self.decoded(view[0] if view else text)
+                if gate and not entities and view is None and not candidates:
+                    return Outcome(None, skipped=True)
+                results = list(self._analyze(text, entities, artifacts)) if not gate or entities else []
+                extra = self._views(text, view, candidates, gate)
                 if _state.regex_timeout or time.perf_counter() - started > self.timeout:
                     return Outcome(None, error="timeout")
+                results = self._merge(results, extra)
                 if not results:
                     return Outcome(None)
                 found: Any = results  # presidio_analyzer's RecognizerResult; the anonymizer's twin type accepts it
@@ -438,6 +440,86 @@ class Redactor:
         except Exception as exc:  # noqa: BLE001 — fail closed, say what kind of failure (never the text)
             log.warning("redaction failed closed: %s", type(exc).__name__)
             return Outcome(None, error="error")
+
+    def _analyze(self, text: str, entities: tuple[str, ...] | None, artifacts: Any = None) -> list[Any]:
+        return self.analyzer.analyze(
+            text,
+            language=LANGUAGE,
+            entities=list(entities or self.entities),
+            nlp_artifacts=artifacts,
+            allow_list=self.allow_list,
+        )
+
+    def _read(self, text: str, gate: bool) -> list[Finding]:
+        """Presidio's findings in a view or candidate (prefiltered like the original if ``gate``)."""
+        entities = self.prefilter(text) if gate else None
+        if gate and not entities:
+            return []
+        return [Finding(r.entity_type, r.start, r.end, r.score) for r in self._analyze(text, entities)]
+
+    def _scan(self, text: str, gate: bool) -> list[Finding]:
+        """Findings in a decoded ``text`` and in its normalized view, in ``text``'s offsets."""
+        out = self._read(text, gate)
+        view = self.normalize(text)
+        if view is not None:
+            reading, to_text = view
+            out += [f._replace(start=s, end=e) for f in self._read(reading, gate) for s, e in [to_text(f.start, f.end)]]
+        return out
+
+    def _views(self, text: str, view: tuple[str, Any] | None, candidates: list[Any], gate: bool) -> list[Finding]:
+        """Findings of the normalized view and of the decoded candidates, in ``text``'s offsets. A finding of an
+        in-place decoding only counts where it covers a decoded character (the original analysis saw the rest);
+        a finding in decoded base64 covers the whole run."""
+        base = view[0] if view is not None else text
+        to_text = view[1] if view is not None else None
+        out = []
+        if to_text is not None:
+            out += [f._replace(start=s, end=e) for f in self._read(base, gate) for s, e in [to_text(f.start, f.end)]]
+        for c in candidates:
+            for f in self._scan(c.text, gate):
+                if c.to_original is None:
+                    start, end = c.start, c.end
+                else:
+                    start, end = c.to_original(f.start, f.end)
+                    if base[start:end] == c.text[f.start : f.end]:
+                        continue
+                if to_text is not None:
+                    start, end = to_text(start, end)
+                out.append(f._replace(start=start, end=end))
+        return out
+
+    @staticmethod
+    def _merge(results: list[Any], extra: list[Finding]) -> list[Any]:
+        """The original analysis's results plus the views' findings. A view finding inside an original result
+        adds nothing; one that overlaps others merges with them into one result spanning them all, labelled
+        with the widest; groups of original results alone are left as Presidio returned them."""
+        extra = [f for f in extra if not any(r.start <= f.start and f.end <= r.end for r in results)]
+        if not extra:
+            return results
+        from presidio_analyzer import RecognizerResult
+
+        items = sorted(
+            [(r.start, r.end, r, None) for r in results] + [(f.start, f.end, None, f) for f in extra],
+            key=lambda item: (item[0], item[1]),
+        )
+        groups: list[list[Any]] = []
+        reach = -1  # end of the current group
+        for item in items:
+            if item[0] < reach:
+                groups[-1].append(item)
+            else:
+                groups.append([item])
+            reach = max(reach, item[1])
+        merged = []
+        for group in groups:
+            if all(finding is None for *_, finding in group):
+                merged += [result for *_, result, _ in group]
+                continue
+            spans = [f or Finding(r.entity_type, r.start, r.end, r.score) for _, _, r, f in group]
+            widest = max(spans, key=lambda f: (f.end - f.start, f.score))
+            start, end = min(f.start for f in spans), max(f.end for f in spans)
+            merged.append(RecognizerResult(widest.entity, start, end, max(f.score for f in spans)))
+        return merged
 
     def _drops(self, entity: str) -> bool:
         if entity in self.operators and entity != "DEFAULT":
