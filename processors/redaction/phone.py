@@ -465,6 +465,12 @@ def _checks_for_length(n: int) -> tuple[tuple[str, NationalCheck], ...]:
     return tuple((r, c) for r, c in _all_checks().items() if c.allowed is None or n in c.allowed)
 
 
+def warm_context_checks() -> None:
+    """Build every region's check and the per-length lists now (at startup)."""
+    for n in range(1, _pm._MAX_LENGTH_FOR_NSN + _pm._MAX_LENGTH_COUNTRY_CODE + 1):  # type: ignore[attr-defined]
+        _checks_for_length(n)
+
+
 _ACCEPTING: dict[str, tuple[str, ...]] = {}
 
 
