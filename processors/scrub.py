@@ -39,8 +39,8 @@ ROUTING_RESOURCE_KEYS = (
     "telemetry.distro.*",
 )
 _ROUTING = re.compile("|".join(fnmatch.translate(p) for p in ROUTING_RESOURCE_KEYS))
-# An identifier (letters first; then letters, digits, ``_ . : / -`` and spaces), at most 128 characters.
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_.:/ -]{0,127}")
+# An identifier or a version (ASCII letters, digits, ``_ . : / -`` and spaces), at most 128 characters.
+_IDENTIFIER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:/ -]{0,127}")
 _ADDRESS = re.compile(r"\d\.\d+\.\d+\.\d|::")  # an IPv4 or IPv6 address
 
 

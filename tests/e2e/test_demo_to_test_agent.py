@@ -149,12 +149,13 @@ async def test_tool_call_and_tool_result(recorded):
     history = omar[1]["meta"]["input"]["messages"]
     assert history[-2]["tool_calls"][0]["tool_id"] == call["tool_id"]
     result = history[-1]["tool_results"][0]
-    assert result["tool_id"] == call["tool_id"] and '"status": "shipped"' in result["result"]
+    # JSON content leaves as redaction walked it (compact): the tool's fields are all there
+    assert result["tool_id"] == call["tool_id"] and json.loads(result["result"])["status"] == "shipped"
     if recorded["mode"] == "openllmetry":  # openai-v2 2.4b0 does not emit gen_ai.tool.definitions
         assert omar[0]["meta"]["tool_definitions"][0]["name"] == "lookup_order"
     (tool,) = by_kind(recorded["spans"], "tool")
     assert tool["name"] == "lookup_order" and json.loads(tool["meta"]["input"]["value"]) == {"order_id": "48213"}
-    assert '"carrier": "NordFreight"' in tool["meta"]["output"]["value"]
+    assert json.loads(tool["meta"]["output"]["value"])["carrier"] == "NordFreight"
     assert tool["meta"]["metadata"]["tool_id"] == call["tool_id"]
 
 

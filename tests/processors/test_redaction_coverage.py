@@ -184,6 +184,7 @@ def test_a_scrubbed_batch_keeps_only_names_no_pattern_can_hide_in():
         ("gpt-4o-mini", True),
         ("openai", True),
         ("KeyError", True),
+        ("1.2.3", True),
         ("chat gpt-4o", True),
         ("https://opentelemetry.io/schemas/1.21.0", True),
         ("ana@example.com", False),
