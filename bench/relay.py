@@ -136,13 +136,14 @@ def start_relay(folder: Path, intake_port: int, sync: str, chain: list[str]) -> 
     http, admin = free_ports(2)
     config = folder / "relay.yaml"
     (folder / "prompts.yaml").write_text(workload.PROMPTS_YAML)
+    unredacted = "false" if "redaction" in chain else "true"  # chains without redaction are measured on purpose
     config.write_text(f"""
 receivers: {{otlp: {{grpc: {{endpoint: "127.0.0.1:0"}}, http: {{endpoint: "127.0.0.1:{http}"}}}}}}
 exporters:
   datadog: {{transport: agentless, api_key: bench, override_origin: "http://127.0.0.1:{intake_port}",
             batch_max_items: 1000, flush_interval: 0.05}}
 processors: {{{"prompts: {registry: prompts.yaml}" if "prompts" in chain else ""}}}
-pipeline: {{exporters: [datadog], processors: [{", ".join(chain)}]}}
+pipeline: {{exporters: [datadog], processors: [{", ".join(chain)}], send_unredacted: {unredacted}}}
 storage: {{directory: "{folder / "queue"}", sync: {sync}}}
 admin: {{endpoint: "127.0.0.1:{admin}"}}
 """)

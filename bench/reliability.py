@@ -293,7 +293,7 @@ def relay_config(
                 **datadog,
             }
         },
-        "pipeline": {"exporters": ["datadog"], "join_timeout": 0.3},
+        "pipeline": {"exporters": ["datadog"], "join_timeout": 0.3, "send_unredacted": True},  # delivery only
         "storage": {"directory": str(storage), "sync": sync},
         "admin": {"endpoint": f"127.0.0.1:{ports['admin']}"},
     }

@@ -8,7 +8,14 @@ import logging
 import sys
 from pathlib import Path
 
-from glassbox.collector.config import RelayConfig, component_problems, default_config, load
+from glassbox.collector.config import (
+    UNREDACTED_WARNING,
+    RelayConfig,
+    component_problems,
+    default_config,
+    load,
+    unredacted_egress,
+)
 from glassbox.collector.errors import ConfigError, StartupError
 from glassbox.processors.base import Context
 
@@ -41,6 +48,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         f"{args.config}: valid (exporters: {', '.join(config.pipeline.exporters)}; "
         f"processors: {', '.join(config.pipeline.processors) or 'none'})"
     )
+    unredacted = unredacted_egress(config.pipeline.exporters, config.pipeline.processors)
+    if unredacted:
+        print("warning: " + UNREDACTED_WARNING % ", ".join(unredacted))
     return 0
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError, create_model, field_validator
+from pydantic import BaseModel, Field, StrictBool, ValidationError, create_model, field_validator
 
 from glassbox.collector import components, validators
 from glassbox.collector.exporters.datadog.config import wanted_by_environment
@@ -54,6 +54,11 @@ class PipelineConfig(ComponentConfig):
     join_timeout: float = Field(default=1.0, ge=0, le=60, description="seconds a span waits for its log content")
     max_pending_spans: int = Field(default=50_000, gt=0)
     memory_limit_mib: int = Field(default=0, ge=0, description="refuse new data above this RSS; 0 = no limit")
+    send_unredacted: StrictBool = Field(
+        default=False,
+        description="true: exporters that send data off this machine may get content no redaction processor saw "
+        "(refused otherwise; validate, run and /metrics say so every time)",
+    )
 
 
 class StorageConfig(ComponentConfig):
@@ -107,7 +112,36 @@ def reference_problems(data: dict[str, Any]) -> list[str]:
     processors = pipeline.get("processors") or []
     if isinstance(processors, list) and all(isinstance(n, str) for n in processors):
         problems += _names("pipeline.processors", processors, components.PROCESSORS, "processor")
+        for name in _mapping(data.get("processors")):
+            if name in components.PROCESSORS and name not in processors:
+                problems.append(
+                    f"processors.{name}: configured but not listed in pipeline.processors, so it would not run; "
+                    f"add {name!r} to pipeline.processors{' (first)' if components.PROCESSORS[name].redacts else ''} "
+                    "or delete the block"
+                )
+        egress = unredacted_egress(names, processors)
+        if egress and pipeline.get("send_unredacted") is not True:
+            problems.append(
+                f"pipeline: {', '.join(egress)} send{'s' if len(egress) == 1 else ''} data off this machine and no "
+                "processor in pipeline.processors redacts it; add `redaction` first in pipeline.processors "
+                "(with `processors: {redaction: {}}`), or set pipeline.send_unredacted: true to send raw content "
+                "on purpose"
+            )
     return problems
+
+
+UNREDACTED_WARNING = (
+    "pipeline.send_unredacted is true: %s send data off this machine that no redaction processor saw "
+    "(raw prompts, completions and any PII in them)"
+)
+
+
+def unredacted_egress(exporters: list[str], processors: list[str]) -> list[str]:
+    """The exporters that send data off this machine when no processor of the pipeline redacts: what
+    ``pipeline.send_unredacted`` must allow explicitly, and what validate, run and /metrics then report."""
+    if any(components.PROCESSORS[p].redacts for p in processors if p in components.PROCESSORS):
+        return []
+    return [name for name in exporters if name in components.EXPORTERS and components.EXPORTERS[name].egress]
 
 
 def _names(

@@ -22,7 +22,7 @@ from aiohttp import web
 from glassbox.collector import components
 from glassbox.collector import telemetry as T
 from glassbox.collector.admin import admin_routes
-from glassbox.collector.config import RelayConfig
+from glassbox.collector.config import UNREDACTED_WARNING, RelayConfig, unredacted_egress
 from glassbox.collector.delivery.admission import Admission
 from glassbox.collector.delivery.sender import Sender
 from glassbox.collector.delivery.store import QueueStore
@@ -128,6 +128,8 @@ class Relay:
         self.telemetry.gauge(
             T.EXPORTER_QUEUE_OLDEST_AGE, lambda: {(("exporter", n),): age for n, age in self._oldest.items()}
         )
+        unredacted = unredacted_egress(self.config.pipeline.exporters, self.config.pipeline.processors)
+        self.telemetry.gauge(T.PIPELINE_UNREDACTED_EXPORTERS, lambda: {(("exporter", n),): 1 for n in unredacted})
         self._oldest: dict[str, float] = {}
 
     async def refresh_gauges(self) -> None:
@@ -161,6 +163,9 @@ class Relay:
         )
         # Everything loaded so far (price tables, pattern sets, models) lives as long as the relay: keep it out of the
         # garbage collector's full passes, which otherwise rescan it all as spans churn through.
+        unredacted = unredacted_egress(self.config.pipeline.exporters, self.config.pipeline.processors)
+        if unredacted:
+            log.warning(UNREDACTED_WARNING, ", ".join(unredacted))
         gc.collect()
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLDS)

@@ -74,6 +74,11 @@ PIPELINE_DROPPED_ITEMS = _counter(
     "spans, log records or evaluations dropped because they could not even be scrubbed, by reason",
     "reason",
 )
+PIPELINE_UNREDACTED_EXPORTERS = _gauge(
+    "pipeline_unredacted_exporters",
+    "1 per exporter that sends data off this machine with no redaction in the pipeline (pipeline.send_unredacted)",
+    "exporter",
+)
 PROCESSOR_SPANS = _counter("processor_spans", "spans through each processor", "processor")
 PROCESSOR_FAILED_SPANS = _counter(
     "processor_failed_spans", "spans scrubbed because a processor failed (fail closed)", "processor"

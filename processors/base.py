@@ -83,3 +83,4 @@ class ProcessorFactory:
     config: type[ComponentConfig]
     create: Callable[[Any, Context], Processor]
     check: Callable[[Any, Context], Problems] | None = None  # what ``start()`` would refuse, without starting
+    redacts: bool = False  # it removes PII: a pipeline that sends data off the machine needs one (see config)

@@ -31,7 +31,8 @@ def relay_config(
     data = {
         "receivers": {"otlp": {"grpc": {"endpoint": "127.0.0.1:0"}, "http": {"endpoint": "127.0.0.1:0"}}},
         "exporters": exporters,
-        "pipeline": {"exporters": list(exporters), "join_timeout": 0.5, **(pipeline or {})},
+        # Delivery tests send raw captures on purpose; the refusal itself is tested in tests/collector/test_config.py.
+        "pipeline": {"exporters": list(exporters), "join_timeout": 0.5, "send_unredacted": True, **(pipeline or {})},
         "storage": {"directory": str(tmp / "storage")},
         "admin": {"endpoint": "127.0.0.1:0"},
     }

@@ -48,4 +48,5 @@ class ExporterFactory:
     config: type[SendingConfig]
     create: Callable[[Any, Context], Exporter]
     check: Callable[[Any, Context], Problems] | None = None  # what ``start()`` would refuse, without starting
+    egress: bool = True  # it sends data off this machine (stdout counts: logs get shipped); False: stays local
     from_environment: EnvironmentDefaults | None = None

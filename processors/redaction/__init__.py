@@ -29,4 +29,4 @@ def _check(config: RedactionConfig, context: Context) -> Problems:
     return startup_problems(config, context.deep)
 
 
-FACTORY = ProcessorFactory(name="redaction", config=RedactionConfig, create=_create, check=_check)
+FACTORY = ProcessorFactory(name="redaction", config=RedactionConfig, create=_create, check=_check, redacts=True)

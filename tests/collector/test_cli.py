@@ -346,3 +346,36 @@ def test_instrument_is_not_available_yet(tmp_path: Path):
     assert "glassbox-instrument is not available yet" in result.stderr
     assert "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318" in result.stderr
     assert "app ran" not in result.stdout
+
+
+UNREDACTED = GOOD.replace("  local: {path: spans.db}\n", '  otlp: {endpoint: "http://127.0.0.1:9"}\n').replace(
+    "  exporters: [local]\n", "  exporters: [otlp]\n"
+)
+
+
+def test_validate_and_run_refuse_raw_content_leaving_the_machine_and_say_how_to_allow_it(tmp_path: Path):
+    (tmp_path / "cfg.yaml").write_text(UNREDACTED % 0)
+
+    for args in (["validate", "-c", "cfg.yaml"], ["run", "-c", "cfg.yaml"]):
+        result = run("glassbox", *args, cwd=tmp_path)
+
+        assert result.returncode == 1, (args, result.stdout, result.stderr)
+        assert "  - pipeline: otlp sends data off this machine and no processor in pipeline.processors redacts it" in (
+            result.stderr
+        )
+        assert "Traceback" not in result.stderr
+
+
+def test_with_the_switch_validate_and_the_startup_log_say_so(tmp_path: Path, relays):
+    allowed = UNREDACTED.replace("  exporters: [otlp]\n", "  exporters: [otlp]\n  send_unredacted: true\n")
+    (tmp_path / "cfg.yaml").write_text(allowed % 0)
+    said = "pipeline.send_unredacted is true: otlp send data off this machine that no redaction processor saw"
+
+    result = run("glassbox", "validate", "-c", "cfg.yaml", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert f"warning: {said}" in result.stdout
+    relay = Running(tmp_path, "-c", "cfg.yaml")
+    relays.append(relay)
+    relay.wait_for(re.escape(said))
+    relay.wait_for(r"glassbox relay ready")

@@ -18,7 +18,9 @@ LOCAL = {"exporters": {"local": {"path": "spans.db"}}, "pipeline": {"exporters":
 
 
 def with_datadog(datadog: dict[str, Any] | None = None, **sections: Any) -> dict[str, Any]:
-    return {"exporters": {"datadog": datadog or {}}, "pipeline": {"exporters": ["datadog"]}, **sections}
+    """A datadog exporter config (these tests are about its settings, so redaction is waived explicitly)."""
+    pipeline = {"exporters": ["datadog"], "send_unredacted": True}
+    return {"exporters": {"datadog": datadog or {}}, "pipeline": pipeline, **sections}
 
 
 def errors_of(data: Any, environ: dict[str, str] | None = None) -> list[str]:
@@ -413,7 +415,7 @@ def test_otlp_header_secrets_are_not_rendered_either():
     config = parse(
         {
             "exporters": {"otlp": {"endpoint": "http://127.0.0.1:4318", "headers": {"dd-api-key": SECRET}}},
-            "pipeline": {"exporters": ["otlp"]},
+            "pipeline": {"exporters": ["otlp"], "send_unredacted": True},
         },
         environ={},
     )
@@ -458,3 +460,63 @@ def test_a_processor_listed_twice_is_an_error_with_its_key_path():
     data = {"exporters": {"local": {}}, "pipeline": {"exporters": ["local"], "processors": ["debug", "debug"]}}
 
     assert errors_of(data) == ["pipeline.processors[1]: 'debug' is listed twice (at [0] too); each processor runs once"]
+
+
+# --- the redaction promise is structural ----------------------------------------------------------------------------
+
+OFF_MACHINE = "send data off this machine and no processor in pipeline.processors redacts it"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        # The README's old example: no processors at all.
+        {"exporters": {"datadog": {}}, "processors": {}, "pipeline": {"exporters": ["datadog"], "processors": []}},
+        {"exporters": {"otlp": {"endpoint": "http://127.0.0.1:9"}}, "pipeline": {"exporters": ["otlp"]}},
+        {"exporters": {"debug": {}}, "pipeline": {"exporters": ["debug"], "processors": ["cost"]}},
+    ],
+    ids=["datadog-no-processors", "otlp", "debug-with-cost-only"],
+)
+def test_an_exporter_that_sends_data_off_the_machine_needs_redaction_or_the_explicit_switch(data):
+    errors = errors_of(data)
+
+    assert len(errors) == 1 and errors[0].startswith("pipeline: ") and OFF_MACHINE[5:] in errors[0], errors
+    assert "add `redaction` first in pipeline.processors" in errors[0]
+    assert "pipeline.send_unredacted: true" in errors[0]
+    allowed = {**data, "pipeline": {**data["pipeline"], "send_unredacted": True}}
+    assert parse(allowed, environ={}).pipeline.send_unredacted is True
+
+
+def test_redaction_configured_but_not_in_the_pipeline_is_an_error_that_says_where_to_put_it():
+    data = {
+        "processors": {"redaction": {}},
+        "exporters": {"datadog": {}},
+        "pipeline": {"exporters": ["datadog"], "processors": ["cost"]},
+    }
+
+    errors = errors_of(data)
+
+    assert errors[0] == (
+        "processors.redaction: configured but not listed in pipeline.processors, so it would not run; "
+        "add 'redaction' to pipeline.processors (first) or delete the block"
+    )
+    assert OFF_MACHINE[5:] in errors[1]
+
+
+def test_local_exporters_need_no_redaction_and_redaction_satisfies_the_rule():
+    assert parse(LOCAL, environ={}).pipeline.processors == []
+    redacted = with_datadog(
+        processors={"redaction": {}}, pipeline={"exporters": ["datadog"], "processors": ["redaction"]}
+    )
+    assert parse(redacted, environ={}).pipeline.processors == ["redaction"]
+
+
+@pytest.mark.parametrize("value", ["yes", "true", 1, "1"])
+def test_the_switch_is_a_real_boolean(value):
+    data = {"exporters": {"otlp": {"endpoint": "http://127.0.0.1:9"}}}
+    data["pipeline"] = {"exporters": ["otlp"], "send_unredacted": value}
+
+    errors = errors_of(data)
+
+    assert any(e.startswith("pipeline.send_unredacted: ") for e in errors), errors
+    assert any(OFF_MACHINE[5:] in e for e in errors), errors  # a value that is not `true` allows nothing

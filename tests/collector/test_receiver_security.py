@@ -131,7 +131,7 @@ exporters:
             flush_interval: 0.05, retry_initial_interval: 0.05, retry_max_elapsed: 0.3}}
   otlp: {{endpoint: "http://127.0.0.1:9", headers: {{x-secret: "{OTLP_SECRET}"}}, flush_interval: 0.05,
           retry_initial_interval: 0.05, retry_max_elapsed: 0.3}}
-pipeline: {{exporters: [datadog, otlp]}}
+pipeline: {{exporters: [datadog, otlp], send_unredacted: true}}
 storage: {{directory: "{tmp_path / "q"}"}}
 admin: {{endpoint: "127.0.0.1:0"}}
 """)

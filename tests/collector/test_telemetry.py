@@ -82,6 +82,18 @@ async def test_a_running_relay_renders_every_family_of_the_catalogue(make_relay)
     assert families["glassbox_exporter_queue_size"]["samples"] == {'{exporter="local"}': "0"}
     assert families["glassbox_exporter_queue_capacity"]["samples"] == {'{exporter="local"}': "100000"}
     assert families["glassbox_pipeline_pending_spans"]["samples"] == {"": "0"}
+    assert families["glassbox_pipeline_unredacted_exporters"]["samples"] == {}  # local keeps data on the machine
+
+
+async def test_metrics_say_which_exporters_get_unredacted_data_when_the_switch_allows_it(make_relay, tmp_path):
+    relay = await make_relay(
+        {"otlp": {"endpoint": "http://127.0.0.1:9"}, "local": {"path": str(tmp_path / "s.db")}},
+        pipeline={"send_unredacted": True},
+    )
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"http://127.0.0.1:{relay.admin_port}/metrics") as resp:
+            families = parse_exposition(await resp.text())
+    assert families["glassbox_pipeline_unredacted_exporters"]["samples"] == {'{exporter="otlp"}': "1"}
 
 
 # --- samples ------------------------------------------------------------------------------------------------

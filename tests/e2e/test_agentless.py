@@ -125,7 +125,7 @@ def test_agentless_default_urls_follow_the_site():
     config = parse(
         {
             "exporters": {"datadog": {"transport": "agentless", "api_key": API_KEY, "site": "us5.datadoghq.com"}},
-            "pipeline": {"exporters": ["datadog"]},
+            "pipeline": {"exporters": ["datadog"], "send_unredacted": True},  # these tests are about URLs
         },
         environ={},
     )
@@ -133,7 +133,7 @@ def test_agentless_default_urls_follow_the_site():
     assert exporter.span_url == "https://llmobs-intake.us5.datadoghq.com/api/v2/llmobs"
     assert exporter.eval_url == "https://api.us5.datadoghq.com/api/intake/llm-obs/v2/eval-metric"
     env_config = parse(
-        {"exporters": {"datadog": {}}, "pipeline": {"exporters": ["datadog"]}},
+        {"exporters": {"datadog": {}}, "pipeline": {"exporters": ["datadog"], "send_unredacted": True}},
         environ={"DD_API_KEY": API_KEY, "DD_LLMOBS_OVERRIDE_ORIGIN": "http://127.0.0.1:9"},
     )
     env_exporter = DatadogExporter(env_config.exporters.datadog)

@@ -287,7 +287,7 @@ def test_settings_are_validated_with_key_paths():
         {
             "processors": {"redaction": {"hash_salt": "${env:SALT}", "operators": {"DEFAULT": {"type": "hash"}}}},
             "exporters": {"local": {}},
-            "pipeline": {"exporters": ["local"]},
+            "pipeline": {"exporters": ["local"], "processors": ["redaction"]},
         },
         environ={"SALT": "0123456789abcdef-salt"},
     )

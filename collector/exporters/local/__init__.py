@@ -9,4 +9,5 @@ FACTORY = ExporterFactory(
     config=LocalExporterConfig,
     create=lambda config, context: LocalExporter(config, context.base_dir),
     check=check,
+    egress=False,
 )
