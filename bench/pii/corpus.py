@@ -60,6 +60,7 @@ TEMPLATES = {
         "email: {}",
         "I changed my address to {} last week.",
         "cc {} on the reply",
+        "Push to git@github.com:oakandpine/shop.git and email {} when the build is green.",
     ],
     "PHONE_NUMBER": [
         "Call me at {}.",
@@ -75,8 +76,16 @@ TEMPLATES = {
         "{}",
         "card: {} exp 04/27",
         "I paid with the card ending in... actually the full number is {}.",
+        "Please check card {} again, it was declined.",
     ],
-    "US_SSN": ["My SSN is {}.", "SSN {}", "{}", "social security number: {}", "for the credit check: {}"],
+    "US_SSN": [
+        "My SSN is {}.",
+        "SSN {}",
+        "{}",
+        "social security number: {}",
+        "for the credit check: {}",
+        "SSN {} (billing ZIP 94105-1234)",
+    ],
     "IBAN_CODE": ["Wire the refund to IBAN {}.", "{}", "My bank account is {}.", "iban={}"],
     "IP_ADDRESS": [
         "The request came from {}.",
@@ -84,12 +93,14 @@ TEMPLATES = {
         "{}",
         "ip={}",
         "I'm connecting from {} over the VPN.",
+        "Upgraded the agent to 4.1.12.3 but host {} still runs version 4.0.9.1.",
     ],
     "US_BANK_NUMBER": [
         "My checking account number is {}.",
         "bank account {} at Chase",
         "Debit account #{} please.",
         "Use account {} for the refund.",
+        "Please check account {} for the refund.",
     ],
     "US_DRIVER_LICENSE": [
         "My driver's license number is {}.",
@@ -270,6 +281,8 @@ class Generator:
         r, f = self.rng, self.fake
         if r.random() < LOOKALIKE_SHARE:
             return phone_lookalike(r)
+        if r.random() < ID_LOOKALIKE_SHARE:
+            return id_lookalike(r)
         if r.random() < 0.35:
             return f.sentence(nb_words=r.randint(6, 18))
         template = r.choice(ASSISTANT_FILLER if assistant else USER_FILLER)
@@ -507,5 +520,35 @@ def phone_lookalike(rng: random.Random) -> str:
         f"order {rng.randint(2, 9)}{d(9)} has shipped",
         f"Tracking number {rng.randint(1, 9)}{d(11)}.",
         f"build {rng.randint(1, 9)}.{rng.randint(0, 40)}.{d(4)} fixed it",
+    ]
+    return rng.choice(shapes)
+
+
+# --- look-alikes of SSNs, IPs, e-mails and bank numbers (issue 9) --------------------------------------------------
+# 9-digit order numbers and ZIP+4 codes (US_SSN shapes), 4-group version strings (IPv4), SSH remotes
+# (git@github.com), a card number next to "check" (US_BANK_NUMBER); the templates above put true values next to
+# the same shapes, so recall is measured beside them.
+ID_LOOKALIKE_SHARE = 0.08  # of filler sentences that are one of these
+
+
+def id_lookalike(rng: random.Random) -> str:
+    """A sentence with a number or address that has an SSN's, IP's, e-mail's or bank number's shape, and is not."""
+    d = lambda n: "".join(rng.choice("0123456789") for _ in range(n))  # noqa: E731
+    nine = str(rng.randint(100_000_000, 999_999_999))
+    version = f"{rng.randint(1, 12)}.{rng.randint(0, 20)}.{rng.randint(0, 40)}.{rng.randint(0, 9)}"
+    shapes = [
+        f"My order number is {nine}.",
+        f"Order #{nine} was split into two deliveries.",
+        f'{{"order_id": {nine}, "status": "shipped"}}',
+        f"The ZIP+4 on the label is {rng.randint(10_000, 99_999)}-{d(4)}.",
+        f"Postal code {rng.randint(10_000, 99_999)}-{d(4)} is outside the delivery area.",
+        f"Upgraded the app to {version} yesterday.",
+        f"The kiosk runs version {version} of the firmware.",
+        f"build {version}.{rng.randint(1, 99)} fixed the crash",
+        f"pip install oakly-sdk=={version}",
+        "git clone git@github.com:oakandpine/shop.git",
+        "remote: ssh://git@gitlab.com/oakandpine/assembly-guides.git",
+        f"git push git@bitbucket.org:oakandpine/kiosk.git release-{rng.randint(1, 9)}",
+        f"Can you check order {rng.randint(10_000_000, 99_999_999)} again?",
     ]
     return rng.choice(shapes)

@@ -35,6 +35,7 @@ from typing import Any, NamedTuple
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")  # before tldextract is imported (Presidio #1205)
 
 from glassbox.processors.redaction.config import RedactionConfig  # noqa: E402
+from glassbox.processors.redaction.overlaps import resolve  # noqa: E402
 
 log = logging.getLogger("glassbox.processors.redaction")
 LANGUAGE = "en"
@@ -189,16 +190,28 @@ def _import(path: str) -> Any:
 def build_recognizers(settings: RedactionConfig, nlp_engine: Any) -> list[Any]:
     """Presidio's English predefined recognizers for the configured entities, plus ours and custom ones."""
     from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerRegistry
-    from presidio_analyzer.predefined_recognizers import EmailRecognizer, PhoneRecognizer
+    from presidio_analyzer.predefined_recognizers import (
+        EmailRecognizer,
+        IpRecognizer,
+        NhsRecognizer,
+        PhoneRecognizer,
+        UsBankRecognizer,
+        UsSsnRecognizer,
+    )
 
     from glassbox.processors.redaction.recognizers import (
         EmailAnyTldRecognizer,
+        GlassboxBankRecognizer,
+        GlassboxIpRecognizer,
+        GlassboxNhsRecognizer,
         GlassboxPhoneRecognizer,
+        GlassboxSsnRecognizer,
         PanRecognizer,
         case_sensitive_iban,
     )
 
     entities = settings.resolved_entities()
+    window = (settings.context.words_before, settings.context.words_after)
     stock = RecognizerRegistry(supported_languages=[LANGUAGE])
     stock.load_predefined_recognizers(languages=[LANGUAGE], nlp_engine=nlp_engine)
     chosen: list[Any] = []
@@ -209,6 +222,14 @@ def build_recognizers(settings: RedactionConfig, nlp_engine: Any) -> list[Any]:
             rec = GlassboxPhoneRecognizer(supported_regions=tuple(settings.phone_regions))
         elif type(rec) is EmailRecognizer:
             rec = EmailAnyTldRecognizer()
+        elif type(rec) is UsSsnRecognizer:  # fewer false positives, same patterns (recognizers.py)
+            rec = GlassboxSsnRecognizer(context_window=window)
+        elif type(rec) is NhsRecognizer:
+            rec = GlassboxNhsRecognizer(context_window=window)
+        elif type(rec) is IpRecognizer:
+            rec = GlassboxIpRecognizer()
+        elif type(rec) is UsBankRecognizer:
+            rec = GlassboxBankRecognizer()
         if hasattr(rec, "supported_entities") and type(rec).__name__ == "SpacyRecognizer":
             rec.supported_entities = [e for e in rec.supported_entities if e in entities]
         chosen.append(rec)
@@ -425,6 +446,7 @@ class Redactor:
                 if _state.regex_timeout or time.perf_counter() - started > self.timeout:
                     return Outcome(None, error="timeout")
                 results = self._merge(results, extra)
+                results = resolve(results)  # one entity per span: findings (tags) = what is replaced
                 if not results:
                     return Outcome(None)
                 found: Any = results  # presidio_analyzer's RecognizerResult; the anonymizer's twin type accepts it
