@@ -15,6 +15,7 @@ Everything here duck-types the protobuf classes except the request types it buil
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -436,19 +437,27 @@ def metric_values(request: Any) -> list[Cell]:
 
 def _message_values(message: Any, out: list[Cell]) -> None:
     if message.DESCRIPTOR.full_name == "opentelemetry.proto.common.v1.AnyValue":
-        out.append((value(message), lambda new, target=message: set_value(target, new)))
+        out.append((value(message), functools.partial(set_value, message)))
         return
     for descriptor, field_value in message.ListFields():
         name = descriptor.name
         if descriptor.type == descriptor.TYPE_STRING:
             if _is_repeated(descriptor):
                 for i in range(len(field_value)):
-                    out.append((field_value[i], lambda new, seq=field_value, i=i: seq.__setitem__(i, str(new))))
+                    out.append((field_value[i], functools.partial(_set_item, field_value, i)))
             else:
-                out.append((field_value, lambda new, m=message, n=name: setattr(m, n, str(new))))
+                out.append((field_value, functools.partial(_set_field, message, name)))
         elif descriptor.type == descriptor.TYPE_MESSAGE:
             for item in field_value if _is_repeated(descriptor) else (field_value,):
                 _message_values(item, out)
+
+
+def _set_item(sequence: Any, index: int, new: Any) -> None:
+    sequence[index] = str(new)
+
+
+def _set_field(message: Any, name: str, new: Any) -> None:
+    setattr(message, name, str(new))
 
 
 def _is_repeated(descriptor: Any) -> bool:

@@ -455,6 +455,7 @@ def phone_value(rng: random.Random) -> str:
     example = phonenumbers.example_number_for_type(region, rng.choice([T.MOBILE, T.FIXED_LINE]))
     if example is None:
         example = phonenumbers.example_number(region)
+    assert example is not None, region  # every region in PHONE_REGIONS has example numbers
     number = example
     nsn = str(example.national_number)
     for _ in range(30):  # keep the leading digits (area/mobile prefix), randomise the subscriber part

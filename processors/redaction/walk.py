@@ -28,6 +28,7 @@ config excludes explicitly.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import json
 import math
 import re
@@ -431,9 +432,8 @@ class Collector:
         for name in list(span.metrics):  # a metric is a number; one that holds a card number is dropped
             value = span.metrics[name]
             if isinstance(value, (int, float)) and abs(value) >= MIN_INT:
-                self.slots.append(
-                    Slot(f"{value:.0f}", "metrics", summary, lambda _new, n=name: span.metrics.pop(n, None), _noop)
-                )
+                drop = functools.partial(_drop_metric, span.metrics, name)
+                self.slots.append(Slot(f"{value:.0f}", "metrics", summary, drop, _noop))
 
     def _prompt(self, prompt: M.Prompt, summary: Summary) -> None:
         for name in ("id", "name", "version", "label", "template", "source"):
@@ -507,6 +507,10 @@ class Collector:
 
 def _noop() -> None:
     return None
+
+
+def _drop_metric(metrics: dict[str, float], name: str, _redacted: str) -> None:
+    metrics.pop(name, None)
 
 
 class _Cell:
