@@ -473,11 +473,12 @@ class Redactor:
         )
 
     def _read(self, text: str, gate: bool) -> list[Finding]:
-        """Presidio's findings in a view or candidate (prefiltered like the original if ``gate``)."""
+        """Presidio's findings in a view or candidate (prefiltered like the original if ``gate``), overlaps
+        resolved here, while the recognizers' metadata (which ``resolve`` reads) is still attached."""
         entities = self.prefilter(text) if gate else None
         if gate and not entities:
             return []
-        return [Finding(r.entity_type, r.start, r.end, r.score) for r in self._analyze(text, entities)]
+        return [Finding(r.entity_type, r.start, r.end, r.score) for r in resolve(self._analyze(text, entities))]
 
     def _scan(self, text: str, gate: bool) -> list[Finding]:
         """Findings in a decoded ``text`` and in its normalized view, in ``text``'s offsets."""
@@ -537,10 +538,12 @@ class Redactor:
             if all(finding is None for *_, finding in group):
                 merged += [result for *_, result, _ in group]
                 continue
-            spans = [f or Finding(r.entity_type, r.start, r.end, r.score) for _, _, r, f in group]
-            widest = max(spans, key=lambda f: (f.end - f.start, f.score))
-            start, end = min(f.start for f in spans), max(f.end for f in spans)
-            merged.append(RecognizerResult(widest.entity, start, end, max(f.score for f in spans)))
+            spans = [(f or Finding(r.entity_type, r.start, r.end, r.score), r) for _, _, r, f in group]
+            widest, origin = max(spans, key=lambda pair: (pair[0].end - pair[0].start, pair[0].score))
+            start, end = min(f.start for f, _ in spans), max(f.end for f, _ in spans)
+            score = max(f.score for f, _ in spans)
+            metadata = origin.recognition_metadata if origin is not None else None  # overlaps.resolve reads it
+            merged.append(RecognizerResult(widest.entity, start, end, score, recognition_metadata=metadata))
         return merged
 
     def _drops(self, entity: str) -> bool:

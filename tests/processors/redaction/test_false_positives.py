@@ -95,6 +95,8 @@ def test_true_values_next_to_them_are_still_found(redactor, text, value, entity)
     ("text", "expected"),
     [
         ("Call 212-555-0199 now.", [("PHONE_NUMBER", "212-555-0199")]),
+        # found only in the normalized view (non-breaking hyphens): one entity there too
+        ("Call 212\u2011555\u20110199 now.", [("PHONE_NUMBER", "212\u2011555\u20110199")]),
         ("Please check card 4111111111111111 again.", [("CREDIT_CARD", "4111111111111111")]),
         (
             "The SSN was 536-22-8741 and the phone 212-555-0199.",
