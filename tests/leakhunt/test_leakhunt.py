@@ -26,14 +26,7 @@ CAUSES = {
 }
 CASES = all_cases(MAIN)
 # case id → root cause, as printed by ``python -m tests.leakhunt.report`` (delete a line when its leak is fixed).
-KNOWN_LEAKS: dict[str, str] = {
-    "disguised-base64-input-messages-pb": "8: encodings (URL, HTML, base64, escapes)",
-    "disguised-base64-input-messages-json": "8: encodings (URL, HTML, base64, escapes)",
-    "disguised-base64-input-messages-grpc": "8: encodings (URL, HTML, base64, escapes)",
-    "disguised-base64-log-body-pb": "8: encodings (URL, HTML, base64, escapes)",
-    "disguised-base64-log-body-json": "8: encodings (URL, HTML, base64, escapes)",
-    "disguised-base64-log-body-grpc": "8: encodings (URL, HTML, base64, escapes)",
-}
+KNOWN_LEAKS: dict[str, str] = {}  # none today: every case of every root cause is redacted
 REFUSED = {"scrub-rawsurrogate-resource-json"}  # OTLP/JSON with a raw lone surrogate: refused whole (400)
 
 
