@@ -28,7 +28,7 @@ from glassbox.collector.intake import codec, normalize
 from glassbox.collector.intake.join import Joiner, JournalRef
 from glassbox.processors import model as M
 from glassbox.processors import scrub, wire
-from glassbox.processors.base import Processor
+from glassbox.processors.base import Processor, where_it_failed
 from glassbox.processors.model import Batch
 
 log = logging.getLogger("glassbox.pipeline")
@@ -134,8 +134,8 @@ class Pipeline:
                 if ready or evaluations or self.joiner.finished_journal:
                     await self._emit(Batch(spans=ready, evaluations=evaluations))
                 await self._emit_late()
-            except Exception:  # keep joining even if one batch failed; the failure is logged
-                log.exception("pipeline ticker failed")
+            except Exception as exc:  # keep joining even if one batch failed; the failure is logged
+                log.error("pipeline ticker failed (%s)", where_it_failed(exc))
 
     async def _emit_late(self) -> None:
         """Late results (e.g. an LLM judge's evaluations) go through the whole chain, redaction included."""
@@ -154,8 +154,12 @@ class Pipeline:
                 if not isinstance(result, Batch):
                     raise TypeError(f"process() returned {type(result).__name__}, not a Batch")
                 batch = result
-            except Exception:
-                log.exception("processor %s failed; its batch goes on without content (fail closed)", name)
+            except Exception as exc:
+                log.error(
+                    "processor %s failed (%s); its batch goes on without content (fail closed)",
+                    name,
+                    where_it_failed(exc),
+                )
                 self.telemetry.add(T.PROCESSOR_FAILED_SPANS, len(batch.spans), processor=name)
                 dropped = scrub.scrub_batch(batch, f"processor_error:{name}")
                 self.telemetry.add(T.PIPELINE_DROPPED_ITEMS, dropped, reason="unscrubbable")

@@ -31,7 +31,7 @@ from glassbox.collector.pipeline import Pipeline
 from glassbox.collector.receivers.base import Receiver
 from glassbox.collector.receivers.otlp.receiver import serve
 from glassbox.collector.validators import split_endpoint
-from glassbox.processors.base import Context, Processor
+from glassbox.processors.base import Context, Processor, where_it_failed
 from glassbox.processors.model import Batch
 
 # A batch lives across awaits (redaction workers, the queue's commit) while thousands of objects are allocated, so
@@ -214,8 +214,8 @@ class Relay:
         for _, processor in self.processors:
             try:
                 processor.shutdown()
-            except Exception:  # one processor failing to stop must not keep the others running
-                log.exception("processor shutdown failed")
+            except Exception as exc:  # one processor failing to stop must not keep the others running
+                log.error("processor shutdown failed (%s)", where_it_failed(exc))
         if self._admin is not None:
             await self._admin.cleanup()
             self._admin = None

@@ -11,6 +11,7 @@ and an optional ``check`` of what would make it fail at startup) listed once in 
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,16 @@ class ComponentConfig(BaseModel):
     """Base of every component's config model: unknown keys are errors (typos never pass silently)."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+def where_it_failed(exc: BaseException) -> str:
+    """An exception for the relay's own log: its type and the innermost frame, never its message (a message can
+    quote the content being processed — ``KeyError('ana@example.com')`` — and logs leave the machine too)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return type(exc).__name__
+    last = frames[-1]
+    return f"{type(exc).__name__} at {Path(last.filename).name}:{last.lineno} in {last.name}"
 
 
 class GlassboxError(Exception):

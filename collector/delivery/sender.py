@@ -22,6 +22,7 @@ from glassbox.collector.delivery.config import SendingConfig
 from glassbox.collector.delivery.store import QueueStore
 from glassbox.collector.errors import PermanentError, RetryableError
 from glassbox.collector.exporters.base import Exporter
+from glassbox.processors.base import where_it_failed
 
 log = logging.getLogger("glassbox.sender")
 Row = tuple[int, str, bytes]  # (queue id, kind, payload)
@@ -97,8 +98,10 @@ class Sender:
                 await self._send(rows)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # a queue or exporter bug must not kill the sender; the items stay queued
-                log.exception("exporter %s: sending failed unexpectedly; retrying the batch", self.name)
+            except Exception as exc:  # a queue or exporter bug must not kill the sender; the items stay queued
+                log.error(
+                    "exporter %s: sending failed unexpectedly (%s); retrying the batch", self.name, where_it_failed(exc)
+                )
                 await asyncio.sleep(self.settings.retry_initial_interval)
                 continue
             self._cursor = rows[-1][0]

@@ -15,6 +15,7 @@ import logging
 from pathlib import Path
 
 from glassbox.processors import model as M
+from glassbox.processors.base import where_it_failed
 from glassbox.processors.prompts import registry
 from glassbox.processors.prompts.config import PromptsConfig
 from glassbox.processors.prompts.matcher import Match, Matcher, Tie
@@ -45,9 +46,9 @@ class PromptsProcessor:
                 continue
             try:
                 self._one(span)
-            except Exception:  # noqa: BLE001 — a prompt we cannot name is not worth a scrubbed batch
+            except Exception as exc:  # noqa: BLE001 — a prompt we cannot name is not worth a scrubbed batch
                 self.errors += 1
-                log.exception("prompts: span %s left without a prompt", span.span_id)
+                log.error("prompts: span %s left without a prompt (%s)", span.span_id, where_it_failed(exc))
         return batch
 
     def _one(self, span: M.Span) -> None:

@@ -542,7 +542,7 @@ class Redactor:
             widest, origin = max(spans, key=lambda pair: (pair[0].end - pair[0].start, pair[0].score))
             start, end = min(f.start for f, _ in spans), max(f.end for f, _ in spans)
             score = max(f.score for f, _ in spans)
-            metadata = origin.recognition_metadata if origin is not None else None  # overlaps.resolve reads it
+            metadata = origin.recognition_metadata if origin is not None else {}  # overlaps.resolve reads it
             merged.append(RecognizerResult(widest.entity, start, end, score, recognition_metadata=metadata))
         return merged
 

@@ -25,6 +25,7 @@ import threading
 from concurrent.futures import Future
 from typing import Any
 
+from glassbox.processors.base import where_it_failed
 from glassbox.processors.redaction.analyzer import Outcome
 from glassbox.processors.redaction.config import RedactionConfig
 
@@ -186,8 +187,8 @@ class ProcessBackend:
         worker.spawn()
         try:
             worker.wait_ready(START_TIMEOUT)
-        except RuntimeError:
-            log.exception("redaction worker %d could not be restarted", worker.index)
+        except RuntimeError as exc:
+            log.error("redaction worker %d could not be restarted (%s)", worker.index, where_it_failed(exc))
 
     def shutdown(self) -> None:
         for _ in self._threads:

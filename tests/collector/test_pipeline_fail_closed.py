@@ -60,3 +60,33 @@ async def test_a_failing_processor_fails_closed_for_every_exporter(make_relay, t
         for record in (r for rl in request.resource_logs for sl in rl.scope_logs for r in sl.log_records):
             assert record.body.string_value == MARKER and not record.attributes
     assert relay.telemetry.total(T.PROCESSOR_FAILED_SPANS) > 0
+
+
+class Quoting:
+    """A processor whose exception quotes the content it choked on, as ``KeyError(customer_email)`` would."""
+
+    name = "quoting"
+
+    def start(self) -> None:
+        return None
+
+    def process(self, batch):
+        raise KeyError("ana.lopez@example.com")
+
+    def shutdown(self) -> None:
+        return None
+
+
+async def test_the_relay_log_names_the_failure_but_never_quotes_its_message(make_relay, caplog):
+    """Logs leave the machine too (a log agent ships stdout): an exception's message can quote content."""
+    relay = await make_relay()
+    relay.pipeline.processors.append(("quoting", Quoting()))
+    path = fixture_files("ll_events")[0]
+    with caplog.at_level("INFO", logger="glassbox"):
+        status, _, _ = await post_otlp(relay, signal_of(path), path.read_bytes())
+        assert status == 200
+        assert await relay.flush(timeout=20)
+
+    failures = [r.getMessage() for r in caplog.records if "processor quoting failed" in r.getMessage()]
+    assert failures and "KeyError at test_pipeline_fail_closed.py:" in failures[0]
+    assert "ana.lopez@example.com" not in caplog.text

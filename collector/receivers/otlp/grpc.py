@@ -19,6 +19,7 @@ from glassbox.collector.intake import codec
 from glassbox.collector.receivers.base import Consumer
 from glassbox.collector.receivers.otlp.auth import Authenticator
 from glassbox.collector.receivers.otlp.core import Counts, partial_success_message
+from glassbox.processors.base import where_it_failed
 
 log = logging.getLogger("glassbox.receiver.grpc")
 SERVICES = {
@@ -77,8 +78,8 @@ class ExportHandler:
             log.warning("refusing an OTLP/gRPC %s request: %s", signal, exc)
             self._refused(exc.reason)
             await context.abort_with_status(_unavailable(str(exc), exc.retry_after))
-        except Exception:
-            log.exception("failed to process an OTLP/gRPC %s request", signal)
+        except Exception as exc:
+            log.error("failed to process an OTLP/gRPC %s request (%s)", signal, where_it_failed(exc))
             self._refused("internal_error")
             await context.abort(grpc.StatusCode.INTERNAL, "internal error while processing the request")
         self.counts.accepted(signal, count)

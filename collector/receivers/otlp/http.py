@@ -20,6 +20,7 @@ from glassbox.collector.intake import codec
 from glassbox.collector.receivers.base import Consumer
 from glassbox.collector.receivers.otlp.auth import Authenticator
 from glassbox.collector.receivers.otlp.core import Counts, partial_success_message
+from glassbox.processors.base import where_it_failed
 
 log = logging.getLogger("glassbox.receiver.http")
 PROTOBUF = "application/x-protobuf"
@@ -93,8 +94,8 @@ class HttpHandler:
             response = self._refuse(signal, 429, str(exc), content_type, exc.reason)
             response.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
             return response
-        except Exception:  # a bug while normalizing one request must not take the receiver down
-            log.exception("failed to process an OTLP/HTTP %s request", signal)
+        except Exception as exc:  # a bug while normalizing one request must not take the receiver down
+            log.error("failed to process an OTLP/HTTP %s request (%s)", signal, where_it_failed(exc))
             return self._refuse(
                 signal, 500, "internal error while processing the request", content_type, "internal_error"
             )
