@@ -469,7 +469,7 @@ class Collector:
         for name in ("label", "metric_type", "assessment", "reasoning"):
             self._field(evaluation, name, "evaluations", summary)
         if isinstance(evaluation.value, (str, dict, list, int, float)):  # labels, JSON results, numbers
-            self._value(_Attr(evaluation), "value", "evaluations", summary, 0)
+            self._value(_EvaluationValue(evaluation), "value", "evaluations", summary, 0)
         self._dict(evaluation.tags, "evaluations", summary, 0)
 
     # --- the OTLP copy ------------------------------------------------------------------------------------------
@@ -540,4 +540,14 @@ class _Attr:
         return getattr(self.obj, key)
 
     def __setitem__(self, key: str, value: Any) -> None:
+        setattr(self.obj, key, value)
+
+
+class _EvaluationValue(_Attr):
+    """An evaluation's value: a score that turned out to hold PII (a card number as a float) becomes a
+    categorical label with the redacted text, so the evaluation still has a type its value fits."""
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if isinstance(value, str) and self.obj.metric_type in ("score", "boolean"):
+            self.obj.metric_type = "categorical"
         setattr(self.obj, key, value)

@@ -266,3 +266,15 @@ async def test_a_short_number_is_read_with_its_key_as_context_and_only_the_value
     assert attrs["app.order_id"] == 536228741  # the same digits under another key stay a number
     assert json.loads(attrs["app.customer"]) == {"ssn": "<US_SSN>", "ticket": "536228741", "note": "hello"}
     assert "us_ssn" in batch.spans[0].tags["pii.type"]
+
+
+async def test_a_score_that_holds_a_card_number_becomes_a_redacted_label(processor):
+    span = normalize.spans(trace_request([chat_span(1, "hi", "ok")]))[0]
+    span.add_evaluation(M.Evaluation("lookup", "score", 4111111111111111.0))
+    span.add_evaluation(M.Evaluation("quality", "score", 0.75))
+    batch = M.Batch(spans=[span])
+    await processor.process(batch)
+    card, quality = span.evaluations
+    assert (card.metric_type, card.value) == ("categorical", "<CREDIT_CARD>")
+    assert (quality.metric_type, quality.value) == ("score", 0.75)
+    assert b"4111111111111111" not in rendered(batch)
