@@ -4,11 +4,12 @@ Recognizers match ASCII: ``jane＠example.com``, ``４１１１ １１１１ …
 ``jane%40example.com`` slip past them. The redactor analyses the original text, and also:
 
 * ``normalize(text)``: one *view* of the whole text — NFKC, invisible characters (format characters such as
-  zero-width spaces and joiners, soft hyphens, variation selectors) removed, Unicode spaces and dashes made
-  ASCII, decimal digits of every script made ASCII digits;
+  zero-width spaces and joiners, soft hyphens, variation selectors; control characters such as the NULs of
+  UTF-16 text read as UTF-8; combining marks on ASCII characters, ``4̶1̶1̶1̶``) removed, tabs and Unicode spaces
+  made spaces, dashes made ASCII, decimal digits of every script made ASCII digits;
 * ``decoded(text)``: *candidates* — URL-encoding, HTML character references and ``\\uXXXX``/``\\xXX`` escapes
-  (decoded in place, a window around each decoded run, with offsets back), and base64 runs that decode to
-  text (only the whole run maps back). Decoding repeats (``%26%2364%3B`` → ``&#64;`` → ``@``) to a small
+  (decoded in place, a window around each decoded run, with offsets back), and base64 or hex runs that decode
+  to text (only the whole run maps back). Decoding repeats (``%26%2364%3B`` → ``&#64;`` → ``@``) to a small
   bounded depth, and base64 text is itself searched for encodings.
 
 Findings in a view map back to the original characters that produced them, so the ORIGINAL text is redacted
@@ -114,14 +115,17 @@ class _Builder:
 
 
 def _fold(chars: str) -> str:
-    """A cluster (a character and the marks after it) as the view shows it."""
+    """A cluster (a character and the marks after it) as the view shows it. Marks still on an ASCII character
+    after NFKC (strike-through, underline, ...: nothing composes them) are decoration, and go."""
     out = []
-    for ch in unicodedata.normalize("NFKC", chars):
+    folded = unicodedata.normalize("NFKC", chars)
+    on_ascii = folded[:1] < "\x80"
+    for ch in folded:
         if ch < "\x80":
             out.append(ch)
             continue
         category = unicodedata.category(ch)
-        if category == "Cf" or ch in _IGNORABLE:
+        if category in ("Cf", "Cc") or ch in _IGNORABLE or (on_ascii and category[0] == "M"):
             continue
         if category[0] == "Z":
             out.append(" ")
@@ -162,18 +166,48 @@ def _is_mark(ch: str) -> bool:
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 
 
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+|\t")  # tab: a space; the others: removed
+
+
 def normalize(text: str) -> tuple[str, OffsetMap] | None:
     """The normalized view of ``text`` and its offset map, or None when it would equal ``text``.
 
     NFKC is applied per cluster (a character and the combining marks after it), so every view character comes
     from one original cluster and a cluster-aligned slice of the original normalizes to the matching slice of
-    the view."""
+    the view. ASCII control characters are handled last, on that view."""
+    view = _unicode(text)
+    base = view[0] if view is not None else text
+    if _CONTROLS.search(base) is None:
+        return view
+    b = _Builder()
+    pos = 0
+    for m in _CONTROLS.finditer(base):
+        b.keep(base, pos, m.start())
+        if m.group() == "\t":
+            b.put(" ", m.start(), m.end())
+        pos = m.end()
+    b.keep(base, pos, len(base))
+    cleaned, inner = b.result(len(base))
+    return cleaned, (view[1].after(inner) if view is not None else inner)
+
+
+def _marks_on_ascii(text: str, chars: set[str]) -> bool:
+    marks = [ch for ch in chars if ch >= "\x80" and _is_mark(ch)]
+    return bool(marks) and re.search("[\x00-\x7f][" + re.escape("".join(marks)) + "]", text) is not None
+
+
+def _unicode(text: str) -> tuple[str, OffsetMap] | None:
+    """The Unicode part of ``normalize`` (everything but ASCII control characters)."""
     if text.isascii():
         return None
     if unicodedata.is_normalized("NFKC", text):
-        changed = [ch for ch in set(text) if ch >= "\x80" and _changes(ch)]
-        if not changed or (_GLUE.issuperset(changed) and _GLUE_AT_ASCII.search(text) is None):
-            return None  # (emoji glue between emoji hides nothing: ❤️ and 👨‍👩‍👧 leave the text as it is)
+        chars = set(text)
+        changed = [ch for ch in chars if ch >= "\x80" and _changes(ch)]
+        if not changed and not _marks_on_ascii(text, chars):
+            return None
+        if changed and _GLUE.issuperset(changed) and _GLUE_AT_ASCII.search(text) is None:
+            if not _marks_on_ascii(text, chars):
+                return None  # (emoji glue between emoji hides nothing: ❤️ and 👨‍👩‍👧 leave the text as it is)
     b = _Builder()
     pos = 0
     for m in _NON_ASCII.finditer(text):
@@ -353,8 +387,16 @@ def _windows(view: str, offsets: OffsetMap) -> list[tuple[int, int]]:
 
 
 def _base64(run: str) -> str | None:
-    """The text a base64 run (standard or URL-safe alphabet, padding optional) decodes to, or None."""
+    """The text a base64 run (standard or URL-safe alphabet, padding optional) or a hex run decodes to, or
+    None."""
     body = run.rstrip("=")
+    if len(body) % 2 == 0 and _HEX.fullmatch(body):  # (digits only too: the hex of "4111" is "34313131")
+        try:
+            text = _texty(bytes.fromhex(body).decode("utf-8"))
+        except ValueError:
+            text = None
+        if text is not None:
+            return text  # (otherwise: hex digits are base64 letters too, so try that)
     if body.isdigit() or len(body) % 4 == 1 or (("-" in body or "_" in body) and ("+" in body or "/" in body)):
         return None
     try:
@@ -362,6 +404,14 @@ def _base64(run: str) -> str | None:
         decoded = data.decode("utf-8")
     except (binascii.Error, ValueError):
         return None
+    return _texty(decoded)
+
+
+_HEX = re.compile(r"[0-9a-fA-F]+")
+
+
+def _texty(decoded: str) -> str | None:
+    """``decoded`` if it reads as text (mostly printable, something alphanumeric), else None."""
     printable = sum(1 for ch in decoded if ch.isprintable() or ch in "\t\n\r")
     if len(decoded) < 6 or printable < PRINTABLE * len(decoded) or not any(ch.isalnum() for ch in decoded):
         return None

@@ -55,6 +55,13 @@ FORMS: dict[str, Callable[[str], str]] = {
     "base64": lambda s: base64.b64encode(s.encode()).decode(),
     "base64 of url-encoded": lambda s: base64.b64encode("".join(f"%{b:02X}" for b in s.encode()).encode()).decode(),
     "json \\u escapes": lambda s: "".join(f"\\u{ord(c):04x}" if c.isdigit() or c in "@ " else c for c in s),
+    "utf-16 read as utf-8 (NULs)": lambda s: s.encode("utf-16-le").decode("utf-8")[:-1],  # NUL between characters
+    "control characters": every(2, "\x1b"),
+    "C1 controls": every(3, "\x85"),
+    "tabs for spaces": lambda s: s.replace(" ", "\t"),
+    "combining strike-through": lambda s: "".join(c + "\u0336" for c in s),
+    "combining underline": lambda s: "".join(c + "\u0332" if c.isalnum() else c for c in s),
+    "hex": lambda s: s.encode().hex(),
 }
 VALUES = {
     "CREDIT_CARD": "4111 1111 1111 1111",
