@@ -4,6 +4,7 @@ protobufs built the way SDKs send them, normalized by the relay's own ``normaliz
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from glassbox.processors import model as M
 from glassbox.processors.redaction.analyzer import Redactor
 from glassbox.processors.redaction.config import RedactionConfig
+from glassbox.processors.redaction.processor import RedactionProcessor
 from glassbox.processors.wire import read_logs, set_value, traces_request
 
 TRACE_ID = bytes.fromhex("0af7651916cd43dd8448eb211c80319c")
@@ -22,6 +24,16 @@ TRACE_ID = bytes.fromhex("0af7651916cd43dd8448eb211c80319c")
 def redactor() -> Redactor:
     """The default configuration, in this process (Presidio loads once per test session)."""
     return Redactor(RedactionConfig(workers=0))
+
+
+@pytest.fixture(scope="module")
+def processor() -> Iterator[RedactionProcessor]:
+    """The redaction processor with the default configuration, in this process, one per test module (a module
+    that needs another processor under this name defines its own)."""
+    processor = RedactionProcessor(RedactionConfig(workers=0))
+    processor.start()
+    yield processor
+    processor.shutdown()
 
 
 def add_attributes(target: Any, attributes: dict[str, Any]) -> None:

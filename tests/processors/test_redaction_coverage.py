@@ -19,8 +19,6 @@ from glassbox.collector.exporters.datadog import format as datadog_format
 from glassbox.collector.intake import normalize
 from glassbox.processors import model as M
 from glassbox.processors import wire
-from glassbox.processors.redaction.config import RedactionConfig
-from glassbox.processors.redaction.processor import RedactionProcessor
 from glassbox.processors.scrub import scrub_batch, structural
 from tests.processors.conftest import TRACE_ID, chat_span, trace_request
 
@@ -88,14 +86,6 @@ def rendered(batch: M.Batch) -> bytes:
     out.append(wire.logs_request(batch.logs).SerializeToString())
     out.extend(wire.metrics_request(m).SerializeToString() for m in batch.metrics)
     return b"\n".join(out)
-
-
-@pytest.fixture(scope="module")
-def processor():
-    processor = RedactionProcessor(RedactionConfig(workers=0))
-    processor.start()
-    yield processor
-    processor.shutdown()
 
 
 def genai_attributes(plant: Planter) -> dict[str, Any]:

@@ -34,14 +34,6 @@ PII = {
 }
 
 
-@pytest.fixture(scope="module")
-def processor():
-    processor = RedactionProcessor(RedactionConfig(workers=0))
-    processor.start()
-    yield processor
-    processor.shutdown()
-
-
 def everything_batch() -> M.Batch:
     """A GenAI span from OTLP with content in attributes, an exception event and status; a Traceloop entity
     span; a plain HTTP span; log records with content; and model-only fields set the way processors do."""
