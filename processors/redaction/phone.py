@@ -414,8 +414,32 @@ _WORDS = (
     r"cellphone|cel|celular|cellulare|handy|portable|gsm|whats\s?app|viber|signal|telegram|sms|fax|mob|tlf|fon|"
     r"ph|call|calls|called|calling|ring|dial|text\s+me|reach\s+me|contact\s+number|hotline|helpline"
 )
-PHONE_WORDS = re.compile(rf"(?<![^\W\d_])(?:{_WORDS})(?![^\W\d_])", re.IGNORECASE)
-_WORDS_LOWER = re.compile(_WORDS)  # on the lowercased text: ten times faster than IGNORECASE
+
+
+def _trie(words: list[str]) -> str:
+    """The alternation ``a|b|...`` as a regex factored by common prefixes (``c(?:all(?:ed|ing|s)?|el...)``):
+    ``re`` tries each alternative at every position, so a flat list of 45 words costs 2.5x more; the factored
+    form also matches the longest word, where the flat one stopped at the first listed ("call" in "calls")."""
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for token in re.findall(r"\\s[?+]|.", word):  # \s? and \s+ stay whole
+            node = node.setdefault(token, {})
+        node[""] = {}
+
+    def build(node: dict[str, Any]) -> str:
+        branches = [key + build(node[key]) for key in sorted(k for k in node if k)]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 and "" not in node else "(?:" + "|".join(branches) + ")"
+        return body + ("?" if "" in node else "")
+
+    return build(trie)
+
+
+_FACTORED = _trie(_WORDS.split("|"))
+PHONE_WORDS = re.compile(rf"(?<![^\W\d_])(?:{_FACTORED})(?![^\W\d_])", re.IGNORECASE)
+_WORDS_LOWER = re.compile(_FACTORED)  # on the lowercased text: ten times faster than IGNORECASE
 _LETTER = re.compile(r"[^\W\d_]")
 CONTEXT_CHARS = 40  # a candidate must start within this many characters after the phone word's end
 

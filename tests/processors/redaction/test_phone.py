@@ -11,6 +11,7 @@ from faker import Faker
 from phonenumbers import PhoneNumberFormat, PhoneNumberMatcher, PhoneNumberType
 
 from bench.pii import corpus
+from glassbox.processors.redaction import phone
 from glassbox.processors.redaction.analyzer import Redactor
 from glassbox.processors.redaction.config import DEFAULT_PHONE_REGIONS, RedactionConfig
 from glassbox.processors.redaction.phone import lookalike
@@ -197,3 +198,11 @@ def test_phone_regions_are_normalised_and_checked():
     assert RedactionConfig(phone_regions=["us", "GB", "US"]).phone_regions == ["US", "GB"]
     with pytest.raises(ValueError, match="unknown phone regions"):
         RedactionConfig(phone_regions=["XX"])
+
+
+@pytest.mark.parametrize("word", ["calls", "telefono", "cellphone", "phones", "called", "téléphone", "telefone"])
+def test_a_longer_phone_word_is_not_shadowed_by_a_shorter_one(word):
+    """The flat alternation stopped at the first listed word ("call", "telefon", "cell") and then rejected it
+    for the letter after it; the factored one matches the whole word."""
+    text = f"{word}: 612 34 56 78"
+    assert list(phone._phone_words(text)) == [len(word)]
