@@ -17,6 +17,7 @@ from glassbox.collector.receivers.otlp.config import OtlpReceiverConfig, Receive
 from glassbox.collector.receivers.otlp.core import Counts
 from glassbox.collector.receivers.otlp.grpc import build_server
 from glassbox.collector.receivers.otlp.http import HttpHandler
+from glassbox.collector.receivers.otlp.mismatch import ProtocolMismatch, server_logger
 from glassbox.collector.telemetry import Telemetry
 from glassbox.collector.validators import split_endpoint
 
@@ -67,6 +68,8 @@ class OtlpReceiver:
             )
             app = web.Application(client_max_size=http_config.max_body_bytes)
             app.add_routes(handler.routes())
+            grpc_at = f"{split_endpoint(grpc_config.endpoint)[0]}:{self.ports['grpc']}" if grpc_config else None
+            mismatch = ProtocolMismatch(Counts(self.telemetry, "http"), http_config.endpoint, grpc_at)
             # The handler decompresses itself, with the size limit applied to the decompressed bytes.
             self._http, self.ports["http"] = await serve(
                 app,
@@ -75,7 +78,9 @@ class OtlpReceiver:
                 "receivers.otlp.http.endpoint",
                 auto_decompress=False,
                 keepalive_timeout=30.0,
+                logger=server_logger(mismatch),
             )
+            mismatch.where = f"{split_endpoint(http_config.endpoint)[0]}:{self.ports['http']}"
             log.info(
                 "OTLP/HTTP receiver listening on %s:%d", split_endpoint(http_config.endpoint)[0], self.ports["http"]
             )
