@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import yaml
-from pydantic import BaseModel, Field, StrictBool, ValidationError, create_model, field_validator
+from pydantic import BaseModel, Field, PrivateAttr, StrictBool, ValidationError, create_model, field_validator
 
 from glassbox.collector import components, validators
 from glassbox.collector.exporters.datadog.config import wanted_by_environment
@@ -86,6 +86,13 @@ class RelayConfig(ComponentConfig):
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
     admin: AdminConfig = Field(default_factory=AdminConfig)
+
+    _origin: str = PrivateAttr(default="")
+
+    @property
+    def origin(self) -> str:
+        """Where this config came from (a file, or the embedded default and why it picked its exporters)."""
+        return self._origin
 
     def processor_config(self, name: str) -> Any:
         """A processor's config: its section, or its defaults when the pipeline lists it without one."""
@@ -319,7 +326,9 @@ def load(path: str | Path, environ: Mapping[str, str] | None = None) -> RelayCon
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         raise ConfigError([f"{where}invalid YAML: {getattr(exc, 'problem', exc)}"], str(path)) from None
-    return parse(data, environ, str(path), base_dir=path.resolve().parent)
+    config = parse(data, environ, str(path), base_dir=path.resolve().parent)
+    config._origin = str(path)
+    return config
 
 
 def default_config(environ: Mapping[str, str] | None = None, base_dir: Path | None = None) -> RelayConfig:
@@ -327,7 +336,16 @@ def default_config(environ: Mapping[str, str] | None = None, base_dir: Path | No
     otherwise the ``local`` exporter (SQLite) so nothing leaves the machine."""
     environ = os.environ if environ is None else environ
     data = yaml.safe_load(resources.files("glassbox.config").joinpath("default.yaml").read_text(encoding="utf-8"))
+    origin = "the embedded default (local SQLite: no Datadog variable is set)"
     if wanted_by_environment(environ):
         data["exporters"]["datadog"] = {}
         data["pipeline"]["exporters"] = ["datadog"]
-    return parse(data, environ, "default config", base_dir=base_dir)
+        named = [v for v in DATADOG_VARIABLES if environ.get(v)]
+        verb = "is" if len(named) == 1 else "are"
+        origin = f"the embedded default, sending to Datadog because {', '.join(named)} {verb} set"
+    config = parse(data, environ, "default config", base_dir=base_dir)
+    config._origin = origin
+    return config
+
+
+DATADOG_VARIABLES = ("DD_API_KEY", "DD_LLMOBS_AGENTLESS_ENABLED", "DD_AGENT_HOST", "DD_TRACE_AGENT_URL")

@@ -30,6 +30,7 @@ from glassbox.collector.errors import GlassboxError, StartupError
 from glassbox.collector.pipeline import Pipeline
 from glassbox.collector.receivers.base import Receiver
 from glassbox.collector.receivers.otlp.receiver import serve
+from glassbox.collector.summary import startup_summary
 from glassbox.collector.validators import split_endpoint
 from glassbox.processors.base import Context, Processor, where_it_failed
 from glassbox.processors.model import Batch
@@ -170,6 +171,7 @@ class Relay:
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLDS)
         self._ready = True
+        log.info("%s", startup_summary(self))
 
     @staticmethod
     async def _start(key: str, start: Any) -> None:

@@ -69,6 +69,14 @@ class RedactionProcessor:
         for reason, n in summary.reasons.items():
             self.failed_closed[reason] = self.failed_closed.get(reason, 0) + n
 
+    def describe(self) -> str:
+        """For the startup summary: what is looked for, and how."""
+        s = self.settings
+        return (
+            f"{len(s.resolved_entities())} entities ({', '.join(s.resolved_entities())}), nlp_engine {s.nlp_engine}, "
+            f"{self.engine.workers} worker(s)"
+        )
+
     # --- /metrics ---------------------------------------------------------------------------------------------
 
     def metrics(self) -> dict[str, tuple[str, str, dict[Labels, float]]]:

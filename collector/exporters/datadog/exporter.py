@@ -40,6 +40,13 @@ class DatadogExporter(HttpSession):
         headers["X-Datadog-EVP-Subdomain"] = subdomain
         return origin + EVP_PREFIX + path, headers
 
+    def describe(self) -> str:
+        """Where spans go, for the startup summary (URLs only: the API key travels in a header)."""
+        s = self.settings
+        how = f"agentless, site {s.site}" if s.transport == "agentless" else f"through the Agent at {s.agent_url}"
+        app = f", ml_app {self.ml_app}" if self.ml_app else ", ml_app from each span's service"
+        return f"span events to {self.span_url}, evaluations to {self.eval_url} ({how}{app})"
+
     def ml_app_for(self, service: str | None) -> str:
         return self.ml_app or F.normalize_ml_app(service)
 

@@ -25,6 +25,9 @@ class DebugExporter:
             if span.is_genai
         ]
 
+    def describe(self) -> str:
+        return f"the relay's log ({self.settings.verbosity}): it leaves the machine with the log"
+
     async def start(self) -> None:
         return None
 

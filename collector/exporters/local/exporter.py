@@ -60,6 +60,9 @@ class LocalExporter:
     async def shutdown(self) -> None:
         return None
 
+    def describe(self) -> str:
+        return f"SQLite {self.path} (the newest {self.max_spans} spans; `glassbox spans` lists them)"
+
     def routes(self) -> list[web.RouteDef]:
         """The viewer, served on the admin port."""
 

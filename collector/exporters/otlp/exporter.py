@@ -19,6 +19,15 @@ from glassbox.processors.model import Batch
 PATHS = {"traces": "/v1/traces", "logs": "/v1/logs", "metrics": "/v1/metrics"}
 
 
+def without_userinfo(url: str) -> str:
+    """``https://user:secret@host/x`` as ``https://***@host/x``: a URL can carry a password."""
+    scheme, sep, rest = url.partition("://")
+    host, at, path = rest.partition("/")
+    if "@" in host:
+        host = "***@" + host.rpartition("@")[2]
+    return f"{scheme}{sep}{host}{at}{path}"
+
+
 class OtlpExporter(HttpSession):
     def __init__(self, settings: OtlpExporterConfig):
         self.settings = settings
@@ -26,6 +35,12 @@ class OtlpExporter(HttpSession):
         self.headers["Content-Type"] = "application/x-protobuf"
         if settings.compression == "gzip":
             self.headers["Content-Encoding"] = "gzip"
+
+    def describe(self) -> str:
+        """Where OTLP goes, for the startup summary: header names only, never their values."""
+        headers = f", headers {', '.join(sorted(self.settings.headers))}" if self.settings.headers else ""
+        paths = ",".join(PATHS.values())
+        return f"OTLP/HTTP protobuf to {without_userinfo(self.settings.endpoint)}{{{paths}}}{headers}"
 
     def render(self, batch: Batch) -> list[Item]:
         items = []
