@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
+from importlib import metadata, resources
 from pathlib import Path
 
 from glassbox.collector.config import (
@@ -39,13 +41,21 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Everything ``run`` would refuse at startup, short of binding ports: the config, and each used
-    component's deep check (e.g. the redaction analyzer is built once)."""
-    config = load(args.config)
-    deep = component_problems(config, Context(base_dir=_base(args.config), deep=True))
+    component's deep check (e.g. the redaction analyzer is built once). ``--default``: the embedded default,
+    printed, then checked with this environment (what ``glassbox run`` without ``-c`` would use)."""
+    path = args.config or args.path
+    if args.default == (path is not None):
+        print("glassbox validate: give a config file (PATH or -c PATH) or --default, not both", file=sys.stderr)
+        return 2
+    if args.default:
+        print(default_yaml(), end="")
+    config = _config(path)
+    name = path or "the embedded default"
+    deep = component_problems(config, Context(base_dir=_base(path), deep=True))
     if deep:
-        raise ConfigError(deep, args.config)
+        raise ConfigError(deep, name)
     print(
-        f"{args.config}: valid (exporters: {', '.join(config.pipeline.exporters)}; "
+        f"{name}: valid (exporters: {', '.join(config.pipeline.exporters)}; "
         f"processors: {', '.join(config.pipeline.processors) or 'none'})"
     )
     unredacted = unredacted_egress(config.pipeline.exporters, config.pipeline.processors)
@@ -111,29 +121,63 @@ def cmd_deadletter(args: argparse.Namespace) -> int:
     return 0
 
 
+def default_yaml() -> str:
+    return resources.files("glassbox.config").joinpath("default.yaml").read_text(encoding="utf-8")
+
+
+def _version() -> str:
+    try:
+        return metadata.version("glassbox-otel")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+CONFIG_HELP = "config file (YAML); without it: the embedded default (see `glassbox validate --default`)"
+LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR"]
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="glassbox", description="OpenTelemetry GenAI spans → Datadog LLM Observability")
-    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    p.add_argument("--version", action="version", version=f"glassbox {_version()}")
+    p.add_argument("--log-level", default="INFO", choices=LEVELS, help="the relay's log level (default INFO)")
+    # The same flag after the subcommand (`glassbox run --log-level DEBUG`); SUPPRESS keeps the one given first.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--log-level", default=argparse.SUPPRESS, choices=LEVELS, help="the relay's log level")
     sub = p.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run the relay (no -c: the embedded default config)")
-    run.add_argument("-c", "--config")
+    run = sub.add_parser("run", parents=[common], help="run the relay (no -c: the embedded default config)")
+    run.add_argument("-c", "--config", help=CONFIG_HELP)
     run.set_defaults(func=cmd_run)
-    validate = sub.add_parser("validate", help="check a config file and list every error")
-    validate.add_argument("-c", "--config", required=True)
+    validate = sub.add_parser(
+        "validate", parents=[common], help="check a config file (or --default) and list every error at once"
+    )
+    validate.add_argument("path", nargs="?", help="the config file to check (or -c PATH)")
+    validate.add_argument("-c", "--config", help="the config file to check")
+    validate.add_argument(
+        "--default", action="store_true", help="print the embedded default config, then check it in this environment"
+    )
     validate.set_defaults(func=cmd_validate)
-    demo = sub.add_parser("demo", help="the whole flow offline: fake OpenAI, instrumented app, relay, summary")
-    demo.add_argument("--instrumentation", default="openllmetry", choices=["openllmetry", "openai-v2"])
+    demo = sub.add_parser(
+        "demo", parents=[common], help="the whole flow offline: fake OpenAI, instrumented app, relay, summary"
+    )
+    demo.add_argument(
+        "--instrumentation",
+        default="openllmetry",
+        choices=["openllmetry", "openai-v2"],
+        help="which instrumentation the demo app uses (default openllmetry)",
+    )
     demo.set_defaults(func=cmd_demo)
-    spans = sub.add_parser("spans", help="recent spans from the local store")
-    spans.add_argument("-c", "--config")
+    spans = sub.add_parser("spans", parents=[common], help="recent spans from the local store")
+    spans.add_argument("-c", "--config", help=CONFIG_HELP + "; its local exporter's path is read")
     spans.add_argument("--db", help="path of the local SQLite store (default: from the config)")
-    spans.add_argument("-n", "--limit", type=int, default=50)
+    spans.add_argument("-n", "--limit", type=int, default=50, help="how many of the newest spans (default 50)")
     spans.set_defaults(func=cmd_spans)
-    dead = sub.add_parser("deadletter", help="list, show or replay items destinations refused for good")
-    dead.add_argument("action", choices=["list", "show", "replay"])
+    dead = sub.add_parser(
+        "deadletter", parents=[common], help="list, show or replay items destinations refused for good"
+    )
+    dead.add_argument("action", choices=["list", "show", "replay"], help="list them, show one, or replay")
     dead.add_argument("ids", nargs="*", type=int, help="dead-letter ids (show: one; replay: none = all)")
-    dead.add_argument("-c", "--config")
-    dead.add_argument("-n", "--limit", type=int, default=100)
+    dead.add_argument("-c", "--config", help=CONFIG_HELP + "; its storage.directory is read")
+    dead.add_argument("-n", "--limit", type=int, default=100, help="how many to list (default 100)")
     dead.set_defaults(func=cmd_deadletter)
     return p
 
@@ -151,6 +195,9 @@ def main(argv: list[str] | None = None) -> None:
         code = 1
     except KeyboardInterrupt:
         code = 130
+    except BrokenPipeError:  # `glassbox spans | head`: the reader left; no traceback, exit like a Unix tool
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python flushes stdout at exit
+        code = 141
     sys.exit(code)
 
 
