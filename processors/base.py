@@ -23,9 +23,11 @@ from glassbox.processors.model import Batch
 
 
 class ComponentConfig(BaseModel):
-    """Base of every component's config model: unknown keys are errors (typos never pass silently)."""
+    """Base of every component's config model: unknown keys are errors (typos never pass silently), and values
+    are validated, never coerced (``yes`` is not 1, ``1.5`` is not 1, ``8080`` is not a string); an integer
+    where a number is expected is fine. Durations and sizes use ``collector.units``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 def where_it_failed(exc: BaseException) -> str:

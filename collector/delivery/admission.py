@@ -8,6 +8,7 @@ are queued, ``make_room`` deletes (and counts) its oldest ones.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,8 @@ from glassbox.collector.errors import Backpressure
 if TYPE_CHECKING:
     from glassbox.collector.delivery.sender import Sender
 
+log = logging.getLogger("glassbox.admission")
+
 
 class Admission:
     def __init__(self, senders: list[Sender], store: QueueStore, telemetry: T.Telemetry, memory_limit_mib: int = 0):
@@ -27,17 +30,40 @@ class Admission:
         self.memory_limit = memory_limit_mib << 20
         self._rss_checked = 0.0
         self._rss = 0
+        self._above_memory_limit = False  # logged on each change, not per refused request
 
     def refusal(self, items: int = 1, size: int = 0) -> Backpressure | None:
         """Why a request of ``items`` items and ``size`` bytes would be refused now, or None."""
         for sender in self.senders:
             if sender.settings.overflow == "backpressure" and not sender.has_room(items, size):
                 return Backpressure(f"the {sender.name} exporter's queue is full; retry later")
-        if self.memory_limit and self._current_rss() > self.memory_limit:
-            return Backpressure(
-                "the relay is above its memory limit; retry later", retry_after=2.0, reason="memory_limit"
-            )
+        if self.memory_limit:
+            rss = self._current_rss()
+            self._memory_state(rss > self.memory_limit, rss)
+            if self._above_memory_limit:
+                return Backpressure(
+                    f"the relay is above its memory limit ({rss >> 20} MiB used, pipeline.memory_limit_mib is "
+                    f"{self.memory_limit >> 20}); retry later",
+                    retry_after=2.0,
+                    reason="memory_limit",
+                )
         return None
+
+    def _memory_state(self, above: bool, rss: int) -> None:
+        """One log line when refusing for memory starts, one when it stops (every refusal is counted)."""
+        if above == self._above_memory_limit:
+            return
+        self._above_memory_limit = above
+        limit = self.memory_limit >> 20
+        if above:
+            log.warning(
+                "refusing new data: the relay uses %d MiB, above pipeline.memory_limit_mib (%d MiB); receivers "
+                "answer 429 / UNAVAILABLE and /readyz 503 until it is back under; raise the limit if it is too low",
+                rss >> 20,
+                limit,
+            )
+        else:
+            log.info("accepting data again: %d MiB used, under pipeline.memory_limit_mib (%d MiB)", rss >> 20, limit)
 
     def check(self, items: int, size: int) -> None:
         """Raise ``Backpressure`` when the request must be refused."""

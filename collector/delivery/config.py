@@ -11,19 +11,20 @@ from typing import Literal
 from pydantic import Field
 
 from glassbox.processors.base import ComponentConfig
+from glassbox.processors.units import Bytes, Seconds
 
 
 class SendingConfig(ComponentConfig):
-    timeout: float = Field(default=10.0, gt=0, description="seconds per request")
+    timeout: Seconds = Field(default=10.0, description="per request (seconds, or 500ms, 30s)")
     batch_max_items: int = Field(default=500, gt=0, le=10_000, description="items per send (and per SQLite statement)")
-    flush_interval: float = Field(default=1.0, gt=0, description="seconds before a partial batch is sent")
+    flush_interval: Seconds = Field(default=1.0, description="before a partial batch is sent (seconds, or 200ms)")
     queue_max_items: int = Field(default=100_000, gt=0, description="items on disk for this exporter")
-    queue_max_bytes: int = Field(default=1 << 30, gt=0, description="bytes on disk for this exporter")
+    queue_max_bytes: Bytes = Field(default=1 << 30, description="on disk for this exporter (bytes, or 512MiB, 1GiB)")
     overflow: Literal["backpressure", "drop_oldest"] = Field(
         default="backpressure",
         description="when the queue is full: refuse new data (429/UNAVAILABLE) "
         "or delete the oldest items (each one counted)",
     )
-    retry_initial_interval: float = Field(default=0.5, gt=0)
-    retry_max_interval: float = Field(default=30.0, gt=0)
-    retry_max_elapsed: float = Field(default=300.0, gt=0)
+    retry_initial_interval: Seconds = Field(default=0.5, description="first retry delay (seconds, or 500ms)")
+    retry_max_interval: Seconds = Field(default=30.0, description="longest retry delay (seconds, or 30s)")
+    retry_max_elapsed: Seconds = Field(default=300.0, description="give up retrying after (seconds, or 5m)")

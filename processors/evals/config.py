@@ -24,11 +24,12 @@ processors:
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from glassbox.processors.base import ComponentConfig
+from glassbox.processors.units import duration
 
 LABEL = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,199}$")  # Datadog's evaluation label rules
 FUNCTION = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$")
@@ -145,9 +146,11 @@ class JudgeConfig(ComponentConfig):
     rubrics: dict[str, str] = Field(description="evaluation label -> what the judge checks; one request each")
     sample_rate: float = Field(default=1.0, ge=0, le=1, description="share of LLM spans judged (by span id)")
     concurrency: int = Field(default=4, ge=1, le=256, description="judge requests in flight at once")
-    timeout: float = Field(default=30.0, gt=0, le=600, description="seconds per request")
+    timeout: Annotated[float, duration(gt=0, le=600)] = Field(default=30.0, description="per request (seconds, or 30s)")
     retries: int = Field(default=2, ge=0, le=10, description="after a timeout, connection error, 408, 429 or 5xx")
-    backoff: float = Field(default=0.5, ge=0, le=60, description="first retry delay in seconds, doubled each time")
+    backoff: Annotated[float, duration(ge=0, le=60)] = Field(
+        default=0.5, description="first retry delay (seconds, or 500ms), doubled each time"
+    )
     max_pending: int = Field(default=1000, ge=1, description="judgments waiting or running; more are dropped")
     max_input_chars: int = Field(default=16_000, ge=500, description="conversation characters sent per request")
     max_tokens: int = Field(default=400, ge=16, description="max_tokens of the judge's reply")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from pathlib import Path
 
@@ -167,3 +168,24 @@ async def test_the_memory_limit_makes_readyz_fail_too(make_relay):
         relay.telemetry.value("receiver_refused_requests", transport="http", signal="traces", reason="memory_limit")
         == 1
     )
+
+
+async def test_memory_refusals_have_their_own_reason_one_log_line_and_readyz_says_why(make_relay, caplog):
+    """Issue 11: a too-low ``memory_limit_mib`` refused everything while /readyz said 200, the refusals were
+    counted as ``queue_full`` and nothing was logged."""
+    caplog.set_level(logging.INFO, logger="glassbox.admission")
+    relay = await make_relay(pipeline={"memory_limit_mib": "1MiB"})  # any Python process is above 1 MiB
+
+    statuses = [(await post_otlp(relay, "traces", make_request(1, 1)))[0] for _ in range(3)]
+    status, body = await readyz(relay)
+
+    assert statuses == [429, 429, 429]
+    assert status == 503 and "pipeline.memory_limit_mib is 1" in body["reason"], body
+    refused = {
+        reason: relay.telemetry.value("receiver_refused_requests", transport="http", signal="traces", reason=reason)
+        for reason in ("memory_limit", "queue_full")
+    }
+    assert refused == {"memory_limit": 3, "queue_full": 0}
+    said = [r.getMessage() for r in caplog.records if r.name == "glassbox.admission"]
+    assert len(said) == 1, said  # when refusing starts, not once per request
+    assert said[0].startswith("refusing new data: the relay uses ") and "pipeline.memory_limit_mib (1 MiB)" in said[0]

@@ -8,10 +8,11 @@ from pathlib import Path
 from pydantic import Field
 
 from glassbox.collector.delivery.config import SendingConfig
+from glassbox.processors.units import Seconds
 
 
 class LocalExporterConfig(SendingConfig):
-    flush_interval: float = Field(default=0.2, gt=0)
+    flush_interval: Seconds = Field(default=0.2, description="before a partial batch is sent (seconds, or 200ms)")
     path: str = Field(default="glassbox.db", description="SQLite file; relative to the config file's folder")
     max_spans: int = Field(default=100_000, gt=0, description="oldest spans are pruned beyond this")
 

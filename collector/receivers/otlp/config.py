@@ -8,6 +8,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from glassbox.collector import validators
 from glassbox.processors.base import ComponentConfig
+from glassbox.processors.units import Bytes, Seconds
 
 
 class ReceiverAuthConfig(ComponentConfig):
@@ -37,7 +38,7 @@ class ReceiverTlsConfig(ComponentConfig):
 
 class GrpcConfig(ComponentConfig):
     endpoint: str = "127.0.0.1:4317"
-    max_message_bytes: int = Field(default=32 << 20, gt=0)
+    max_message_bytes: Bytes = Field(default=32 << 20, description="largest request (bytes, or 32MiB)")
     auth: ReceiverAuthConfig | None = None
     tls: ReceiverTlsConfig | None = None
     _endpoint = field_validator("endpoint")(validators.endpoint)
@@ -45,8 +46,10 @@ class GrpcConfig(ComponentConfig):
 
 class HttpConfig(ComponentConfig):
     endpoint: str = "127.0.0.1:4318"
-    max_body_bytes: int = Field(default=32 << 20, gt=0, description="limit after decompression; larger → 413")
-    read_timeout: float = Field(default=30.0, gt=0, description="seconds to receive a whole body (slow clients)")
+    max_body_bytes: Bytes = Field(
+        default=32 << 20, description="limit after decompression (bytes, or 32MiB); larger → 413"
+    )
+    read_timeout: Seconds = Field(default=30.0, description="to receive a whole body, slow clients (seconds, or 30s)")
     auth: ReceiverAuthConfig | None = None
     tls: ReceiverTlsConfig | None = None
     _endpoint = field_validator("endpoint")(validators.endpoint)
