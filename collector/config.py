@@ -12,19 +12,19 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
+from types import UnionType
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, Union, get_args, get_origin
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, Field, PrivateAttr, StrictBool, ValidationError, create_model, field_validator
 
 from glassbox.collector import components, validators
 from glassbox.collector.exporters.datadog.config import wanted_by_environment
-from glassbox.processors import units
 from glassbox.processors.base import ComponentConfig, ConfigError, Context
-from glassbox.processors.units import MIB, duration, size
 
 __all__ = ["ConfigError", "RelayConfig", "default_config", "load", "parse"]
 
@@ -53,13 +53,9 @@ else:
 class PipelineConfig(ComponentConfig):
     processors: list[str] = Field(default_factory=list, description="processor names, run in this order")
     exporters: list[str] = Field(default_factory=list, description="exporter names; each gets every item")
-    join_timeout: Annotated[float, duration(ge=0, le=60)] = Field(
-        default=1.0, description="how long a span waits for its log content (seconds, or 500ms, 2s)"
-    )
+    join_timeout: float = Field(default=1.0, ge=0, le=60, description="seconds a span waits for its log content")
     max_pending_spans: int = Field(default=50_000, gt=0)
-    memory_limit_mib: Annotated[int, size(unit=MIB, ge=0)] = Field(
-        default=0, description="refuse new data above this RSS (MiB, or 512MiB, 2GiB); 0 = no limit"
-    )
+    memory_limit_mib: int = Field(default=0, ge=0, description="refuse new data above this RSS; 0 = no limit")
     send_unredacted: StrictBool = Field(
         default=False,
         description="true: exporters that send data off this machine may get content no redaction processor saw "
@@ -163,7 +159,7 @@ def _names(
     problems = []
     for i, name in enumerate(names):
         if name not in known:
-            problems.append(f"{key}[{i}]: unknown {what} {name!r}; known: {', '.join(known)}")
+            problems.append(f"{key}[{i}]: {unknown_name(what, name, known)}")
         elif configured is not None and name not in configured:
             problems.append(f"{key}[{i}]: {name!r} is not configured; add {key.split('.')[1]}.{name}: {{...}}")
         elif name in names[:i]:
@@ -231,6 +227,117 @@ def _component_config(section: str, name: str, factory: Any, raw: dict[str, Any]
         return factory.config.model_validate(raw.get(name) or {})
     except ValidationError:
         return None
+
+
+# --- "did you mean" -----------------------------------------------------------------------------------------------
+
+
+def unknown_name(what: str, name: str, known: Iterable[str]) -> str:
+    """An unknown component name (``exporters.datdog``, ``pipeline.exporters: [otlpp]``): the closest, then all."""
+    known = list(known)
+    guess = validators.closest(name, known)
+    return f"unknown {what} {name!r};{f' did you mean {guess}?' if guess else ''} known: {', '.join(known)}"
+
+
+_SECTIONS = {"receivers": components.RECEIVERS, "processors": components.PROCESSORS, "exporters": components.EXPORTERS}
+
+
+def unknown_key(loc: Sequence[int | str]) -> str:
+    """A pydantic ``extra_forbidden`` error at ``loc``: the closest key the model there knows (fields and aliases)."""
+    if len(loc) == 2 and loc[0] in _SECTIONS:
+        return unknown_name(str(loc[0])[:-1], str(loc[1]), _SECTIONS[str(loc[0])])
+    known = _keys_at(RelayConfig, loc[:-1])
+    guess = validators.closest(str(loc[-1]), known)
+    if guess:
+        return f"unknown key; did you mean {guess}?"
+    return f"unknown key; known keys here: {', '.join(known)}" if known else "unknown key (check the spelling)"
+
+
+def _keys_at(annotation: Any, path: Sequence[int | str]) -> list[str]:
+    """The keys the config model at ``path`` accepts (through sub-models, lists, dicts and ``| None``)."""
+    for part in path:
+        annotation = _optional(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = annotation.model_fields.get(str(part))
+            if field is None:
+                return []
+            annotation = field.annotation
+        elif get_origin(annotation) in (list, dict):
+            annotation = get_args(annotation)[-1]  # the part is an index or a dict key
+        else:
+            return []
+    model = _optional(annotation)
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return []
+    fields = model.model_fields
+    return [*fields, *(f.alias for f in fields.values() if f.alias and f.alias not in fields)]
+
+
+def _optional(annotation: Any) -> Any:
+    """``X | None`` → ``X``."""
+    if get_origin(annotation) in (Union, UnionType):
+        args = [arg for arg in get_args(annotation) if arg is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return annotation
+
+
+# --- an exporter that sends to the relay itself ----------------------------------------------------------------
+
+_LOOPBACK = {"127.0.0.1", "localhost", "0.0.0.0", "::1", "::"}
+
+
+def loop_problems(config: RelayConfig | None, from_env: Mapping[str, str] | None = None) -> list[str]:
+    """An exporter whose destination is one of the relay's own listening endpoints: pointed at the OTLP receiver
+    it sends every span back to itself, forever (1 span became 1,006 in eight seconds, and the loop resumed from
+    the durable queue after a restart). Loopback names and wildcard addresses are one host; port 0 never matches.
+    ``from_env``: key → the environment variable it came from, named in the message."""
+    if config is None:
+        return []
+    own = [("admin.endpoint", config.admin.endpoint)]
+    otlp = config.receivers.otlp
+    if otlp is not None:
+        own += [
+            (f"receivers.otlp.{name}.endpoint", t.endpoint)
+            for name, t in (("http", otlp.http), ("grpc", otlp.grpc))
+            if t
+        ]
+    problems = []
+    for key, url in _destinations(config):
+        parts = urlsplit(url)
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError:
+            continue
+        for own_key, endpoint in own:
+            host, own_port = validators.split_endpoint(endpoint)
+            if own_port == port != 0 and _same_host(parts.hostname or "", host):
+                forever = " forever" if own_key == "receivers.otlp.http.endpoint" else ""
+                source = f" (from {from_env[key]})" if from_env and key in from_env else ""
+                problems.append(
+                    f"{key}{source} points at {own_key} ({endpoint}): the relay would send to itself{forever}"
+                )
+    return problems
+
+
+def _destinations(config: RelayConfig) -> list[tuple[str, str]]:
+    """(key, URL) of where each exporter in the pipeline sends: what it really uses, not every URL it holds."""
+    out = []
+    for name in dict.fromkeys(config.pipeline.exporters):
+        settings = getattr(config.exporters, name, None)
+        if name == "otlp" and settings is not None:
+            out.append(("exporters.otlp.endpoint", settings.endpoint))
+        elif name == "datadog" and settings is not None:
+            if settings.override_origin:
+                out.append(("exporters.datadog.override_origin", settings.override_origin))
+            elif settings.transport == "agent" and settings.agent_url:
+                out.append(("exporters.datadog.agent_url", settings.agent_url))
+    return out
+
+
+def _same_host(a: str, b: str) -> bool:
+    a, b = a.strip("[]").lower(), b.strip("[]").lower()
+    return a == b or (a in _LOOPBACK and b in _LOOPBACK)
 
 
 # --- loading ------------------------------------------------------------------------------------------------------
@@ -303,25 +410,19 @@ def parse(
     for problem in _checks(data, Context(base_dir=base_dir), validated=config):
         path = problem.split(":", 1)[0]
         errors.append(f"{problem} (from {from_env[path]})" if path in from_env else problem)
+    errors.extend(loop_problems(config, from_env))
     if errors or config is None:
         raise ConfigError(errors, source)
     return config
 
 
-_SHOWN_TYPE_ERRORS = {"int_type", "float_type", "bool_type", "int_from_float", "bool_parsing", "int_parsing"}
-
-
 def _format(exc: ValidationError) -> list[str]:
     messages = []
-    for error in exc.errors(include_url=False):
+    for error in exc.errors(include_url=False, include_input=False):
         loc = ".".join(str(part) for part in error["loc"])
         msg = error["msg"].removeprefix("Value error, ")
-        if error["type"] in _SHOWN_TYPE_ERRORS:  # a number or boolean field: its value is no secret
-            msg += f", got {units.got(error['input'])}"
-        elif error["type"] == "string_type":  # may be a secret: say what it is, never what it says
-            msg += f", got {units.got(error['input']).split(' (')[-1].rstrip(')')}; quote it in YAML"
         if error["type"] == "extra_forbidden":
-            msg = "unknown key (check the spelling; see config/default.yaml for the known keys)"
+            msg = unknown_key(error["loc"])
         for line in msg.split("\n"):
             messages.append(f"{loc}: {line}" if loc else line)
     return messages

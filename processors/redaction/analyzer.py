@@ -152,10 +152,13 @@ def model_problem(name: str) -> str | None:
 def startup_problems(settings: RedactionConfig, deep: bool = False) -> list[tuple[str, str]]:
     """What would stop the redaction processor from starting, as (key, message), without starting it.
 
-    Fast checks always (the spaCy model is installed; every ``class_path`` imports and is a Presidio
-    ``EntityRecognizer``); with ``deep``, the analyzer is also built once in this process, so ``glassbox
-    validate`` refuses whatever ``glassbox run`` would (a recognizer that raises, an entity nothing detects)."""
-    problems = []
+    Fast checks always (every entity name is one something detects; the spaCy model is installed; every
+    ``class_path`` imports and is a Presidio ``EntityRecognizer``); with ``deep``, the analyzer is also built
+    once in this process, so ``glassbox validate`` refuses whatever ``glassbox run`` would (a recognizer that
+    raises)."""
+    from glassbox.processors.redaction.config import entity_problems
+
+    problems = entity_problems(settings)
     problem = model_problem(settings.nlp_engine)
     if problem:
         problems.append(("nlp_engine", problem))

@@ -9,12 +9,13 @@ The model is validated once at startup, so a typo is a config error, not a silen
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from collections.abc import Iterable
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from glassbox.collector.validators import closest
 from glassbox.processors.base import ComponentConfig
-from glassbox.processors.units import Seconds, size
 
 # Presidio's pattern entities that are on by default. Off by default, on purpose (see README "Redaction"):
 # URL and UUID (links and request ids fill LLM traces and are not personal data by themselves),
@@ -49,6 +50,10 @@ DEFAULT_ENTITY_THRESHOLDS = {"US_DRIVER_LICENSE": 0.4, "US_BANK_NUMBER": 0.4, "U
 # 474 harness phones (bare national numbers) but quadrupled false positives (251 vs 61, ZIP+4s and order numbers).
 DEFAULT_PHONE_REGIONS = ("US", "GB", "DE", "FR", "IL", "IN", "CA", "BR")
 _ENTITY = re.compile(r"^[A-Z][A-Z0-9_]*$")
+# Every entity type the analyzer can detect (``analyzer.build_recognizers``: Presidio's English predefined
+# recognizers, ours, and the NER-only ones with a spaCy model); custom recognizers add their own.
+# tests/collector/test_config.py checks this against Presidio's registry.
+KNOWN_ENTITIES = tuple(sorted({*DEFAULT_PATTERN_ENTITIES, "URL", "UUID", "DATE_TIME", *NER_ONLY_ENTITIES}))
 
 
 class Strict(ComponentConfig):
@@ -135,9 +140,7 @@ class CacheSettings(Strict):
     """Content-addressed cache of analysed texts (system prompts and chat history repeat on every call)."""
 
     max_entries: int = Field(default=200_000, ge=0, description="0 disables the cache")
-    max_bytes: Annotated[int, size(ge=0)] = Field(
-        default=64 << 20, description="keys + redacted copies + findings, estimated (bytes, or 64MiB)"
-    )
+    max_bytes: int = Field(default=64 << 20, ge=0, description="keys + redacted copies + findings, estimated")
 
 
 class AttributeSettings(Strict):
@@ -189,9 +192,7 @@ class RedactionConfig(Strict):
         default=None,
         description="≥16 characters; required by hash operators. Same salt = same digest across relays/restarts",
     )
-    text_timeout: Seconds = Field(
-        default=2.0, description="one text may take (seconds, or 500ms); then it fails closed"
-    )
+    text_timeout: float = Field(default=2.0, gt=0, description="seconds one text may take; then it fails closed")
     max_text_chars: int = Field(default=1_000_000, gt=0, description="longer texts fail closed without analysis")
     workers: int | Literal["auto"] = Field(
         default="auto", description="analysis processes; 0 = in the relay process (a thread); auto = CPU count"
@@ -215,7 +216,7 @@ class RedactionConfig(Strict):
         if value is not None:
             bad = [v for v in value if not _ENTITY.match(v)]
             if bad:
-                raise ValueError(f"not entity names: {bad}; use Presidio's names like EMAIL_ADDRESS")
+                raise ValueError("\n".join(unknown_entity(v) for v in bad))
             if not value:
                 raise ValueError("list at least one entity, or leave entities out for the default list")
         return value
@@ -235,7 +236,9 @@ class RedactionConfig(Strict):
     @classmethod
     def _thresholds(cls, value: dict[str, float]) -> dict[str, float]:
         for key, score in value.items():
-            if not _ENTITY.match(key) or not 0 <= score <= 1:
+            if not _ENTITY.match(key):
+                raise ValueError(unknown_entity(key))
+            if not 0 <= score <= 1:
                 raise ValueError(f"{key}: {score} — keys are entity names, values between 0 and 1")
         return {**DEFAULT_ENTITY_THRESHOLDS, **value}
 
@@ -244,7 +247,7 @@ class RedactionConfig(Strict):
     def _operators(cls, value: dict[str, OperatorSettings]) -> dict[str, OperatorSettings]:
         bad = [k for k in value if k != "DEFAULT" and not _ENTITY.match(k)]
         if bad:
-            raise ValueError(f"operator keys must be entity names or DEFAULT, got {bad}")
+            raise ValueError("\n".join(f"{unknown_entity(k)}; or DEFAULT for the others" for k in bad))
         return value
 
     @field_validator("workers")
@@ -290,6 +293,26 @@ class RedactionConfig(Strict):
         if self.workers == "auto":
             return usable_cpus()
         return int(self.workers)
+
+
+def unknown_entity(name: str, custom: Iterable[str] = ()) -> str:
+    """Why an entity name is refused: the closest name the analyzer knows, then all of them."""
+    known = [*KNOWN_ENTITIES, *sorted(set(custom) - set(KNOWN_ENTITIES))]
+    guess = closest(name, known)
+    hint = f"; did you mean {guess}?" if guess else ";"
+    return f"unknown entity {name!r}{hint} known: {', '.join(known)} (custom_recognizers add theirs)"
+
+
+def entity_problems(settings: RedactionConfig) -> list[tuple[str, str]]:
+    """Entity names nothing detects, in ``entities``, ``entity_thresholds`` and ``operators``, as (key, message).
+    The analyzer would refuse the first kind at start and silently ignore the others (a threshold or an
+    operator for a typo never applies), so ``validate`` and ``run`` refuse all three."""
+    custom = {r.entity for r in settings.custom_recognizers}
+    known = set(KNOWN_ENTITIES) | custom
+    problems = [(f"entities[{i}]", name) for i, name in enumerate(settings.entities or ()) if name not in known]
+    problems += [(f"entity_thresholds.{name}", name) for name in settings.entity_thresholds if name not in known]
+    problems += [(f"operators.{name}", name) for name in settings.operators if name not in known | {"DEFAULT"}]
+    return [(key, unknown_entity(name, custom)) for key, name in problems]
 
 
 def usable_cpus() -> int:

@@ -192,6 +192,19 @@ STARTUP_PROBLEMS = [
         'custom_recognizers: [{name: x, entity: X_ID, class_path: "json:JSONDecoder"}]',
         "processors.redaction.custom_recognizers[0].class_path: 'json:JSONDecoder' is not a Presidio EntityRecognizer",
     ),
+    (
+        "entities: [EMAIL_ADDRESS, EMAIL]",
+        "processors.redaction.entities[1]: unknown entity 'EMAIL'; did you mean EMAIL_ADDRESS? known: CREDIT_CARD, ",
+    ),
+    (
+        "entities: [CREDITCARD]",
+        "processors.redaction.entities[0]: unknown entity 'CREDITCARD'; did you mean CREDIT_CARD? known: ",
+    ),
+    ("entities: [phone]", "processors.redaction.entities: unknown entity 'phone'; did you mean PHONE_NUMBER? known: "),
+    (
+        "operators: {SSN: {type: mask}}",
+        "processors.redaction.operators.SSN: unknown entity 'SSN'; did you mean US_SSN? known: ",
+    ),
 ]
 
 
@@ -245,6 +258,52 @@ def test_validate_builds_the_analyzer_so_run_cannot_fail_where_validate_passed(t
         "/etc/recognizer.lic not found"
     ) in started.stderr, started.stderr
     assert "Traceback" not in validate.stderr + started.stderr
+
+
+def test_validate_and_run_say_which_key_was_meant(tmp_path: Path):
+    config = GOOD.replace("local: {path: spans.db}", "local: {pth: spans.db}\n  datdog: {api_ky: x}")
+    (tmp_path / "cfg.yaml").write_text(config.replace("pipeline:\n", "pipeline:\n  procesors: []\n") % 0)
+
+    for args in (["validate", "-c", "cfg.yaml"], ["run", "-c", "cfg.yaml"]):
+        result = run("glassbox", *args, cwd=tmp_path)
+
+        assert result.returncode == 1, (args, result.stderr)
+        for line in [
+            "  - exporters.local.pth: unknown key; did you mean path?",
+            "  - exporters.datdog: unknown exporter 'datdog'; did you mean datadog? known: datadog, otlp, local, debug",
+            "  - pipeline.procesors: unknown key; did you mean processors?",
+        ]:
+            assert line in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+
+
+LOOP = """\
+receivers:
+  otlp:
+    http: {endpoint: "0.0.0.0:4318"}
+exporters:
+  otlp: {endpoint: "http://localhost:4318"}
+pipeline:
+  exporters: [otlp]
+  send_unredacted: true
+storage: {directory: ./storage}
+"""
+
+
+def test_validate_and_run_refuse_an_exporter_that_sends_to_the_relay_itself(tmp_path: Path):
+    """One span became 1,006 in eight seconds, and the queue replayed the loop after a restart."""
+    (tmp_path / "cfg.yaml").write_text(LOOP)
+
+    for args in (["validate", "-c", "cfg.yaml"], ["run", "-c", "cfg.yaml"]):
+        result = run("glassbox", *args, cwd=tmp_path)
+
+        assert result.returncode == 1, (args, result.stderr)
+        assert (
+            "  - exporters.otlp.endpoint points at receivers.otlp.http.endpoint (0.0.0.0:4318): "
+            "the relay would send to itself forever"
+        ) in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+    assert not (tmp_path / "storage").exists()  # refused before anything was queued
 
 
 def test_validate_checks_tls_files_and_folders_it_would_write(tmp_path: Path):
