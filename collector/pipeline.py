@@ -26,6 +26,7 @@ from glassbox.collector.delivery.sender import Sender
 from glassbox.collector.delivery.store import Item, QueueStore, Write
 from glassbox.collector.intake import codec, normalize
 from glassbox.collector.intake.join import Joiner, JournalRef
+from glassbox.collector.notices import Notices
 from glassbox.processors import model as M
 from glassbox.processors import scrub, wire
 from glassbox.processors.base import Processor, where_it_failed
@@ -56,6 +57,7 @@ class Pipeline:
         self.admission = admission
         self.join_timeout = join_timeout
         self.joiner = Joiner(telemetry, join_timeout=join_timeout, max_pending=max_pending)
+        self.notices = Notices()
         self._lock = asyncio.Lock()
         self._ticker: asyncio.Task | None = None
         telemetry.gauge(T.PIPELINE_PENDING_SPANS, lambda: {(): self.joiner.pending_count})
@@ -147,6 +149,7 @@ class Pipeline:
     async def _process(self, batch: Batch) -> Batch:
         """Every processor in order; one that raises (or returns something else than a batch) leaves its batch
         scrubbed by the one fail-closed policy, counted, and the chain goes on."""
+        self.notices.observe(batch.spans)
         for name, processor in self.processors:
             try:
                 result = processor.process(batch)
