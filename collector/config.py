@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from types import UnionType
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, Union, get_args, get_origin
 from urllib.parse import urlsplit
 
 import yaml
@@ -24,7 +24,9 @@ from pydantic import BaseModel, Field, PrivateAttr, StrictBool, ValidationError,
 
 from glassbox.collector import components, validators
 from glassbox.collector.exporters.datadog.config import wanted_by_environment
+from glassbox.processors import units
 from glassbox.processors.base import ComponentConfig, ConfigError, Context
+from glassbox.processors.units import MIB, duration, size
 
 __all__ = ["ConfigError", "RelayConfig", "default_config", "load", "parse"]
 
@@ -53,9 +55,13 @@ else:
 class PipelineConfig(ComponentConfig):
     processors: list[str] = Field(default_factory=list, description="processor names, run in this order")
     exporters: list[str] = Field(default_factory=list, description="exporter names; each gets every item")
-    join_timeout: float = Field(default=1.0, ge=0, le=60, description="seconds a span waits for its log content")
+    join_timeout: Annotated[float, duration(ge=0, le=60)] = Field(
+        default=1.0, description="how long a span waits for its log content (seconds, or 500ms, 2s)"
+    )
     max_pending_spans: int = Field(default=50_000, gt=0)
-    memory_limit_mib: int = Field(default=0, ge=0, description="refuse new data above this RSS; 0 = no limit")
+    memory_limit_mib: Annotated[int, size(unit=MIB, ge=0)] = Field(
+        default=0, description="refuse new data above this RSS (MiB, or 512MiB, 2GiB); 0 = no limit"
+    )
     send_unredacted: StrictBool = Field(
         default=False,
         description="true: exporters that send data off this machine may get content no redaction processor saw "
@@ -416,11 +422,18 @@ def parse(
     return config
 
 
+_SHOWN_TYPE_ERRORS = {"int_type", "float_type", "bool_type", "int_from_float", "bool_parsing", "int_parsing"}
+
+
 def _format(exc: ValidationError) -> list[str]:
     messages = []
-    for error in exc.errors(include_url=False, include_input=False):
+    for error in exc.errors(include_url=False):
         loc = ".".join(str(part) for part in error["loc"])
         msg = error["msg"].removeprefix("Value error, ")
+        if error["type"] in _SHOWN_TYPE_ERRORS:  # a number or boolean field: its value is no secret
+            msg += f", got {units.got(error['input'])}"
+        elif error["type"] == "string_type":  # may be a secret: say what it is, never what it says
+            msg += f", got {units.got(error['input']).split(' (')[-1].rstrip(')')}; quote it in YAML"
         if error["type"] == "extra_forbidden":
             msg = unknown_key(error["loc"])
         for line in msg.split("\n"):

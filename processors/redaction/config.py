@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from glassbox.collector.validators import closest
 from glassbox.processors.base import ComponentConfig
+from glassbox.processors.units import Seconds, size
 
 # Presidio's pattern entities that are on by default. Off by default, on purpose (see README "Redaction"):
 # URL and UUID (links and request ids fill LLM traces and are not personal data by themselves),
@@ -140,7 +141,9 @@ class CacheSettings(Strict):
     """Content-addressed cache of analysed texts (system prompts and chat history repeat on every call)."""
 
     max_entries: int = Field(default=200_000, ge=0, description="0 disables the cache")
-    max_bytes: int = Field(default=64 << 20, ge=0, description="keys + redacted copies + findings, estimated")
+    max_bytes: Annotated[int, size(ge=0)] = Field(
+        default=64 << 20, description="keys + redacted copies + findings, estimated (bytes, or 64MiB)"
+    )
 
 
 class AttributeSettings(Strict):
@@ -192,7 +195,9 @@ class RedactionConfig(Strict):
         default=None,
         description="≥16 characters; required by hash operators. Same salt = same digest across relays/restarts",
     )
-    text_timeout: float = Field(default=2.0, gt=0, description="seconds one text may take; then it fails closed")
+    text_timeout: Seconds = Field(
+        default=2.0, description="one text may take (seconds, or 500ms); then it fails closed"
+    )
     max_text_chars: int = Field(default=1_000_000, gt=0, description="longer texts fail closed without analysis")
     workers: int | Literal["auto"] = Field(
         default="auto", description="analysis processes; 0 = in the relay process (a thread); auto = CPU count"

@@ -524,6 +524,211 @@ def test_the_switch_is_a_real_boolean(value):
     assert any(OFF_MACHINE[5:] in e for e in errors), errors  # a value that is not `true` allows nothing
 
 
+# --- values are validated, never coerced; durations and sizes with units ------------------------------------------
+
+
+def with_pipeline(**settings: Any) -> dict[str, Any]:
+    return {**LOCAL, "pipeline": {**LOCAL["pipeline"], **settings}}
+
+
+def with_local(**settings: Any) -> dict[str, Any]:
+    return {**LOCAL, "exporters": {"local": {"path": "spans.db", **settings}}}
+
+
+def with_redaction(**settings: Any) -> dict[str, Any]:
+    return {
+        **LOCAL,
+        "processors": {"redaction": settings},
+        "pipeline": {**LOCAL["pipeline"], "processors": ["redaction"]},
+    }
+
+
+SIZE_MIB = 'expected a size like 512 (MiB) or "512MiB"'
+SIZE_BYTES = 'expected a size like 33554432 (bytes) or "32MiB"'
+DURATION = 'expected a duration like 30 (seconds) or "30s" ("500ms", "5m", "1h")'
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        # the issue: `memory_limit_mib: yes` was 1 MiB and every request was refused
+        (with_pipeline(memory_limit_mib=True), f"pipeline.memory_limit_mib: {SIZE_MIB}, got true (a boolean)"),
+        (
+            with_pipeline(memory_limit_mib=1.5),
+            f"pipeline.memory_limit_mib: {SIZE_MIB}, got 1.5 (a number); a whole "
+            "number of MiB; or write it with a unit",
+        ),
+        (
+            with_pipeline(memory_limit_mib=-1),
+            f"pipeline.memory_limit_mib: {SIZE_MIB}, got -1 (an integer); must be at least 0 MiB",
+        ),
+        (
+            with_pipeline(memory_limit_mib="lots"),
+            f"pipeline.memory_limit_mib: {SIZE_MIB}, got 'lots' (a string); "
+            "units: B, KiB, MiB, GiB, TiB (powers of 1024) or KB, MB, GB, TB (powers of 1000)",
+        ),
+        (
+            with_pipeline(memory_limit_mib="512KiB"),
+            f"pipeline.memory_limit_mib: {SIZE_MIB}, got '512KiB' (a string); less than 1 MiB",
+        ),
+        # bool for int, float for int
+        (
+            with_pipeline(max_pending_spans=True),
+            "pipeline.max_pending_spans: Input should be a valid integer, got true (a boolean)",
+        ),
+        (
+            with_local(batch_max_items=99.9),
+            "exporters.local.batch_max_items: Input should be a valid integer, got 99.9 (a number)",
+        ),
+        (
+            with_redaction(max_text_chars=1e6),
+            "processors.redaction.max_text_chars: Input should be a valid integer, got 1000000.0 (a number)",
+        ),
+        (
+            with_redaction(workers=True),
+            "processors.redaction.workers.int: Input should be a valid integer, got true (a boolean)",
+        ),
+        # str for bool, bool/number for str
+        (
+            with_redaction(context={"enabled": "no"}),
+            "processors.redaction.context.enabled: Input should be a valid boolean, got 'no' (a string)",
+        ),
+        (
+            with_pipeline(send_unredacted="yes"),
+            "pipeline.send_unredacted: Input should be a valid boolean, got 'yes' (a string)",
+        ),
+        (
+            {**LOCAL, "storage": {"directory": 7}},
+            "storage.directory: Input should be a valid string, got an integer; quote it in YAML",
+        ),
+        # bad units, negative, out of range
+        (
+            with_local(timeout="5 minutes"),
+            f"exporters.local.timeout: {DURATION}, got '5 minutes' (a string); units: ms, s, m, h",
+        ),
+        (with_local(timeout=True), f"exporters.local.timeout: {DURATION}, got true (a boolean)"),
+        (
+            with_local(flush_interval=0),
+            f"exporters.local.flush_interval: {DURATION}, got 0 (an integer); must be more than 0 seconds",
+        ),
+        (
+            with_local(retry_max_elapsed="-5m"),
+            f"exporters.local.retry_max_elapsed: {DURATION}, got '-5m' (a string); units: ms, s, m, h",
+        ),
+        (
+            with_pipeline(join_timeout="2m"),
+            f"pipeline.join_timeout: {DURATION}, got '2m' (a string); must be at most 60 seconds",
+        ),
+        (
+            with_local(queue_max_bytes="1GB2"),
+            f"exporters.local.queue_max_bytes: {SIZE_BYTES}, got '1GB2' "
+            "(a string); units: B, KiB, MiB, GiB, TiB (powers of 1024) or KB, MB, GB, TB (powers of 1000)",
+        ),
+        (
+            with_local(queue_max_bytes=-1),
+            f"exporters.local.queue_max_bytes: {SIZE_BYTES}, got -1 (an integer); must be more than 0 bytes",
+        ),
+        (with_local(queue_max_bytes=False), f"exporters.local.queue_max_bytes: {SIZE_BYTES}, got false (a boolean)"),
+        (
+            with_redaction(cache={"max_bytes": "64 megs"}),
+            f"processors.redaction.cache.max_bytes: {SIZE_BYTES}, got "
+            "'64 megs' (a string); units: B, KiB, MiB, GiB, TiB (powers of 1024) or KB, MB, GB, TB (powers of 1000)",
+        ),
+        (
+            with_redaction(text_timeout="forever"),
+            f"processors.redaction.text_timeout: {DURATION}, got 'forever' (a string); units: ms, s, m, h",
+        ),
+        (
+            {**LOCAL, "receivers": {"otlp": {"http": {"max_body_bytes": "32mb", "read_timeout": "0s"}}}},
+            f"receivers.otlp.http.read_timeout: {DURATION}, got '0s' (a string); must be more than 0 seconds",
+        ),
+    ],
+)
+def test_values_of_the_wrong_kind_are_errors_that_name_the_key_and_the_unit(data, error):
+    assert error in errors_of(data)
+
+
+def test_memory_limit_yes_in_a_yaml_file_is_an_error_not_one_mib(tmp_path: Path):
+    """What the user wrote (YAML 1.1 reads `yes` as true), through ``load`` as ``glassbox validate`` does."""
+    (tmp_path / "relay.yaml").write_text(
+        "exporters: {local: {}}\npipeline:\n  exporters: [local]\n  memory_limit_mib: yes\n"
+    )
+
+    with pytest.raises(ConfigError) as caught:
+        load(tmp_path / "relay.yaml", environ={})
+
+    assert caught.value.errors == [f"pipeline.memory_limit_mib: {SIZE_MIB}, got true (a boolean)"]
+
+
+def test_durations_and_sizes_are_accepted_as_numbers_and_with_units():
+    config = parse(
+        {
+            "receivers": {"otlp": {"grpc": {"max_message_bytes": "4MiB"}, "http": {"max_body_bytes": "64MB"}}},
+            "exporters": {
+                "local": {
+                    "path": "spans.db",
+                    "timeout": "500ms",
+                    "flush_interval": 2,  # a number is seconds, as before
+                    "retry_initial_interval": 0.25,
+                    "retry_max_interval": "1m30s",
+                    "retry_max_elapsed": "1h",
+                    "queue_max_bytes": "1GiB",
+                }
+            },
+            "processors": {"redaction": {"text_timeout": "1.5s", "cache": {"max_bytes": "512KiB"}}},
+            "pipeline": {
+                "exporters": ["local"],
+                "processors": ["redaction"],
+                "join_timeout": "250ms",
+                "memory_limit_mib": "2GiB",
+            },
+        },
+        environ={"TIMEOUT": "45s"},
+    )
+    local = config.exporters.local
+    assert (local.timeout, local.flush_interval, local.retry_initial_interval) == (0.5, 2.0, 0.25)
+    assert (local.retry_max_interval, local.retry_max_elapsed, local.queue_max_bytes) == (90.0, 3600.0, 1 << 30)
+    assert config.receivers.otlp.grpc.max_message_bytes == 4 << 20
+    assert config.receivers.otlp.http.max_body_bytes == 64_000_000  # MB is 10^6 bytes, MiB 2^20
+    redaction = config.processors.redaction
+    assert (redaction.text_timeout, redaction.cache.max_bytes) == (1.5, 512 << 10)
+    assert (config.pipeline.join_timeout, config.pipeline.memory_limit_mib) == (0.25, 2048)
+
+
+@pytest.mark.parametrize(
+    ("value", "mib"), [(512, 512), ("512MiB", 512), ("512Mi", 512), ("1GiB", 1024), ("1.5GiB", 1536), ("64MB", 61)]
+)
+def test_memory_limit_mib_takes_mib_or_any_size_unit(value, mib):
+    assert parse(with_pipeline(memory_limit_mib=value), environ={}).pipeline.memory_limit_mib == mib
+
+
+@pytest.mark.parametrize(("value", "seconds"), [("30s", 30.0), ("45", 45.0), ("2m", 120.0)])
+def test_a_duration_from_the_environment_is_read_like_one_from_the_file(value, seconds):
+    config = parse(with_local(timeout="${env:TIMEOUT}"), environ={"TIMEOUT": value})
+
+    assert config.exporters.local.timeout == seconds
+
+
+def test_the_readme_configuration_example_is_valid_and_written_with_units(tmp_path: Path):
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Configuration", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "relay.yaml").write_text(block)
+
+    config = load(tmp_path / "relay.yaml", environ={})
+
+    assert "max_body_bytes: 32MiB" in block and "read_timeout: 30s" in block
+    assert (config.receivers.otlp.http.max_body_bytes, config.receivers.otlp.http.read_timeout) == (32 << 20, 30.0)
+
+
+def test_an_integer_where_a_number_is_expected_is_fine():
+    config = parse(with_redaction(score_threshold=1, context={"similarity_factor": 0}), environ={})
+
+    assert (
+        config.processors.redaction.score_threshold == 1.0
+        and config.processors.redaction.context.similarity_factor == 0
+    )
+
+
 # --- validate refuses what run would: entity names, "did you mean", an exporter that sends to the relay itself ---
 
 
