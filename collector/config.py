@@ -245,7 +245,11 @@ def unknown_name(what: str, name: str, known: Iterable[str]) -> str:
     return f"unknown {what} {name!r};{f' did you mean {guess}?' if guess else ''} known: {', '.join(known)}"
 
 
-_SECTIONS = {"receivers": components.RECEIVERS, "processors": components.PROCESSORS, "exporters": components.EXPORTERS}
+_SECTIONS: dict[str, Mapping[str, Any]] = {
+    "receivers": components.RECEIVERS,
+    "processors": components.PROCESSORS,
+    "exporters": components.EXPORTERS,
+}
 
 
 def unknown_key(loc: Sequence[int | str]) -> str:
