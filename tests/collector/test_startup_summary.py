@@ -26,15 +26,20 @@ def on_free_ports(config, tmp_path: Path):
     return config
 
 
-async def test_the_default_says_it_sends_to_datadog_because_of_dd_api_key_and_never_shows_it(tmp_path, caplog):
-    environ = {"DD_API_KEY": SECRET, "DD_LLMOBS_OVERRIDE_ORIGIN": "http://127.0.0.1:9"}
+async def started_default(environ: dict[str, str], tmp_path: Path, caplog) -> tuple[Relay, str]:
+    """The embedded default in ``environ``, started on free ports and stopped again; its summary."""
     relay = Relay(on_free_ports(default_config(environ=environ, base_dir=tmp_path), tmp_path), base_dir=tmp_path)
     with caplog.at_level(logging.INFO, logger="glassbox"):
         await relay.start()
     try:
-        text = summary_of(caplog)
+        return relay, summary_of(caplog)
     finally:
         await relay.stop()
+
+
+async def test_the_default_says_it_sends_to_datadog_because_of_dd_api_key_and_never_shows_it(tmp_path, caplog):
+    environ = {"DD_API_KEY": SECRET, "DD_LLMOBS_OVERRIDE_ORIGIN": "http://127.0.0.1:9"}
+    relay, text = await started_default(environ, tmp_path, caplog)
 
     assert "config: the embedded default, sending to Datadog because DD_API_KEY is set" in text
     assert f"OTLP/gRPC on 127.0.0.1:{relay.grpc_port}" in text and f"on 127.0.0.1:{relay.http_port}" in text
@@ -45,13 +50,7 @@ async def test_the_default_says_it_sends_to_datadog_because_of_dd_api_key_and_ne
 
 
 async def test_without_datadog_variables_it_says_everything_stays_local(tmp_path, caplog):
-    relay = Relay(on_free_ports(default_config(environ={}, base_dir=tmp_path), tmp_path), base_dir=tmp_path)
-    with caplog.at_level(logging.INFO, logger="glassbox"):
-        await relay.start()
-    try:
-        text = summary_of(caplog)
-    finally:
-        await relay.stop()
+    relay, text = await started_default({}, tmp_path, caplog)
 
     assert "config: the embedded default (local SQLite: no Datadog variable is set)" in text
     assert "exporter local: SQLite " in text and f"the viewer at http://127.0.0.1:{relay.admin_port}/" in text
