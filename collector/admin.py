@@ -1,6 +1,6 @@
-"""Admin endpoints: ``/healthz`` (the process is up), ``/readyz`` (200 while the relay would accept data, 503
-with the reason while it would refuse — the same rule the receivers use), ``/metrics`` (Prometheus text), and
-pages components offer (``/``: the local viewer when the ``local`` exporter is on)."""
+"""Admin endpoints: ``/healthz`` (the process is up), ``/readyz`` (200 while the relay would accept data — the
+rule the receivers refuse by — and no exporter fails every send; 503 with the reason otherwise), ``/metrics``
+(Prometheus text), and pages components offer (``/``: the local viewer when the ``local`` exporter is on)."""
 
 from __future__ import annotations
 

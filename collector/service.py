@@ -185,10 +185,16 @@ class Relay:
             raise StartupError(f"{key}: cannot start: {type(exc).__name__}: {exc}") from None
 
     def ready(self) -> tuple[bool, str]:
-        """Ready = started, and admission would accept a request now (the one rule receivers refuse by)."""
+        """Ready = started, admission would accept a request now (the one rule receivers refuse by), and no
+        exporter is failing every send (a 403 from a bad API key would otherwise look healthy while everything
+        goes to the dead letters)."""
         if not self._ready:
             return False, "starting or stopping"
-        return self.admission.ready()
+        ready, reason = self.admission.ready()
+        if not ready:
+            return ready, reason
+        failing = [why for sender in self.senders if (why := sender.failing())]
+        return (False, "; ".join(failing)) if failing else (True, "")
 
     async def _drain_processors(self, timeout: float) -> None:
         """Processors with work in flight (an LLM judge) finish it, or give up, before the last flush."""

@@ -27,6 +27,7 @@ from glassbox.processors.base import where_it_failed
 log = logging.getLogger("glassbox.sender")
 Row = tuple[int, str, bytes]  # (queue id, kind, payload)
 RESYNC_INTERVAL = 10.0  # seconds between recounts of the queue on disk
+FAILING_AFTER = 3  # sends failed in a row, with nothing accepted since, before the exporter counts as failing
 
 
 class Sender:
@@ -45,6 +46,19 @@ class Sender:
         self._task: asyncio.Task | None = None
         self._cursor = 0
         self._closing = False
+        self._failed_in_a_row = 0  # send attempts that failed since the destination last accepted anything
+        self._last_error = ""
+
+    def failing(self) -> str | None:
+        """Why this exporter is failing every send (``/readyz`` says it), or None: a bad API key (403) or a
+        destination that is down shows here after ``FAILING_AFTER`` failures in a row; one accepted send clears it."""
+        if self._failed_in_a_row < FAILING_AFTER:
+            return None
+        return f"exporter {self.name}: the last {self._failed_in_a_row} sends failed ({self._last_error})"
+
+    def _failed(self, error: str) -> None:
+        self._failed_in_a_row += 1
+        self._last_error = error
 
     @property
     def queued(self) -> tuple[int, int]:
@@ -120,11 +134,15 @@ class Sender:
                 accepted, refused, rest = _partition(pending, exc.accepted, exc.refused)
                 if not accepted and not refused:  # no progress reported: refuse all rather than loop
                     refused, rest = rest, []
+                if not accepted:
+                    self._failed(f"{exc.reason}: {exc}")
                 await self._ack(accepted)
                 await self._dead_letter(refused, exc.reason, str(exc))
                 pending = rest  # not attempted (the exporter stopped at the refusal): send them now
             except RetryableError as exc:
                 accepted, _, pending = _partition(pending, exc.accepted, frozenset())
+                if not accepted:
+                    self._failed(str(exc))
                 await self._ack(accepted)
                 if not pending:
                     return
@@ -144,6 +162,7 @@ class Sender:
 
     async def _ack(self, rows: list[Row]) -> None:
         if rows:
+            self._failed_in_a_row = 0
             await self.store.ack(self.name, [row[0] for row in rows])
             self.telemetry.add(T.EXPORTER_SENT_ITEMS, len(rows), exporter=self.name)
 
