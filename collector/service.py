@@ -13,6 +13,7 @@ import asyncio
 import collections
 import gc
 import logging
+import platform
 import signal
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from glassbox.collector.errors import GlassboxError, StartupError
 from glassbox.collector.pipeline import Pipeline
 from glassbox.collector.receivers.base import Receiver
 from glassbox.collector.receivers.otlp.receiver import serve
-from glassbox.collector.summary import startup_summary
+from glassbox.collector.summary import startup_summary, version
 from glassbox.collector.validators import split_endpoint
 from glassbox.processors.base import Context, Processor, where_it_failed
 from glassbox.processors.model import Batch
@@ -131,6 +132,8 @@ class Relay:
         )
         unredacted = unredacted_egress(self.config.pipeline.exporters, self.config.pipeline.processors)
         self.telemetry.gauge(T.PIPELINE_UNREDACTED_EXPORTERS, lambda: {(("exporter", n),): 1 for n in unredacted})
+        build = (("python", platform.python_version()), ("version", version()))
+        self.telemetry.gauge(T.BUILD_INFO, lambda: {build: 1})
         self._oldest: dict[str, float] = {}
 
     async def refresh_gauges(self) -> None:

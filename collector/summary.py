@@ -14,7 +14,7 @@ from glassbox.collector.config import unredacted_egress
 from glassbox.collector.validators import split_endpoint
 
 
-def _version() -> str:
+def version() -> str:
     try:
         return metadata.version("glassbox-otel")
     except metadata.PackageNotFoundError:
@@ -28,7 +28,7 @@ def _describe(component: Any) -> str:
 
 def startup_summary(relay: Any) -> str:
     config = relay.config
-    lines = [f"glassbox {_version()} ready; config: {config.origin or 'given in code'}"]
+    lines = [f"glassbox {version()} ready; config: {config.origin or 'given in code'}"]
     receiver = config.receivers.otlp
     listening = []
     if receiver is not None and receiver.grpc is not None and relay.grpc_port:

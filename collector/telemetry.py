@@ -74,6 +74,7 @@ PIPELINE_DROPPED_ITEMS = _counter(
     "spans, log records or evaluations dropped because they could not even be scrubbed, by reason",
     "reason",
 )
+BUILD_INFO = _gauge("build_info", "1, labelled with the relay's version and Python's", "version", "python")
 PIPELINE_UNREDACTED_EXPORTERS = _gauge(
     "pipeline_unredacted_exporters",
     "1 per exporter that sends data off this machine with no redaction in the pipeline (pipeline.send_unredacted)",

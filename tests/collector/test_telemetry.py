@@ -83,6 +83,8 @@ async def test_a_running_relay_renders_every_family_of_the_catalogue(make_relay)
     assert families["glassbox_exporter_queue_capacity"]["samples"] == {'{exporter="local"}': "100000"}
     assert families["glassbox_pipeline_pending_spans"]["samples"] == {"": "0"}
     assert families["glassbox_pipeline_unredacted_exporters"]["samples"] == {}  # local keeps data on the machine
+    ((labels, value),) = families["glassbox_build_info"]["samples"].items()
+    assert value == "1" and 'version="' in labels and 'python="3.' in labels
 
 
 async def test_metrics_say_which_exporters_get_unredacted_data_when_the_switch_allows_it(make_relay, tmp_path):
