@@ -73,6 +73,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_spans(args: argparse.Namespace) -> int:
+    import orjson
+
     from glassbox.collector.exporters.local.store import LocalStore
     from glassbox.collector.exporters.local.summary import render_summary
 
@@ -86,7 +88,12 @@ def cmd_spans(args: argparse.Namespace) -> int:
     if not Path(path).exists():
         print(f"{path}: no local store yet (run `glassbox run` and send it some spans)", file=sys.stderr)
         return 1
-    print(render_summary(LocalStore(path).recent(args.limit)))
+    rows = LocalStore(path).recent(args.limit, service=args.service, trace=args.trace, errors=args.errors)
+    if args.json:
+        for row in rows:  # one JSON object per line: the stored row, with the span event as Datadog would get it
+            print(orjson.dumps(row).decode())
+        return 0
+    print(render_summary(rows))
     return 0
 
 
@@ -113,6 +120,8 @@ def cmd_deadletter(args: argparse.Namespace) -> int:
                 if letter["kind"] in ("span", "eval")
                 else f"<{len(payload)} bytes of OTLP protobuf>"
             )
+        elif args.action == "purge":
+            print(f"deleted {deadletter.purge(path, args.ids or None)} dead letter(s)")
         else:
             moved = deadletter.replay(path, args.ids or None)
             print(f"moved {moved} dead letter(s) back to their queues")
@@ -164,12 +173,18 @@ def parser() -> argparse.ArgumentParser:
     spans.add_argument("-c", "--config", help=CONFIG_HELP + "; its local exporter's path is read")
     spans.add_argument("--db", help="path of the local SQLite store (default: from the config)")
     spans.add_argument("-n", "--limit", type=int, default=50, help="how many of the newest spans (default 50)")
+    spans.add_argument("--service", help="only spans of this service (their service: tag)")
+    spans.add_argument("--trace", help="only spans of this trace (32 hex characters)")
+    spans.add_argument("--errors", action="store_true", help="only spans with an error")
+    spans.add_argument("--json", action="store_true", help="one JSON object per span instead of the table")
     spans.set_defaults(func=cmd_spans)
     dead = sub.add_parser(
-        "deadletter", parents=[common], help="list, show or replay items destinations refused for good"
+        "deadletter", parents=[common], help="list, show, replay or purge items destinations refused for good"
     )
-    dead.add_argument("action", choices=["list", "show", "replay"], help="list them, show one, or replay")
-    dead.add_argument("ids", nargs="*", type=int, help="dead-letter ids (show: one; replay: none = all)")
+    dead.add_argument(
+        "action", choices=["list", "show", "replay", "purge"], help="list them, show one, replay or delete them"
+    )
+    dead.add_argument("ids", nargs="*", type=int, help="dead-letter ids (show: one; replay, purge: none = all)")
     dead.add_argument("-c", "--config", help=CONFIG_HELP + "; its storage.directory is read")
     dead.add_argument("-n", "--limit", type=int, default=100, help="how many to list (default 100)")
     dead.set_defaults(func=cmd_deadletter)

@@ -1,4 +1,4 @@
-"""``glassbox deadletter``: list, show and replay what destinations refused for good.
+"""``glassbox deadletter``: list, show, replay and purge what destinations refused for good.
 
 Works on the queue database directly (SQLite allows it while the relay runs): ``replay`` moves dead letters
 back into their exporter's queue, where a running relay's sender picks them up.
@@ -48,6 +48,17 @@ def replay(path: Path, ids: list[int] | None = None) -> int:
             ).rowcount
             db.execute(f"DELETE FROM dead_letters {where}", args)
         return moved
+    finally:
+        db.close()
+
+
+def purge(path: Path, ids: list[int] | None = None) -> int:
+    """Delete dead letters for good (all, or the given ids); returns how many were deleted."""
+    db = _connect(path)
+    try:
+        with db:
+            where, args = ("", ()) if not ids else (f"WHERE id IN ({','.join('?' * len(ids))})", tuple(ids))
+            return db.execute(f"DELETE FROM dead_letters {where}", args).rowcount
     finally:
         db.close()
 

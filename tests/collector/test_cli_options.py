@@ -11,6 +11,8 @@ import orjson
 import yaml
 
 from glassbox.collector.cli import parser
+from glassbox.collector.delivery import deadletter
+from glassbox.collector.delivery.store import QueueStore, Write
 from glassbox.collector.exporters.local.store import LocalStore
 from tests.collector.test_cli import GOOD, cli_env, command, run
 
@@ -74,3 +76,53 @@ def test_a_reader_that_leaves_early_ends_the_listing_quietly(tmp_path: Path):
     stderr = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 141, stderr
     assert "Traceback" not in stderr and "BrokenPipe" not in stderr
+
+
+def stored_spans(path: Path, specs: list[tuple[str, str, str]]) -> None:
+    """(trace id, service, status) per span, written through the local store."""
+    rows = []
+    for i, (trace, service, status) in enumerate(specs):
+        event = {"trace_id": trace, "span_id": str(i + 1), "name": f"chat {i}", "status": status}
+        event |= {"tags": [f"service:{service}", "env:test"], "meta": {"span": {"kind": "llm"}}}
+        rows.append(
+            (1, trace, str(i + 1), "undefined", event["name"], "llm", service, "gpt-4o-mini", "openai", status,
+             i, 1000, 10, 5, 15, 0.0001, None, orjson.dumps(event))
+        )  # fmt: skip
+    LocalStore(path).insert(rows, [])
+
+
+def test_spans_filters_by_service_trace_and_errors_and_prints_json(tmp_path: Path):
+    a, b = "a" * 32, "b" * 32
+    stored_spans(tmp_path / "s.db", [(a, "shop", "ok"), (a, "shop", "error"), (b, "billing", "ok"), (b, "shop", "ok")])
+
+    def listed(*options: str) -> list[tuple[str, str, str]]:
+        result = run("glassbox", "spans", "--db", str(tmp_path / "s.db"), "--json", *options, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        rows = [orjson.loads(line) for line in result.stdout.splitlines()]
+        return [(r["trace_id"], r["ml_app"], r["status"]) for r in rows]
+
+    assert len(listed()) == 4
+    assert listed("--service", "billing") == [(b, "billing", "ok")]
+    assert listed("--service", "shop", "--errors") == [(a, "shop", "error")]
+    assert listed("--trace", b.upper()) == [(b, "billing", "ok"), (b, "shop", "ok")]
+    table = run("glassbox", "spans", "--db", str(tmp_path / "s.db"), "--service", "nobody", cwd=tmp_path).stdout
+    assert "(0 span events)" in table
+
+
+async def test_deadletter_purge_deletes_the_given_letters_or_all(tmp_path: Path):
+    (tmp_path / "cfg.yaml").write_text(GOOD % 0)
+    store = QueueStore(tmp_path / "storage" / "queue.db")
+    store.open()
+    try:
+        await store.commit(Write(enqueue={"local": [("span", b"one"), ("span", b"two"), ("span", b"three")]}))
+        ids = [row[0] for row in await store.peek("local", 0, 10)]
+        await store.dead_letter("local", ids, "http_400", "refused")
+    finally:
+        store.close()
+    letters = sorted(r["id"] for r in deadletter.list_letters(tmp_path / "storage" / "queue.db"))
+
+    first = run("glassbox", "deadletter", "purge", str(letters[0]), "-c", "cfg.yaml", cwd=tmp_path)
+    assert first.returncode == 0 and first.stdout.strip() == "deleted 1 dead letter(s)", first.stderr
+    rest = run("glassbox", "deadletter", "purge", "-c", "cfg.yaml", cwd=tmp_path)
+    assert rest.stdout.strip() == "deleted 2 dead letter(s)"
+    assert run("glassbox", "deadletter", "list", "-c", "cfg.yaml", cwd=tmp_path).stdout.strip() == "no dead letters"

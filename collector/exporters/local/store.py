@@ -59,11 +59,25 @@ class LocalStore:
         finally:
             db.close()
 
-    def recent(self, limit: int = 50) -> list[dict[str, Any]]:
+    def recent(
+        self, limit: int = 50, *, service: str | None = None, trace: str | None = None, errors: bool = False
+    ) -> list[dict[str, Any]]:
+        """The newest ``limit`` spans, oldest first; only a service's (its ``service:`` tag), one trace's, or
+        those with an error when asked."""
+        where, args = [], []
+        if service is not None:
+            where.append("EXISTS (SELECT 1 FROM json_each(event, '$.tags') WHERE value = ?)")
+            args.append(f"service:{service}")
+        if trace is not None:
+            where.append("trace_id = ?")
+            args.append(trace.lower())
+        if errors:
+            where.append("status = 'error'")
+        clause = f"WHERE {' AND '.join(where)} " if where else ""
         db = self._connect()
         db.row_factory = sqlite3.Row
         try:
-            rows = db.execute("SELECT * FROM spans ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+            rows = db.execute(f"SELECT * FROM spans {clause}ORDER BY id DESC LIMIT ?", (*args, limit)).fetchall()
             out = []
             for row in reversed(rows):
                 item = dict(row)
