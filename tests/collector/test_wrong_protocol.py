@@ -16,8 +16,11 @@ from tests.conftest import fixture_files, post_otlp, signal_of
 
 
 async def grpc_to(port: int, attempts: int) -> None:
+    # Each attempt on a channel of its own with its own subchannel: gRPC otherwise shares one connection (and its
+    # backoff after the failure) between channels, and later attempts fail without connecting at all.
+    options = [("grpc.enable_http_proxy", 0), ("grpc.use_local_subchannel_pool", 1)]
     for _ in range(attempts):
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=[("grpc.enable_http_proxy", 0)]) as ch:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=options) as ch:
             stub = trace_service_pb2_grpc.TraceServiceStub(ch)
             with pytest.raises(grpc.aio.AioRpcError) as refused:
                 await stub.Export(trace_service_pb2.ExportTraceServiceRequest(), timeout=5)
