@@ -7,7 +7,6 @@ import asyncio
 import logging
 import os
 import sys
-from importlib import resources
 from pathlib import Path
 
 from glassbox.collector.config import (
@@ -15,11 +14,12 @@ from glassbox.collector.config import (
     RelayConfig,
     component_problems,
     default_config,
+    default_yaml,
     load,
     unredacted_egress,
 )
 from glassbox.collector.errors import ConfigError, StartupError
-from glassbox.collector.summary import version
+from glassbox.collector.version import VERSION
 from glassbox.processors.base import Context
 
 
@@ -131,17 +131,13 @@ def cmd_deadletter(args: argparse.Namespace) -> int:
     return 0
 
 
-def default_yaml() -> str:
-    return resources.files("glassbox.config").joinpath("default.yaml").read_text(encoding="utf-8")
-
-
 CONFIG_HELP = "config file (YAML); without it: the embedded default (see `glassbox validate --default`)"
 LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR"]
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="glassbox", description="OpenTelemetry GenAI spans → Datadog LLM Observability")
-    p.add_argument("--version", action="version", version=f"glassbox {version()}")
+    p.add_argument("--version", action="version", version=f"glassbox {VERSION}")
     p.add_argument("--log-level", default="INFO", choices=LEVELS, help="the relay's log level (default INFO)")
     # The same flag after the subcommand (`glassbox run --log-level DEBUG`); SUPPRESS keeps the one given first.
     common = argparse.ArgumentParser(add_help=False)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from types import UnionType
@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field, PrivateAttr, StrictBool, ValidationError,
 from glassbox.collector import components, validators
 from glassbox.collector.exporters.datadog.config import wanted_by_environment
 from glassbox.processors import units
-from glassbox.processors.base import ComponentConfig, ConfigError, Context
+from glassbox.processors.base import ComponentConfig, ConfigError, Context, closest, unknown_name
 from glassbox.processors.units import MIB, duration, size
 
 __all__ = ["ConfigError", "RelayConfig", "default_config", "load", "parse"]
@@ -238,13 +238,6 @@ def _component_config(section: str, name: str, factory: Any, raw: dict[str, Any]
 # --- "did you mean" -----------------------------------------------------------------------------------------------
 
 
-def unknown_name(what: str, name: str, known: Iterable[str]) -> str:
-    """An unknown component name (``exporters.datdog``, ``pipeline.exporters: [otlpp]``): the closest, then all."""
-    known = list(known)
-    guess = validators.closest(name, known)
-    return f"unknown {what} {name!r};{f' did you mean {guess}?' if guess else ''} known: {', '.join(known)}"
-
-
 _SECTIONS: dict[str, Mapping[str, Any]] = {
     "receivers": components.RECEIVERS,
     "processors": components.PROCESSORS,
@@ -257,7 +250,7 @@ def unknown_key(loc: Sequence[int | str]) -> str:
     if len(loc) == 2 and loc[0] in _SECTIONS:
         return unknown_name(str(loc[0])[:-1], str(loc[1]), _SECTIONS[str(loc[0])])
     known = _keys_at(RelayConfig, loc[:-1])
-    guess = validators.closest(str(loc[-1]), known)
+    guess = closest(str(loc[-1]), known)
     if guess:
         return f"unknown key; did you mean {guess}?"
     return f"unknown key; known keys here: {', '.join(known)}" if known else "unknown key (check the spelling)"
@@ -466,12 +459,12 @@ def default_config(environ: Mapping[str, str] | None = None, base_dir: Path | No
     """The shipped default: Datadog agentless with DD_API_KEY, the Agent with DD_AGENT_HOST/DD_TRACE_AGENT_URL,
     otherwise the ``local`` exporter (SQLite) so nothing leaves the machine."""
     environ = os.environ if environ is None else environ
-    data = yaml.safe_load(resources.files("glassbox.config").joinpath("default.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load(default_yaml())
     origin = "the embedded default (local SQLite: no Datadog variable is set)"
-    if wanted_by_environment(environ):
+    named = wanted_by_environment(environ)
+    if named:
         data["exporters"]["datadog"] = {}
         data["pipeline"]["exporters"] = ["datadog"]
-        named = [v for v in DATADOG_VARIABLES if environ.get(v)]
         verb = "is" if len(named) == 1 else "are"
         origin = f"the embedded default, sending to Datadog because {', '.join(named)} {verb} set"
     config = parse(data, environ, "default config", base_dir=base_dir)
@@ -479,4 +472,6 @@ def default_config(environ: Mapping[str, str] | None = None, base_dir: Path | No
     return config
 
 
-DATADOG_VARIABLES = ("DD_API_KEY", "DD_LLMOBS_AGENTLESS_ENABLED", "DD_AGENT_HOST", "DD_TRACE_AGENT_URL")
+def default_yaml() -> str:
+    """The embedded default config, as shipped (``glassbox validate --default`` prints it)."""
+    return resources.files("glassbox.config").joinpath("default.yaml").read_text(encoding="utf-8")

@@ -31,8 +31,9 @@ from glassbox.collector.errors import GlassboxError, StartupError
 from glassbox.collector.pipeline import Pipeline
 from glassbox.collector.receivers.base import Receiver
 from glassbox.collector.receivers.otlp.receiver import serve
-from glassbox.collector.summary import startup_summary, version
+from glassbox.collector.summary import startup_summary
 from glassbox.collector.validators import split_endpoint
+from glassbox.collector.version import VERSION
 from glassbox.processors.base import Context, Processor, where_it_failed
 from glassbox.processors.model import Batch
 
@@ -48,6 +49,9 @@ log = logging.getLogger("glassbox")
 class Relay:
     def __init__(self, config: RelayConfig, base_dir: Path | None = None, shutdown_timeout: float = 10.0):
         self.config = config
+        # Exporters that get content no redaction saw (pipeline.send_unredacted): the startup warning, the
+        # summary and /metrics all say these.
+        self.unredacted = unredacted_egress(config.pipeline.exporters, config.pipeline.processors)
         self.shutdown_timeout = shutdown_timeout
         self.telemetry = T.Telemetry()
         self.late: collections.deque[Batch] = collections.deque()  # results processors hand in after the fact
@@ -130,9 +134,9 @@ class Relay:
         self.telemetry.gauge(
             T.EXPORTER_QUEUE_OLDEST_AGE, lambda: {(("exporter", n),): age for n, age in self._oldest.items()}
         )
-        unredacted = unredacted_egress(self.config.pipeline.exporters, self.config.pipeline.processors)
+        unredacted = self.unredacted
         self.telemetry.gauge(T.PIPELINE_UNREDACTED_EXPORTERS, lambda: {(("exporter", n),): 1 for n in unredacted})
-        build = (("python", platform.python_version()), ("version", version()))
+        build = (("python", platform.python_version()), ("version", VERSION))
         self.telemetry.gauge(T.BUILD_INFO, lambda: {build: 1})
         self._oldest: dict[str, float] = {}
 
@@ -167,9 +171,8 @@ class Relay:
         )
         # Everything loaded so far (price tables, pattern sets, models) lives as long as the relay: keep it out of the
         # garbage collector's full passes, which otherwise rescan it all as spans churn through.
-        unredacted = unredacted_egress(self.config.pipeline.exporters, self.config.pipeline.processors)
-        if unredacted:
-            log.warning(UNREDACTED_WARNING, ", ".join(unredacted))
+        if self.unredacted:
+            log.warning(UNREDACTED_WARNING, ", ".join(self.unredacted))
         gc.collect()
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLDS)

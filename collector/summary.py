@@ -7,18 +7,10 @@ and key values stay out, a URL's user:password is masked).
 
 from __future__ import annotations
 
-from importlib import metadata
 from typing import Any
 
-from glassbox.collector.config import unredacted_egress
 from glassbox.collector.validators import split_endpoint
-
-
-def version() -> str:
-    try:
-        return metadata.version("glassbox-otel")
-    except metadata.PackageNotFoundError:
-        return "unknown"
+from glassbox.collector.version import VERSION
 
 
 def _describe(component: Any) -> str:
@@ -28,7 +20,7 @@ def _describe(component: Any) -> str:
 
 def startup_summary(relay: Any) -> str:
     config = relay.config
-    lines = [f"glassbox {version()} ready; config: {config.origin or 'given in code'}"]
+    lines = [f"glassbox {VERSION} ready; config: {config.origin or 'given in code'}"]
     receiver = config.receivers.otlp
     listening = []
     if receiver is not None and receiver.grpc is not None and relay.grpc_port:
@@ -43,9 +35,8 @@ def startup_summary(relay: Any) -> str:
     lines.append("  receivers: " + ("; ".join(listening) or "none"))
     chain = [f"{name}{_describe(processor)}" for name, processor in relay.processors]
     lines.append("  processors: " + (" -> ".join(chain) if chain else "none"))
-    unredacted = unredacted_egress(config.pipeline.exporters, config.pipeline.processors)
-    if unredacted:
-        lines.append(f"  redaction: OFF for {', '.join(unredacted)} (pipeline.send_unredacted: true)")
+    if relay.unredacted:
+        lines.append(f"  redaction: OFF for {', '.join(relay.unredacted)} (pipeline.send_unredacted: true)")
     for sender in relay.senders:
         lines.append(f"  exporter {sender.name}{_describe(sender.exporter)}")
     admin = f"http://{split_endpoint(config.admin.endpoint)[0]}:{relay.admin_port}"

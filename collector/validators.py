@@ -3,9 +3,7 @@ of config messages."""
 
 from __future__ import annotations
 
-import difflib
 import re
-from collections.abc import Iterable
 
 _HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.\-]+):(\d{1,5})$")
 
@@ -28,22 +26,3 @@ def url(value: str) -> str:
 def split_endpoint(value: str) -> tuple[str, int]:
     host, _, port = value.rpartition(":")
     return host.strip("[]"), int(port)
-
-
-def closest(word: str, choices: Iterable[str]) -> str | None:
-    """The name a misspelt one most likely meant, or None: case, ``_`` and ``-`` are ignored, and a name that
-    contains the word (or is contained in it) wins over a mere look-alike, so ``EMAIL`` → ``EMAIL_ADDRESS``,
-    ``phone`` → ``PHONE_NUMBER``, ``api_ky`` → ``api_key`` (``difflib`` alone misses the first two)."""
-    by_key = {_key(choice): choice for choice in choices}
-    key = _key(word)
-    if not key or not by_key:
-        return None
-    if key in by_key:
-        return by_key[key]
-    parts = [k for k in by_key if k.startswith(key) or (len(key) >= 3 and (key in k or (len(k) >= 3 and k in key)))]
-    found = difflib.get_close_matches(key, parts or list(by_key), n=1, cutoff=0.0 if parts else 0.6)
-    return by_key[found[0]] if found else None
-
-
-def _key(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", name.lower())

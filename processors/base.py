@@ -11,8 +11,10 @@ and an optional ``check`` of what would make it fail at startup) listed once in 
 
 from __future__ import annotations
 
+import difflib
+import re
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -38,6 +40,32 @@ def where_it_failed(exc: BaseException) -> str:
         return type(exc).__name__
     last = frames[-1]
     return f"{type(exc).__name__} at {Path(last.filename).name}:{last.lineno} in {last.name}"
+
+
+def closest(word: str, choices: Iterable[str]) -> str | None:
+    """The name a misspelt one most likely meant, or None: case, ``_`` and ``-`` are ignored, and a name that
+    contains the word (or is contained in it) wins over a mere look-alike, so ``EMAIL`` → ``EMAIL_ADDRESS``,
+    ``phone`` → ``PHONE_NUMBER``, ``api_ky`` → ``api_key`` (``difflib`` alone misses the first two)."""
+    by_key = {_key(choice): choice for choice in choices}
+    key = _key(word)
+    if not key or not by_key:
+        return None
+    if key in by_key:
+        return by_key[key]
+    parts = [k for k in by_key if k.startswith(key) or (len(key) >= 3 and (key in k or (len(k) >= 3 and k in key)))]
+    found = difflib.get_close_matches(key, parts or list(by_key), n=1, cutoff=0.0 if parts else 0.6)
+    return by_key[found[0]] if found else None
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def unknown_name(what: str, name: str, known: Iterable[str]) -> str:
+    """Why a name is refused (a component, an entity): the closest known one, then all of them."""
+    known = list(known)
+    guess = closest(name, known)
+    return f"unknown {what} {name!r};{f' did you mean {guess}?' if guess else ''} known: {', '.join(known)}"
 
 
 class GlassboxError(Exception):

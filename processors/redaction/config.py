@@ -14,8 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from glassbox.collector.validators import closest
-from glassbox.processors.base import ComponentConfig
+from glassbox.processors.base import ComponentConfig, unknown_name
 from glassbox.processors.units import Seconds, size
 
 # Presidio's pattern entities that are on by default. Off by default, on purpose (see README "Redaction"):
@@ -303,9 +302,7 @@ class RedactionConfig(Strict):
 def unknown_entity(name: str, custom: Iterable[str] = ()) -> str:
     """Why an entity name is refused: the closest name the analyzer knows, then all of them."""
     known = [*KNOWN_ENTITIES, *sorted(set(custom) - set(KNOWN_ENTITIES))]
-    guess = closest(name, known)
-    hint = f"; did you mean {guess}?" if guess else ";"
-    return f"unknown entity {name!r}{hint} known: {', '.join(known)} (custom_recognizers add theirs)"
+    return unknown_name("entity", name, known) + " (custom_recognizers add theirs)"
 
 
 def entity_problems(settings: RedactionConfig) -> list[tuple[str, str]]:

@@ -38,10 +38,15 @@ class DatadogExporterConfig(SendingConfig):
         return value
 
 
-def wanted_by_environment(environ: Mapping[str, str]) -> bool:
-    """The shipped default config sends to Datadog when ddtrace's environment says there is a Datadog."""
+def wanted_by_environment(environ: Mapping[str, str]) -> list[str]:
+    """The ddtrace variables that say there is a Datadog (empty: none do). The shipped default config sends to
+    Datadog when any does, and names them in the startup summary."""
     agentless = environ.get("DD_LLMOBS_AGENTLESS_ENABLED", "").strip().lower() in AGENTLESS_TRUE
-    return agentless or any(environ.get(var) for var in ("DD_API_KEY", "DD_AGENT_HOST", "DD_TRACE_AGENT_URL"))
+    return [
+        var
+        for var in ("DD_API_KEY", "DD_LLMOBS_AGENTLESS_ENABLED", "DD_AGENT_HOST", "DD_TRACE_AGENT_URL")
+        if (agentless if var == "DD_LLMOBS_AGENTLESS_ENABLED" else environ.get(var))
+    ]
 
 
 def from_environment(section: dict[str, Any], environ: Mapping[str, str], from_env: dict[str, str]) -> dict[str, Any]:

@@ -13,9 +13,9 @@ from typing import Any
 
 import orjson
 
+from glassbox.collector.version import VERSION as GLASSBOX_VERSION
 from glassbox.processors import model as M
 
-GLASSBOX_VERSION = "0.1.0"
 ROOT_PARENT_ID = "undefined"
 ML_APP_DEFAULT = "unnamed-ml-app"
 EVENT_SIZE_LIMIT = 5_000_000  # bytes per span event; above it ddtrace drops input/output
