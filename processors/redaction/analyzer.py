@@ -483,13 +483,17 @@ class Redactor:
             return []
         return [Finding(r.entity_type, r.start, r.end, r.score) for r in resolve(self._analyze(text, entities))]
 
+    def _read_mapped(self, view: str, to_text: Any, gate: bool) -> list[Finding]:
+        """``_read`` of a view, its findings mapped back through the view's offset map."""
+        return [f._replace(start=s, end=e) for f in self._read(view, gate) for s, e in [to_text(f.start, f.end)]]
+
     def _scan(self, text: str, gate: bool) -> list[Finding]:
         """Findings in a decoded ``text`` and in its normalized view, in ``text``'s offsets."""
         out = self._read(text, gate)
         view = self.normalize(text)
         if view is not None:
             reading, to_text = view
-            out += [f._replace(start=s, end=e) for f in self._read(reading, gate) for s, e in [to_text(f.start, f.end)]]
+            out += self._read_mapped(reading, to_text, gate)
         return out
 
     def _views(self, text: str, view: tuple[str, Any] | None, candidates: list[Any], gate: bool) -> list[Finding]:
@@ -500,7 +504,7 @@ class Redactor:
         to_text = view[1] if view is not None else None
         out = []
         if to_text is not None:
-            out += [f._replace(start=s, end=e) for f in self._read(base, gate) for s, e in [to_text(f.start, f.end)]]
+            out += self._read_mapped(base, to_text, gate)
         for c in candidates:
             for f in self._scan(c.text, gate):
                 if c.to_original is None:
