@@ -14,15 +14,18 @@ from tests.support.capture_server import CaptureServer
 
 
 class Exploding:
-    """A third-party-style processor with a bug (the pipeline must contain it)."""
+    """A third-party-style processor with a bug (the pipeline must contain it); ``error`` is what it raises."""
 
     name = "exploding"
+
+    def __init__(self, error: Exception | None = None):
+        self.error = error or RuntimeError("bug in a processor")
 
     def start(self) -> None:
         return None
 
     def process(self, batch):
-        raise RuntimeError("bug in a processor")
+        raise self.error
 
     def shutdown(self) -> None:
         return None
@@ -62,25 +65,11 @@ async def test_a_failing_processor_fails_closed_for_every_exporter(make_relay, t
     assert relay.telemetry.total(T.PROCESSOR_FAILED_SPANS) > 0
 
 
-class Quoting:
-    """A processor whose exception quotes the content it choked on, as ``KeyError(customer_email)`` would."""
-
-    name = "quoting"
-
-    def start(self) -> None:
-        return None
-
-    def process(self, batch):
-        raise KeyError("ana.lopez@example.com")
-
-    def shutdown(self) -> None:
-        return None
-
-
 async def test_the_relay_log_names_the_failure_but_never_quotes_its_message(make_relay, caplog):
     """Logs leave the machine too (a log agent ships stdout): an exception's message can quote content."""
     relay = await make_relay()
-    relay.pipeline.processors.append(("quoting", Quoting()))
+    # an exception that quotes the content it choked on, as KeyError(customer_email) would
+    relay.pipeline.processors.append(("quoting", Exploding(KeyError("ana.lopez@example.com"))))
     path = fixture_files("ll_events")[0]
     with caplog.at_level("INFO", logger="glassbox"):
         status, _, _ = await post_otlp(relay, signal_of(path), path.read_bytes())

@@ -10,17 +10,16 @@ import itertools
 import json
 from typing import Any
 
-import orjson
 import pytest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from glassbox.collector.exporters.datadog import format as datadog_format
 from glassbox.collector.intake import normalize
 from glassbox.processors import model as M
 from glassbox.processors import wire
 from glassbox.processors.scrub import scrub_batch, structural
 from tests.processors.conftest import TRACE_ID, chat_span, trace_request
+from tests.processors.test_redaction_failclosed import rendered
 
 IDS = {"trace_id": TRACE_ID, "span_id": bytes(range(1, 9)), "parent_span_id": b""}
 
@@ -70,22 +69,6 @@ class Planter:
 
     def leaks(self, blob: bytes) -> dict[str, str]:
         return {v: w for v, w in self.planted.items() if v.encode() in blob or v.encode().hex().encode() in blob}
-
-
-def rendered(batch: M.Batch) -> bytes:
-    """Every byte exporters would send: Datadog span events (what `local` stores too), the OTLP traces copy, the
-    log requests and the forwarded metric requests."""
-    out = [orjson.dumps(datadog_format.span_event(s, ml_app="app")) for s in batch.spans if s.is_genai]
-    out += [orjson.dumps(datadog_format.eval_metrics(s, ml_app="app")) for s in batch.spans if s.is_genai]
-    out += [
-        orjson.dumps(datadog_format.eval_metric(d.trace_id, d.span_id, d.evaluation, ml_app="app"))
-        for d in batch.evaluations
-    ]
-    out.append(wire.evaluation_logs(batch.evaluations).SerializeToString())
-    out.append(wire.traces_request(batch.spans).SerializeToString())
-    out.append(wire.logs_request(batch.logs).SerializeToString())
-    out.extend(wire.metrics_request(m).SerializeToString() for m in batch.metrics)
-    return b"\n".join(out)
 
 
 def genai_attributes(plant: Planter) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from glassbox.collector.exporters.datadog import format as datadog_format
 from glassbox.collector.intake import normalize
 from glassbox.processors import model as M
+from glassbox.processors import wire
 from glassbox.processors.redaction.config import RedactionConfig
 from glassbox.processors.redaction.processor import RedactionProcessor
 from glassbox.processors.wire import logs_request, traces_request
@@ -33,10 +34,18 @@ STUBBORN = {
 
 
 def rendered(batch: M.Batch) -> bytes:
-    """Everything exporters would send: Datadog span events, the OTLP traces copy and the log requests."""
+    """Every byte exporters would send: Datadog span events and evaluation metrics (what `local` stores too), the
+    OTLP traces copy, the log requests (late evaluations too) and the forwarded metric requests."""
     out = [orjson.dumps(datadog_format.span_event(s, ml_app="app")) for s in batch.spans if s.is_genai]
+    out += [orjson.dumps(datadog_format.eval_metrics(s, ml_app="app")) for s in batch.spans if s.is_genai]
+    out += [
+        orjson.dumps(datadog_format.eval_metric(d.trace_id, d.span_id, d.evaluation, ml_app="app"))
+        for d in batch.evaluations
+    ]
+    out.append(wire.evaluation_logs(batch.evaluations).SerializeToString())
     out.append(traces_request(batch.spans).SerializeToString())
     out.append(logs_request(batch.logs).SerializeToString())
+    out.extend(wire.metrics_request(m).SerializeToString() for m in batch.metrics)
     return b"\n".join(out)
 
 
