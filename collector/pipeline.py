@@ -80,7 +80,9 @@ class Pipeline:
     ) -> int:
         """Accept a trace request; spans that cannot be used are described in ``rejected`` (partial success)."""
         refused: list[str] = [] if rejected is None else rejected
+        started = time.perf_counter()
         spans = normalize.spans(request, refused)
+        self.telemetry.stage("normalize", started, signal="traces")
         if refused:
             self.telemetry.add(T.RECEIVER_REJECTED_SPANS, len(refused), reason="invalid_span")
         if replayed is None:
@@ -92,8 +94,10 @@ class Pipeline:
         return len(spans)
 
     async def consume_logs(self, request: Any, size: int = 0, replayed: int | None = None) -> int:
+        started = time.perf_counter()
         records = wire.read_logs(request)
         contents, unjoinable = normalize.log_contents(records)
+        self.telemetry.stage("normalize", started, signal="logs")
         if replayed is None:
             self.admission.check(1, size)
         if unjoinable:
@@ -151,6 +155,7 @@ class Pipeline:
         scrubbed by the one fail-closed policy, counted, and the chain goes on."""
         self.notices.observe(batch.spans)
         for name, processor in self.processors:
+            started = time.perf_counter()
             try:
                 result = processor.process(batch)
                 result = await result if inspect.isawaitable(result) else result
@@ -166,6 +171,7 @@ class Pipeline:
                 self.telemetry.add(T.PROCESSOR_FAILED_SPANS, len(batch.spans), processor=name)
                 dropped = scrub.scrub_batch(batch, f"processor_error:{name}")
                 self.telemetry.add(T.PIPELINE_DROPPED_ITEMS, dropped, reason="unscrubbable")
+            self.telemetry.stage("processor", started, processor=name)
             self.telemetry.add(T.PROCESSOR_SPANS, len(batch.spans), processor=name)
         return batch
 
@@ -177,7 +183,7 @@ class Pipeline:
         genai = sum(1 for span in batch.spans if span.is_genai)
         self.telemetry.add(T.PIPELINE_SPANS, genai, kind="genai")
         self.telemetry.add(T.PIPELINE_SPANS, len(batch.spans) - genai, kind="other")
-        enqueue = {sender.name: self._render(sender, batch) for sender in self.senders}
+        enqueue = {sender.name: self._encode(sender, batch) for sender in self.senders}
         await self.admission.make_room(enqueue)
         ref = hold[0] if hold is not None else None
         journal_add = None
@@ -199,6 +205,12 @@ class Pipeline:
                 self.joiner.finished_journal.append(ref.id)
         for sender in self.senders:
             sender.notify(len(enqueue[sender.name]))
+
+    def _encode(self, sender: Sender, batch: Batch) -> list[Item]:
+        started = time.perf_counter()
+        items = self._render(sender, batch)
+        self.telemetry.stage("encode", started, exporter=sender.name)
+        return items
 
     def _render(self, sender: Sender, batch: Batch) -> list[Item]:
         """Render for one exporter; a span that cannot be rendered (e.g. content nested beyond what JSON

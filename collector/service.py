@@ -20,7 +20,7 @@ from typing import Any
 
 from aiohttp import web
 
-from glassbox.collector import components
+from glassbox.collector import components, process_metrics
 from glassbox.collector import telemetry as T
 from glassbox.collector.admin import admin_routes
 from glassbox.collector.config import UNREDACTED_WARNING, RelayConfig, unredacted_egress
@@ -131,14 +131,45 @@ class Relay:
         self.telemetry.gauge(
             T.EXPORTER_QUEUE_CAPACITY, lambda: {(("exporter", s.name),): s.max_items for s in self.senders}
         )
-        self.telemetry.gauge(
-            T.EXPORTER_QUEUE_OLDEST_AGE, lambda: {(("exporter", n),): age for n, age in self._oldest.items()}
+        self.telemetry.gauge(  # 0 for an empty queue: an alert on the age must not see a gap
+            T.EXPORTER_QUEUE_OLDEST_AGE, lambda: {(("exporter", n),): self._oldest.get(n, 0.0) for n in names}
         )
+        self.telemetry.gauge(
+            T.EXPORTER_FAILING, lambda: {(("exporter", s.name),): int(bool(s.failing())) for s in self.senders}
+        )
+        self.telemetry.gauge(T.READY, lambda: {(): int(self.ready()[0])})
         unredacted = self.unredacted
         self.telemetry.gauge(T.PIPELINE_UNREDACTED_EXPORTERS, lambda: {(("exporter", n),): 1 for n in unredacted})
         build = (("python", platform.python_version()), ("version", VERSION))
         self.telemetry.gauge(T.BUILD_INFO, lambda: {build: 1})
+        self.telemetry.collect(process_metrics.read)
         self._oldest: dict[str, float] = {}
+        self._seed_known_series(names)
+
+    def _seed_known_series(self, exporters: list[str]) -> None:
+        """Counters and stages whose label values are known now are listed at 0 from the start, so rate() and
+        increase() count their first increments and `glassbox bench` finds every stage."""
+        for name in exporters:
+            for metric in (
+                T.EXPORTER_ENQUEUED_ITEMS,
+                T.EXPORTER_SENT_ITEMS,
+                T.EXPORTER_RETRIES,
+                T.EXPORTER_FAILED_SENDS,
+            ):
+                self.telemetry.seed(metric, exporter=name)
+            self.telemetry.seed(T.STAGE_DURATION, stage="encode", exporter=name)
+            self.telemetry.seed(T.STAGE_DURATION, stage="send", exporter=name)
+        for name, _ in self.processors:
+            self.telemetry.seed(T.PROCESSOR_SPANS, processor=name)
+            self.telemetry.seed(T.PROCESSOR_FAILED_SPANS, processor=name)
+            self.telemetry.seed(T.STAGE_DURATION, stage="processor", processor=name)
+        otlp = self.config.receivers.otlp
+        transports = [t for t in ("grpc", "http") if otlp is not None and getattr(otlp, t) is not None]
+        for kind in ("traces", "logs", "metrics"):
+            for transport in transports:
+                self.telemetry.seed(T.STAGE_DURATION, stage="decode", signal=kind, transport=transport)
+            if kind != "metrics":  # metric requests are forwarded as they are: nothing to normalize
+                self.telemetry.seed(T.STAGE_DURATION, stage="normalize", signal=kind)
 
     async def refresh_gauges(self) -> None:
         """Gauges that need a query (oldest item age), refreshed before each /metrics scrape."""

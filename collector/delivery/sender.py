@@ -57,6 +57,7 @@ class Sender:
         return f"exporter {self.name}: the last {self._failed_in_a_row} sends failed ({self._last_error})"
 
     def _failed(self, error: str) -> None:
+        self.telemetry.add(T.EXPORTER_FAILED_SENDS, 1, exporter=self.name)
         self._failed_in_a_row += 1
         self._last_error = error
 
@@ -126,8 +127,12 @@ class Sender:
         attempt = 0
         pending = rows
         while pending:
+            attempt_started = time.perf_counter()
             try:
-                await self.exporter.send([(kind, payload) for _, kind, payload in pending])
+                try:
+                    await self.exporter.send([(kind, payload) for _, kind, payload in pending])
+                finally:  # one attempt, whatever its outcome
+                    self.telemetry.stage("send", attempt_started, exporter=self.name)
                 await self._ack(pending)
                 return
             except PermanentError as exc:

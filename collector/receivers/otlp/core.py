@@ -16,6 +16,10 @@ class Counts:
         self.telemetry.add(T.RECEIVER_ACCEPTED_REQUESTS, 1, transport=self.transport, signal=signal)
         self.telemetry.add(T.RECEIVER_ACCEPTED[signal], items, transport=self.transport)
 
+    def decoded(self, signal: str, started: float) -> None:
+        """How long turning one request's bytes into protobuf took (stage ``decode``), from ``perf_counter()``."""
+        self.telemetry.stage("decode", started, signal=signal, transport=self.transport)
+
     def refused(self, signal: str, reason: str) -> None:
         self.telemetry.add(T.RECEIVER_REFUSED_REQUESTS, 1, transport=self.transport, signal=signal, reason=reason)
 

@@ -9,6 +9,7 @@ message (and is counted) instead of grpcio's generic UNKNOWN. Full exporter queu
 from __future__ import annotations
 
 import logging
+import time
 
 import grpc
 from google.protobuf import duration_pb2
@@ -66,11 +67,13 @@ class ExportHandler:
         if self.auth.enabled and not self.auth.allows(context.invocation_metadata() or ()):
             self._refused("unauthorized")
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong credentials")
+        started = time.perf_counter()
         try:
             request = codec.decode(signal, body, json=False)
         except BadRequest as exc:
             self._refused("bad_request")
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        self.counts.decoded(signal, started)
         rejected: list[str] = []
         try:
             count = await self.consumer.consume(signal, request, len(body), rejected)

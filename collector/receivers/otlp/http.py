@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import zlib
 
 from aiohttp import web
@@ -82,10 +83,12 @@ class HttpHandler:
             )
         except (zlib.error, ValueError) as exc:
             return self._refuse(signal, 400, f"cannot decompress body: {exc}", content_type, "bad_encoding")
+        started = time.perf_counter()
         try:
             message = codec.decode(signal, body, json=as_json)
         except BadRequest as exc:
             return self._refuse(signal, 400, str(exc), content_type, "bad_request")
+        self.counts.decoded(signal, started)
         try:
             rejected: list[str] = []
             count = await self.consumer.consume(signal, message, len(body), rejected)
