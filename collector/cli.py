@@ -16,6 +16,7 @@ from glassbox.collector.config import (
     default_config,
     default_yaml,
     load,
+    load_only,
     unredacted_egress,
 )
 from glassbox.collector.errors import ConfigError, StartupError
@@ -68,19 +69,25 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from glassbox.collector.demo.runner import run_demo
 
-    asyncio.run(run_demo(args.instrumentation))
+    try:
+        asyncio.run(run_demo(args.instrumentation))
+    except RuntimeError as exc:  # the app failed: its stderr is in the message
+        print(f"glassbox demo: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
 def cmd_spans(args: argparse.Namespace) -> int:
+    import sqlite3
+
     import orjson
 
     from glassbox.collector.exporters.local.store import LocalStore
     from glassbox.collector.exporters.local.summary import render_summary
 
     path = args.db
-    if path is None:
-        config = _config(args.config)
+    if path is None:  # only the local exporter's section is read: browsing needs no exporter's secrets
+        config = load_only(args.config, ("exporters", "local"))
         if config.exporters.local is None:
             print("no local exporter configured; pass --db PATH", file=sys.stderr)
             return 1
@@ -88,7 +95,11 @@ def cmd_spans(args: argparse.Namespace) -> int:
     if not Path(path).exists():
         print(f"{path}: no local store yet (run `glassbox run` and send it some spans)", file=sys.stderr)
         return 1
-    rows = LocalStore(path).recent(args.limit, service=args.service, trace=args.trace, errors=args.errors)
+    try:
+        rows = LocalStore(path).recent(args.limit, service=args.service, trace=args.trace, errors=args.errors)
+    except sqlite3.DatabaseError as exc:  # another file given by mistake (the queue, a YAML file, ...)
+        print(f"{path}: not a glassbox local store ({exc})", file=sys.stderr)
+        return 1
     if args.json:
         for row in rows:  # one JSON object per line: the stored row, with the span event as Datadog would get it
             print(orjson.dumps(row).decode())
@@ -100,7 +111,7 @@ def cmd_spans(args: argparse.Namespace) -> int:
 def cmd_deadletter(args: argparse.Namespace) -> int:
     from glassbox.collector.delivery import deadletter
 
-    config = _config(args.config)
+    config = load_only(args.config, ("storage",))  # an operator needs no exporter's secrets to read the queue
     path = config.storage.resolved_directory(_base(args.config)) / "queue.db"
     try:
         if args.action == "list":

@@ -438,21 +438,53 @@ def _format(exc: ValidationError) -> list[str]:
     return messages
 
 
-def load(path: str | Path, environ: Mapping[str, str] | None = None) -> RelayConfig:
-    path = Path(path)
+def read_yaml(path: Path) -> Any:
+    """A config file's YAML document; an unreadable file or bad YAML is a ConfigError naming the line."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError([f"cannot read {path}: {exc.strerror}"], str(path)) from None
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         raise ConfigError([f"{where}invalid YAML: {getattr(exc, 'problem', exc)}"], str(path)) from None
-    config = parse(data, environ, str(path), base_dir=path.resolve().parent)
+
+
+def load(path: str | Path, environ: Mapping[str, str] | None = None) -> RelayConfig:
+    path = Path(path)
+    config = parse(read_yaml(path), environ, str(path), base_dir=path.resolve().parent)
     config._origin = str(path)
     return config
+
+
+def load_only(path: str | Path | None, keys: Sequence[str], environ: Mapping[str, str] | None = None) -> RelayConfig:
+    """Only the section at ``keys`` (e.g. ``("storage",)``) of a config file, or of the embedded default without
+    a path: its ``${env:...}`` substituted and its values validated; every other section keeps its defaults and is
+    not read. For commands that read what a relay left on disk (``glassbox deadletter``, ``glassbox spans``): an
+    operator lists dead letters without the exporters' secrets in the environment. ``run`` and ``validate`` load
+    the whole file."""
+    environ = os.environ if environ is None else environ
+    source = str(path) if path else "the embedded default"
+    node = read_yaml(Path(path)) if path else yaml.safe_load(default_yaml())
+    present = True
+    for key in keys:
+        present = isinstance(node, dict) and key in node
+        node = node.get(key) if present else None
+    only: Any = {}  # a section the file does not have: its default (None for an exporter, defaults for storage)
+    if present:
+        only = {} if node is None else node  # `local:` alone is `local: {}`
+        for key in reversed(keys):
+            only = {key: only}
+    errors: list[str] = []
+    only = substitute_env(only, environ, errors=errors)
+    if not errors:
+        try:
+            return RelayConfig.model_validate(only)
+        except ValidationError as exc:
+            errors = _format(exc)
+    raise ConfigError(errors, source)
 
 
 def default_config(environ: Mapping[str, str] | None = None, base_dir: Path | None = None) -> RelayConfig:

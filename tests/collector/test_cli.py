@@ -356,7 +356,10 @@ def test_run_serves_stores_and_stops_cleanly_on_sigterm(tmp_path: Path, relays):
     spans = run("glassbox", "spans", "--db", "spans.db", cwd=tmp_path)
     assert spans.returncode == 0, spans.stderr
     assert "(1 span events)" in spans.stdout
-    assert re.search(r"^llm\s+openai\.chat\s+gpt-", spans.stdout, re.MULTILINE), spans.stdout
+    # time (another day: month-day hour:minute), kind, service, name, model
+    assert re.search(r"^\d\d-\d\d \d\d:\d\d\s+llm\s+probe-ll\s+openai\.chat\s+gpt-", spans.stdout, re.MULTILINE), (
+        spans.stdout
+    )
     assert "1 LLM calls" in spans.stdout
 
 

@@ -1,19 +1,24 @@
 """The CLI as a user types it: --version, flags after the subcommand, `validate PATH` and `validate --default`,
-options that say what they do, and a closed pipe that ends quietly. Each runs the real `glassbox` command."""
+options that say what they do, a closed pipe that ends quietly, the spans table, and dead letters readable without
+the exporters' secrets. Each runs the real `glassbox` command."""
 
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
+from datetime import datetime
 from pathlib import Path
 
 import orjson
+import pytest
 import yaml
 
 from glassbox.collector.cli import parser
 from glassbox.collector.delivery import deadletter
 from glassbox.collector.delivery.store import QueueStore, Write
 from glassbox.collector.exporters.local.store import LocalStore
+from glassbox.collector.exporters.local.summary import cut
 from tests.collector.test_cli import GOOD, cli_env, command, run
 
 
@@ -126,3 +131,119 @@ async def test_deadletter_purge_deletes_the_given_letters_or_all(tmp_path: Path)
     rest = run("glassbox", "deadletter", "purge", "-c", "cfg.yaml", cwd=tmp_path)
     assert rest.stdout.strip() == "deleted 2 dead letter(s)"
     assert run("glassbox", "deadletter", "list", "-c", "cfg.yaml", cwd=tmp_path).stdout.strip() == "no dead letters"
+
+
+# --- the spans table: time, service, latency, error; 120 columns; cuts that never split a placeholder ---------
+
+LONG_ERROR = "upstream said no for <PERSON> at <EMAIL_ADDRESS> " + "and then some more words " * 4 + "<EMAIL_ADDRESS>"
+
+
+def test_spans_table_shows_time_service_latency_and_error_in_120_columns(tmp_path: Path):
+    now = datetime.now()
+    today_ns = int(now.replace(hour=9, minute=5, second=7, microsecond=0).timestamp() * 1e9)
+    old_ns = int(datetime(2024, 2, 29, 23, 59, 30).timestamp() * 1e9)
+    error = {"type": "RateLimitError", "message": LONG_ERROR}
+    specs = [  # (start, duration ns, service, name, status, error)
+        (old_ns, 850_000_000, "shop", "chat", "ok", None),
+        (today_ns, 1_250_000_000, "a-service-with-a-long-name", "a span name far longer than its column " * 3, "error",
+         error),
+        (today_ns + 1, 125_000_000_000, "shop", "embed", "ok", None),
+    ]  # fmt: skip
+    rows = []
+    for i, (start, duration, service, name, status, err) in enumerate(specs):
+        event = {"trace_id": "c" * 32, "span_id": str(i + 1), "name": name, "status": status, "start_ns": start}
+        event |= {"tags": [f"service:{service}"], "meta": {"span": {"kind": "llm"}}, "metrics": {}}
+        if err:
+            event["meta"]["error"] = err
+            event["status_message"] = err["message"]
+        rows.append(
+            (1, "c" * 32, str(i + 1), "undefined", name, "llm", service, "gpt-4o-mini", "openai", status, start,
+             duration, 10, 5, 15, None, None, orjson.dumps(event))
+        )  # fmt: skip
+    LocalStore(tmp_path / "s.db").insert(rows, [])
+
+    result = run("glassbox", "spans", "--db", "s.db", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 120, result.stdout
+    header = next(line for line in lines if line.startswith("time"))
+    assert header.split() == ["time", "kind", "service", "name", "model", "in", "out", "cost", "$", "latency", "error"]
+    old, failed, slow = (line for line in lines if " llm " in line)
+    assert old.startswith("02-29 23:59 llm ") and " shop " in old and old.endswith("850ms -")
+    assert failed.startswith("09:05:07    llm ") and failed.endswith("1.25s RateLimitError"), failed
+    assert "a-service-wi" in failed and "…" in failed  # the long service and name are cut, with an ellipsis
+    assert slow.endswith("2m05s -")
+    message = next(line.strip() for line in lines if line.strip().startswith("error: "))
+    assert message.endswith("…") and "<EMAIL_ADDR…" not in message, message
+    assert re.fullmatch(r"error: upstream said no for <PERSON> at <EMAIL_ADDRESS> and then[ a-z]*…", message), message
+
+
+@pytest.mark.parametrize(
+    "text, width, expected",
+    [
+        ("short", 10, "short"),
+        ("mail <EMAIL_ADDRESS> now", 12, "mail…"),  # the placeholder would be cut: it goes whole
+        ("mail <EMAIL_ADDRESS> now", 22, "mail <EMAIL_ADDRESS> …"),
+        ("a < b and c", 6, "a < b…"),  # a "<" that starts no placeholder is plain text
+        ("line\nbreaks\tand  spaces", 30, "line breaks and spaces"),
+    ],
+)
+def test_a_cut_never_splits_a_placeholder(text, width, expected):
+    assert cut(text, width) == expected
+
+
+# --- deadletter and spans read what the relay left on disk without the exporters' secrets --------------------
+
+NEEDS_SECRETS = """\
+processors: {redaction: {workers: 0}}
+exporters:
+  datadog: {transport: agentless, api_key: "${env:DD_API_KEY}"}
+  local: {path: spans.db}
+pipeline:
+  processors: [redaction]
+  exporters: [datadog, local]
+storage: {directory: ./storage}
+"""
+
+
+async def test_deadletter_and_spans_work_without_the_exporters_secrets_while_run_and_validate_stay_strict(
+    tmp_path: Path,
+):
+    (tmp_path / "cfg.yaml").write_text(NEEDS_SECRETS)
+    store = QueueStore(tmp_path / "storage" / "queue.db")
+    store.open()
+    try:
+        await store.commit(Write(enqueue={"datadog": [("span", b'{"refused": true}')]}))
+        ids = [row[0] for row in await store.peek("datadog", 0, 10)]
+        await store.dead_letter("datadog", ids, "http_403", "Forbidden")
+    finally:
+        store.close()
+    stored_spans(tmp_path / "spans.db", [("d" * 32, "shop", "ok")])
+    assert "DD_API_KEY" not in cli_env()
+
+    listed = run("glassbox", "deadletter", "list", "-c", "cfg.yaml", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert re.search(r"^\s+\d+  datadog\s+span\s+17  .*  http_403: Forbidden$", listed.stdout, re.MULTILINE)
+    shown = run("glassbox", "deadletter", "show", str(ids[0]), "-c", "cfg.yaml", cwd=tmp_path)
+    assert shown.returncode == 0 and '{"refused": true}' in shown.stdout, shown.stderr
+    spans = run("glassbox", "spans", "-c", "cfg.yaml", cwd=tmp_path)
+    assert spans.returncode == 0 and "(1 span events)" in spans.stdout, spans.stderr
+
+    for strict in (["validate", "cfg.yaml"], ["run", "-c", "cfg.yaml"]):
+        result = run("glassbox", *strict, cwd=tmp_path)
+        assert result.returncode == 1, (strict, result.stdout)
+        assert "exporters.datadog.api_key: environment variable DD_API_KEY is not set" in result.stderr
+
+
+def test_deadletter_still_checks_the_storage_section_it_reads(tmp_path: Path):
+    broken = NEEDS_SECRETS.replace(
+        "storage: {directory: ./storage}", 'storage: {directory: "${env:GLASSBOX_TEST_UNSET_DIR}", sync: always}'
+    )
+    (tmp_path / "cfg.yaml").write_text(broken)
+
+    result = run("glassbox", "deadletter", "list", "-c", "cfg.yaml", cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert "storage.directory: environment variable GLASSBOX_TEST_UNSET_DIR is not set" in result.stderr
+    assert "DD_API_KEY" not in result.stderr and "Traceback" not in result.stderr

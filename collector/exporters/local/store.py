@@ -59,12 +59,27 @@ class LocalStore:
         finally:
             db.close()
 
+    def newest_id(self) -> int:
+        """The id of the newest stored span (0 when empty): ``recent(after_id=...)`` then lists only what came after."""
+        db = self._connect()
+        try:
+            return db.execute("SELECT COALESCE(MAX(id), 0) FROM spans").fetchone()[0]
+        finally:
+            db.close()
+
     def recent(
-        self, limit: int = 50, *, service: str | None = None, trace: str | None = None, errors: bool = False
+        self,
+        limit: int = 50,
+        *,
+        service: str | None = None,
+        trace: str | None = None,
+        errors: bool = False,
+        after_id: int = 0,
     ) -> list[dict[str, Any]]:
-        """The newest ``limit`` spans, oldest first; only a service's (its ``service:`` tag), one trace's, or
-        those with an error when asked."""
-        where, args = [], []
+        """The newest ``limit`` spans, oldest first; only a service's (its ``service:`` tag), one trace's, those
+        with an error, or those stored after ``after_id`` when asked."""
+        where: list[str] = ["id > ?"]
+        args: list[object] = [after_id]
         if service is not None:
             where.append("EXISTS (SELECT 1 FROM json_each(event, '$.tags') WHERE value = ?)")
             args.append(f"service:{service}")
@@ -73,7 +88,7 @@ class LocalStore:
             args.append(trace.lower())
         if errors:
             where.append("status = 'error'")
-        clause = f"WHERE {' AND '.join(where)} " if where else ""
+        clause = f"WHERE {' AND '.join(where)} "
         db = self._connect()
         db.row_factory = sqlite3.Row
         try:
@@ -85,7 +100,7 @@ class LocalStore:
                 item["evaluations"] = [
                     orjson.loads(r[0])
                     for r in db.execute(
-                        "SELECT metric FROM evaluations WHERE span_id = ? AND trace_id = ?",
+                        "SELECT metric FROM evaluations WHERE span_id = ? AND trace_id = ? ORDER BY id",
                         (row["span_id"], row["trace_id"]),
                     )
                 ]
