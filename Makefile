@@ -6,10 +6,22 @@ TYPECHECK := .typecheck
 
 .PHONY: demo test lint typecheck install testagent clean
 
-$(VENV)/.installed: pyproject.toml
+# The venv with a current pip; `make demo` installs only what the demo needs, `make install` (lint, typecheck,
+# test) everything for development, so either order works in one clone. setuptools says "Editable installation."
+# on every editable install (a notice, not a problem): filtered in that one pip process.
+PIP := $(VENV)/bin/pip --disable-pip-version-check --quiet
+EDITABLE := PYTHONWARNINGS='ignore:Editable installation' $(PIP) install -e
+
+$(VENV)/bin/pip:
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	$(PIP) install --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/pip
+	$(EDITABLE) '.[dev]'
+	touch $@
+
+$(VENV)/.installed-demo: pyproject.toml | $(VENV)/bin/pip
+	$(EDITABLE) '.[relay,demo]'
 	touch $@
 
 # Datadog's APM test agent pins an older opentelemetry-proto, so it gets its own venv.
@@ -21,7 +33,7 @@ $(TESTAGENT_VENV)/.installed:
 install: $(VENV)/.installed
 testagent: $(TESTAGENT_VENV)/.installed
 
-demo: install
+demo: $(VENV)/.installed-demo
 	$(VENV)/bin/glassbox demo
 
 lint: install

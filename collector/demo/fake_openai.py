@@ -74,6 +74,10 @@ def snapshot_model(model: str) -> str:
 # The support bot's canned answers, picked by keyword so the demo conversation reads well.
 
 _REPLIES = [
+    (  # the demo's injection attempt: a refusal, so the failure_to_answer and prompt_injection evals fail
+        ("ignore all previous instructions", "discount code"),
+        "I'm sorry, but I can't help with that. I can help with orders, deliveries, returns and damaged goods.",
+    ),
     (
         ("damaged", "broken", "tear", "torn", "scratch", "stain", "defect"),
         "I'm so sorry your sofa arrived damaged. I've opened a damage claim for you: please "
