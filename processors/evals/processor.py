@@ -68,6 +68,10 @@ class EvalsProcessor:
         self.kinds = frozenset(kind for e in self.evaluators for kind in e.kinds) | (
             {M.LLM} if self.config.judge else set()
         )
+        # The evaluators that apply to each span kind, in order: looked up once per span, not checked per evaluator.
+        self.by_kind: dict[str | None, list[_Evaluator]] = {
+            kind: [e for e in self.evaluators if kind in e.kinds] for kind in self.kinds
+        }
         self.judge = Judge(self.config.judge, context.submit, self.counters) if self.config.judge else None
         self._logged: set[tuple[str, str]] = set()
 
@@ -86,28 +90,38 @@ class EvalsProcessor:
 
     async def process(self, batch: M.Batch) -> M.Batch:
         tally: Counter[tuple[str, tuple[tuple[str, str], ...]]] = Counter()  # merged once per batch
+        made: Counter[tuple[str, str]] = Counter()  # (label, assessment) of evaluations added
+        by_kind = self.by_kind
         for span in batch.spans:
-            if span.kind not in self.kinds:
+            evaluators = by_kind.get(span.kind)
+            if evaluators is None:
                 continue
             try:
-                self._span(span, tally)
+                self._span(span, evaluators, tally, made)
             except Exception as exc:  # noqa: BLE001 — a bug here must not scrub the batch; counted, span goes on
                 self._error("_processor", "exception", exc)
+        for (label, assessment), count in made.items():
+            tally["evals_evaluations", (("assessment", assessment), ("label", label))] += count
         self.counters.merge(tally)
         return batch
 
-    def _span(self, span: M.Span, tally: Counter[tuple[str, tuple[tuple[str, str], ...]]]) -> None:
+    def _span(
+        self,
+        span: M.Span,
+        evaluators: list[_Evaluator],
+        tally: Counter[tuple[str, tuple[tuple[str, str], ...]]],
+        made: Counter[tuple[str, str]],
+    ) -> None:
         if SCRUBBED_TAG in span.tags:
             tally["evals_skipped_spans", (("reason", "scrubbed"),)] += 1
             return
-        kind = str(span.kind)
-        tally["evals_spans", (("kind", kind),)] += 1
+        tally["evals_spans", (("kind", str(span.kind)),)] += 1
         app_labels = {evaluation.label for evaluation in span.evaluations}
-        content_ok = not (span.redaction is not None and span.redaction.failed_closed)
+        content_ok = span.redaction is None or not span.redaction.failed_closed
         if not content_ok:
             tally["evals_skipped_spans", (("reason", "failed_closed"),)] += 1
-        for evaluator in self.evaluators:
-            if kind not in evaluator.kinds or (evaluator.content and not content_ok):
+        for evaluator in evaluators:
+            if evaluator.content and not content_ok:
                 continue
             if evaluator.label in app_labels:
                 tally["evals_superseded", (("label", evaluator.label),)] += 1
@@ -124,9 +138,7 @@ class EvalsProcessor:
             if evaluation is None:
                 continue
             span.add_evaluation(evaluation)
-            tally[
-                "evals_evaluations", (("assessment", evaluation.assessment or "none"), ("label", evaluation.label))
-            ] += 1
+            made[evaluation.label, evaluation.assessment or "none"] += 1
         if self.config.failed_tag:
             self._tag_failures(span)
         if self.judge is not None and span.kind == M.LLM:
