@@ -58,7 +58,7 @@ class DatadogExporter(HttpSession):
                 continue
             ml_app = self.ml_app_for(span.service)
             items.append(("span", F.encode_event(F.span_event(span, ml_app=ml_app, extra_tags=self.settings.tags))))
-            metrics.extend(orjson.dumps(metric) for metric in F.eval_metrics(span, ml_app=ml_app))
+            metrics.extend(F.encoded_eval_metrics(span, ml_app=ml_app))
         for detached in batch.evaluations:
             metric = F.eval_metric(
                 detached.trace_id, detached.span_id, detached.evaluation, ml_app=self.ml_app_for(detached.service)
@@ -115,7 +115,14 @@ class DatadogExporter(HttpSession):
 
 def _pack(encoded: list[bytes], limit: int, max_bytes: int) -> list[bytes]:
     """Encoded metrics comma-joined into items of at most ``limit`` metrics and ``max_bytes`` bytes (a metric over
-    the byte limit goes alone)."""
-    sizes = [len(metric) for metric in encoded]
-    groups = F.consecutive_groups(sizes, max_bytes, counts=[1] * len(encoded), max_count=limit)
-    return [b",".join(encoded[i] for i in group) for group in groups]
+    the byte limit goes alone). A run of ``limit`` metrics almost always fits, and is taken whole."""
+    packed: list[bytes] = []
+    for start in range(0, len(encoded), limit):
+        run = encoded[start : start + limit]
+        if sum(map(len, run)) + len(run) <= max_bytes:
+            packed.append(b",".join(run))
+            continue
+        sizes = [len(metric) for metric in run]
+        groups = F.consecutive_groups(sizes, max_bytes, counts=[1] * len(run), max_count=limit)
+        packed.extend(b",".join(run[i] for i in group) for group in groups)
+    return packed

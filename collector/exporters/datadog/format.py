@@ -280,14 +280,70 @@ def _eval_tags(ml_app: str, tags: tuple[tuple[str, Any], ...]) -> tuple[str, ...
     return tuple(sorted({f"ml_app:{ml_app}", *(_tag(k, v) for k, v in tags)}))  # a tuple: shared, so immutable
 
 
-def encode_metrics(metrics: list[dict[str, Any]]) -> bytes:
-    """Several metrics as one queue item: their JSON objects joined by commas (an array without its brackets),
-    so a span's evaluations cost one queue row, and items join into one payload with ``eval_payload_raw``."""
-    return b",".join(orjson.dumps(metric) for metric in metrics)
+def encoded_eval_metrics(span: M.Span, *, ml_app: str) -> list[bytes]:
+    """``eval_metrics`` JSON-encoded, byte for byte what ``orjson.dumps`` makes of each; a queue item holds several,
+    comma-joined (an array without its brackets: ``eval_payload_raw`` wraps them). The built-ins give every
+    span the same few results ("finish reason stop", "no PII found in the output"), so the part after the join
+    keys and timestamp is encoded once per distinct result (cached) instead of built and dumped per metric."""
+    if not span.evaluations:
+        return []
+    head = b'{"join_on":{"span":{"span_id":%s,"trace_id":%s}},"eval_scope":"span","ml_app":%s,"timestamp_ms":' % (
+        orjson.dumps(decimal_id(span.span_id)),
+        orjson.dumps(span.trace_id),
+        orjson.dumps(ml_app),
+    )
+    now = int(time.time() * 1000)
+    return [b"%s%d,%s" % (head, ev.timestamp_ms or now, _encoded_result(ml_app, ev)) for ev in span.evaluations]
+
+
+def _encoded_result(ml_app: str, evaluation: M.Evaluation) -> bytes:
+    """The metric's members after ``timestamp_ms``, encoded (without the opening brace)."""
+    value = evaluation.value
+    try:
+        key = (
+            ml_app,
+            evaluation.label,
+            evaluation.metric_type,
+            type(value),  # True == 1 == 1.0 as keys, but they encode differently
+            value,
+            evaluation.assessment,
+            evaluation.reasoning,
+            tuple(evaluation.tags.items()),
+        )
+        return _cached_result(key, evaluation)
+    except TypeError:  # an unhashable value or tag (a JSON metric, a custom evaluator's list): not cacheable
+        return _result_members(ml_app, evaluation)
+
+
+_RESULTS: dict[tuple[Any, ...], bytes] = {}
+_RESULTS_MAX = 4096  # distinct results kept; the built-ins make a few dozen, free-text reasoning is cleared out
+
+
+def _cached_result(key: tuple[Any, ...], evaluation: M.Evaluation) -> bytes:
+    encoded = _RESULTS.get(key)
+    if encoded is None:
+        if len(_RESULTS) >= _RESULTS_MAX:
+            _RESULTS.clear()
+        encoded = _RESULTS[key] = _result_members(key[0], evaluation)
+    return encoded
+
+
+def _result_members(ml_app: str, evaluation: M.Evaluation) -> bytes:
+    metric: dict[str, Any] = {
+        "metric_type": evaluation.metric_type,
+        "label": eval_label(evaluation.label),
+        f"{evaluation.metric_type}_value": evaluation.value,
+        "tags": _tags_of(ml_app, evaluation.tags),
+    }
+    if evaluation.assessment in ("pass", "fail"):
+        metric["assessment"] = evaluation.assessment
+    if evaluation.reasoning:
+        metric["reasoning"] = evaluation.reasoning
+    return orjson.dumps(metric)[1:]
 
 
 def count_metrics(item: bytes) -> int:
-    """How many metrics an ``encode_metrics`` item holds (the key is never escaped inside JSON strings)."""
+    """How many metrics a queue item of comma-joined metrics holds (the key is never escaped inside JSON strings)."""
     return item.count(b'"join_on":')
 
 

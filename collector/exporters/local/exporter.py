@@ -43,9 +43,9 @@ class LocalExporter:
                     ),
                 )
             )
-            metrics = F.eval_metrics(span, ml_app=ml_app)
+            metrics = F.encoded_eval_metrics(span, ml_app=ml_app)
             if metrics:
-                items.append(("eval", F.encode_metrics(metrics)))
+                items.append(("eval", b",".join(metrics)))
         for detached in batch.evaluations:
             metric = F.eval_metric(
                 detached.trace_id, detached.span_id, detached.evaluation, ml_app=F.normalize_ml_app(detached.service)
@@ -77,7 +77,7 @@ class LocalExporter:
         now = time.time_ns()
         rows, evals = [], []
         for kind, payload in items:
-            if kind == "eval":  # one or more metrics, comma-joined (format.encode_metrics)
+            if kind == "eval":  # one or more metrics, comma-joined (format.encoded_eval_metrics)
                 for metric in orjson.loads(b"[" + payload + b"]"):
                     span = metric["join_on"]["span"]
                     evals.append((span["span_id"], span["trace_id"], metric["label"], orjson.dumps(metric)))

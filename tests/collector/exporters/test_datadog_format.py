@@ -443,3 +443,33 @@ def test_eval_metric_tags_with_an_unhashable_value_still_render():
         again["tags"]
         == F.eval_metric(TRACE, SPAN, M.Evaluation("y", "score", 2, tags={"k": "v"}), ml_app="app")["tags"]
     )
+
+
+def test_encoded_eval_metrics_are_byte_for_byte_the_dumped_metrics():
+    # The exporters' fast path (cached encodings of repeated results) must send exactly what the dict path makes,
+    # including values that compare equal but encode differently (True, 1, 1.0) and values no cache can hold.
+    evaluations = [
+        M.Evaluation("truncated", "boolean", False, "pass", "finish reason stop", tags={"glassbox.evaluator": "b"}),
+        M.Evaluation("flag", "boolean", True, "fail", "finish reason length"),
+        M.Evaluation("flag", "score", 1),
+        M.Evaluation("flag", "score", 1.0),  # equal to the one before as a cache key, but for its type
+        M.Evaluation("flag", "score", 2, "pass", ""),
+        M.Evaluation("tone", "categorical", 'polite \u2603 "quoted"', "fail", "line\nbreak"),
+        M.Evaluation("shape", "json", {"a": [1, 2]}, "pass", "unhashable value"),
+        M.Evaluation("x", "score", 0.5, tags={"k": ["a", "b"]}),
+        M.Evaluation("bad label!", "score", 0.25, "maybe", "assessment neither pass nor fail"),
+    ]
+    for n, evaluation in enumerate(evaluations):
+        evaluation.timestamp_ms = 1_700_000_000_000 + n
+    span = llm_span(evaluations=evaluations)
+    expected = [orjson.dumps(metric) for metric in F.eval_metrics(span, ml_app="app/\u00e9")]
+    assert F.encoded_eval_metrics(span, ml_app="app/\u00e9") == expected
+    assert F.encoded_eval_metrics(span, ml_app="app/\u00e9") == expected  # the second time from the cache
+    assert F.encoded_eval_metrics(llm_span(), ml_app="app") == []
+
+
+def test_encoded_eval_metrics_without_a_timestamp_get_the_time_of_rendering():
+    span = llm_span(evaluations=[M.Evaluation("a", "score", 1.0)])
+    before = int(time.time() * 1000)
+    (encoded,) = F.encoded_eval_metrics(span, ml_app="app")
+    assert before <= orjson.loads(encoded)["timestamp_ms"] <= int(time.time() * 1000)
