@@ -4,7 +4,7 @@ VENV := .venv
 TESTAGENT_VENV := .venv-testagent
 TYPECHECK := .typecheck
 
-.PHONY: demo test lint typecheck install testagent clean
+.PHONY: demo test lint typecheck install testagent wiring wiring-openlit wiring-traceloop wiring-js clean
 
 # The venv with a current pip; `make demo` installs only what the demo needs, `make install` (lint, typecheck,
 # test) everything for development, so either order works in one clone. setuptools says "Editable installation."
@@ -33,6 +33,23 @@ $(TESTAGENT_VENV)/.installed:
 install: $(VENV)/.installed
 testagent: $(TESTAGENT_VENV)/.installed
 
+# The README's "Wire your app" snippets run where they say (tests/wiring): OpenLIT and the Traceloop SDK pin
+# OpenTelemetry versions the dev venv does not have, so each gets its own venv; the JavaScript one its node_modules.
+WIRING := tests/wiring
+.venv-%/.installed: $(WIRING)/requirements-%.txt
+	$(PYTHON) -m venv .venv-$*
+	.venv-$*/bin/pip install --quiet -r $<
+	touch $@
+
+$(WIRING)/js/node_modules/.installed: $(WIRING)/js/package-lock.json
+	cd $(WIRING)/js && npm ci --no-audit --no-fund --silent
+	touch $@
+
+wiring-openlit: .venv-openlit/.installed
+wiring-traceloop: .venv-traceloop/.installed
+wiring-js: $(WIRING)/js/node_modules/.installed
+wiring: wiring-openlit wiring-traceloop wiring-js
+
 demo: $(VENV)/.installed-demo
 	$(VENV)/bin/glassbox demo
 
@@ -48,7 +65,7 @@ typecheck: install
 	ln -s ../bench $(TYPECHECK)/bench && ln -s ../tests $(TYPECHECK)/tests
 	cd $(TYPECHECK) && ../$(VENV)/bin/mypy --config-file ../pyproject.toml -p glassbox -p bench
 
-test: install testagent lint typecheck
+test: install testagent wiring lint typecheck
 	$(VENV)/bin/python -m pytest -q
 
 clean:
