@@ -25,9 +25,12 @@ CONTENT_SWITCHES = (
 
 
 def has_content(span: M.Span) -> bool:
-    return any(io.messages or io.documents or io.value for io in (span.input, span.output)) or bool(
-        span.tool_definitions
-    )
+    """Whether the span carries anything a person wrote or read. Messages with a role and empty text (the JavaScript
+    instrumentation with capture off) are not content."""
+    return any(
+        any(m.content or m.tool_calls or m.tool_results for m in io.messages) or io.documents or io.value
+        for io in (span.input, span.output)
+    ) or bool(span.tool_definitions)
 
 
 def _instrumentation(span: M.Span) -> str:

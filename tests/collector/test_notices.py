@@ -53,3 +53,16 @@ async def test_spans_without_a_service_name_are_pointed_at_otel_service_name(mak
 
     (warning,) = said(caplog, "without service.name")
     assert "OTEL_SERVICE_NAME" in warning
+
+
+async def test_messages_with_roles_but_empty_text_are_not_content(make_relay, caplog):
+    # what the JavaScript instrumentation sends with capture off: the roles, no text
+    relay = await make_relay()
+    request = trace_request([chat_span(1, "", "")])
+    with caplog.at_level(logging.INFO, logger="glassbox"):
+        assert (await post_otlp(relay, "traces", request.SerializeToString()))[0] == 200
+        assert await relay.flush(timeout=20)
+
+    (first,) = said(caplog, "first GenAI spans from service")
+    assert "message content absent" in first
+    assert said(caplog, "without any message content")

@@ -48,12 +48,12 @@ CASES = [
     Case("javascript", "javascript", "js-install", "js-env", "js-app"),
 ]
 # The README's "if you get it wrong" notes: the env block with one setting changed, and what the README says follows:
-# no content and the relay's warning, or (JavaScript) the messages with empty text.
+# no content (JavaScript: messages with roles and empty text) and the relay's warning.
 WRONG = [
     ("openllmetry", "TRACELOOP_TRACE_CONTENT=true", "TRACELOOP_TRACE_CONTENT=false", "warning"),
     ("openai-v2 span mode", "CAPTURE_MESSAGE_CONTENT=span_only", "CAPTURE_MESSAGE_CONTENT=true", "warning"),
     ("openai-v2 event mode", "CAPTURE_MESSAGE_CONTENT=event_only", "CAPTURE_MESSAGE_CONTENT=true", "warning"),
-    ("javascript", "export OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true\n", "", "empty text"),
+    ("javascript", "export OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true\n", "", "empty text and warning"),
 ]
 INSTALLS = list({c.install: c for c in CASES}.values())  # openai-v2's two modes share one install line
 _PIN = re.compile(r"(?:^|\s)((?:@[\w.-]+/)?[\w.-]+)(?:==|@)(\d[\w.]*)(?=\s|$)")
@@ -131,6 +131,7 @@ def test_wrong_content_setting_does_what_the_readme_says(
     else:
         texts = [m["content"] for io in ("input", "output") for m in meta[io]["messages"]]
         assert texts == ["", ""], meta
+        relay.wait_for_log(NO_CONTENT_WARNING)
 
 
 def test_readme_quotes_the_warning_the_relay_logs():
