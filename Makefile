@@ -69,4 +69,4 @@ test: install testagent wiring lint typecheck
 	$(VENV)/bin/python -m pytest -q
 
 clean:
-	rm -rf $(VENV) $(TESTAGENT_VENV) $(TYPECHECK) .glassbox glassbox.db
+	rm -rf $(VENV) $(TESTAGENT_VENV) .venv-openlit .venv-traceloop $(WIRING)/js/node_modules $(TYPECHECK) .glassbox glassbox.db
