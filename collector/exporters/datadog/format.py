@@ -26,6 +26,12 @@ MAX_TAG_LENGTH = 200
 _ML_APP_INVALID = re.compile(r"[^a-z0-9_\-:./]")
 _UNDERSCORES = re.compile(r"_{2,}")
 _LABEL_INVALID = re.compile(r"[^A-Za-z0-9_]")
+# ddtrace's defaults for a prompt's RAG variable keys (rag_context_variables / rag_query_variables).
+RAG_CONTEXT_KEYS_DEFAULT = ("context",)
+RAG_QUERY_KEYS_DEFAULT = ("question",)
+# Tag ddtrace puts on an LLM span with a prompt: "annotated" when the app named it, "auto" when it was detected
+# (here: matched by the prompts processor's registry).
+PROMPT_METHOD_TAG = "prompt_tracking_instrumentation_method"
 
 
 def normalize_ml_app(raw: str | None) -> str:
@@ -103,6 +109,8 @@ def tags(span: M.Span, ml_app: str, extra: dict[str, str] | None = None) -> list
         values["error_type"] = span.error.type
     if span.prompt and span.prompt.version:
         values.setdefault("prompt_version", span.prompt.version)
+    if span.prompt and span.kind == M.LLM:  # the prompt is rendered on LLM spans only
+        values[PROMPT_METHOD_TAG] = "auto" if span.prompt.source == "registry" else "annotated"
     return sorted(_tag(k, item) for k, v in values.items() for item in (v if isinstance(v, list) else [v]))
 
 
@@ -149,8 +157,9 @@ def _message(message: M.Message) -> dict[str, Any]:
 
 
 def _prompt(prompt: M.Prompt, ml_app: str) -> dict[str, Any]:
-    """``meta.input.prompt`` as ddtrace 4.16 sends it (the RAG variable keys under their ``_dd_`` names, which
-    Datadog's hallucination evaluation reads); a chat template replaces the string template."""
+    """``meta.input.prompt`` as ddtrace 4.16 sends it: the RAG variable keys under their ``_dd_`` names, which
+    Datadog's hallucination evaluation reads, with ddtrace's defaults when the app named none; a chat template
+    replaces the string template."""
     out: dict[str, Any] = {"id": prompt.id or prompt.name or f"{ml_app}_unnamed-prompt", "ml_app": ml_app}
     for key in ("name", "version", "label"):
         val = getattr(prompt, key)
@@ -164,10 +173,8 @@ def _prompt(prompt: M.Prompt, ml_app: str) -> dict[str, Any]:
         out["variables"] = dict(prompt.variables)
     if prompt.tags:
         out["tags"] = dict(prompt.tags)
-    if prompt.context_variable_keys:
-        out["_dd_context_variable_keys"] = list(prompt.context_variable_keys)
-    if prompt.query_variable_keys:
-        out["_dd_query_variable_keys"] = list(prompt.query_variable_keys)
+    out["_dd_context_variable_keys"] = list(prompt.context_variable_keys or RAG_CONTEXT_KEYS_DEFAULT)
+    out["_dd_query_variable_keys"] = list(prompt.query_variable_keys or RAG_QUERY_KEYS_DEFAULT)
     return out
 
 

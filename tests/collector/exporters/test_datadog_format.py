@@ -123,6 +123,8 @@ def test_span_event_of_an_llm_span_field_by_field():
             "template": "hi {name}",
             "variables": {"name": "Ada"},
             "tags": {"owner": "ml"},
+            "_dd_context_variable_keys": ["context"],  # ddtrace's defaults
+            "_dd_query_variable_keys": ["question"],
         },
     }
     assert meta["output"] == {
@@ -153,6 +155,7 @@ def test_span_event_of_an_llm_span_field_by_field():
             "session_id:sess-1",
             "user_id:user-9",
             "prompt_version:3",
+            "prompt_tracking_instrumentation_method:annotated",
         ]
     )
     validate_span_events(body(event))
@@ -235,6 +238,8 @@ def test_unnamed_prompt_gets_an_id_from_the_ml_app():
         "ml_app": "app",
         "template": "t {x}",
         "variables": {"x": "1"},
+        "_dd_context_variable_keys": ["context"],
+        "_dd_query_variable_keys": ["question"],
     }
 
 

@@ -1,0 +1,147 @@
+"""glassbox's span events and evaluation metrics against what ddtrace 4.16 sends for the same calls.
+
+Each test renders spans normalized from a real wire capture (``tests/testdata/otlp``) or from a real instrumented
+``openai`` client talking to the fake OpenAI server, and compares a field with ddtrace's: its own capture
+(``tests/testdata/datadog/ddtrace_4.16.0_agentless_capture.json``) where it holds the case, otherwise the value
+ddtrace's integration for the same library sends (named in each test).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+from opentelemetry.proto.common.v1 import common_pb2
+
+from glassbox.collector.exporters.datadog import format as F
+from glassbox.collector.intake import normalize
+from glassbox.processors import model as M
+from glassbox.processors import semconv as A
+from glassbox.processors.prompts.config import PromptsConfig
+from glassbox.processors.prompts.processor import PromptsProcessor
+from tests.conftest import fixture_files, signal_of
+from tests.support.schemas import TESTDATA, validate_span_events
+
+DDTRACE_CAPTURE = TESTDATA / "datadog" / "ddtrace_4.16.0_agentless_capture.json"
+ML_APP = "relay-test"  # the capture's ml_app
+
+
+def ddtrace_requests() -> list[dict[str, Any]]:
+    return json.loads(DDTRACE_CAPTURE.read_text())
+
+
+def ddtrace_span(kind: str) -> dict[str, Any]:
+    """The span of this kind ddtrace sent (one per kind in its capture)."""
+    [span] = [
+        envelope["spans"][0]
+        for envelope in ddtrace_requests()[0]["json"]
+        if envelope["spans"][0]["meta"]["span"]["kind"] == kind
+    ]
+    return span
+
+
+def requests_of(source: str) -> list[Any]:
+    """The trace requests of a capture source, decoded from their exact wire bytes."""
+    return [
+        trace_service_pb2.ExportTraceServiceRequest.FromString(path.read_bytes())
+        for path in fixture_files(source)
+        if signal_of(path) == "traces"
+    ]
+
+
+def genai_spans(requests: list[Any]) -> list[M.Span]:
+    spans = [span for request in requests for span in normalize.spans(request) if span.is_genai]
+    assert spans, "the capture holds no GenAI span"
+    return spans
+
+
+def llm_span_of(source: str, name: str | None = None) -> M.Span:
+    """The first LLM span of a capture source (optionally: with this span name)."""
+    return next(s for s in genai_spans(requests_of(source)) if s.kind == M.LLM and (name is None or s.name == name))
+
+
+def set_attribute(requests: list[Any], key: str, value: str, *, only: str | None = None) -> None:
+    """Set a string attribute on every span (or those named ``only``) of decoded requests, as the app would."""
+    for request in requests:
+        for resource_spans in request.resource_spans:
+            for scope_spans in resource_spans.scope_spans:
+                for span in scope_spans.spans:
+                    if only is not None and span.name != only:
+                        continue
+                    for attribute in span.attributes:
+                        if attribute.key == key:
+                            attribute.value.string_value = value
+                            break
+                    else:
+                        span.attributes.append(
+                            common_pb2.KeyValue(key=key, value=common_pb2.AnyValue(string_value=value))
+                        )
+
+
+def rendered(span: M.Span, ml_app: str = ML_APP) -> dict[str, Any]:
+    """The span event glassbox sends, checked against the intake schema."""
+    event = F.span_event(span, ml_app=ml_app)
+    validate_span_events([json.loads(F.encode_event(event))])
+    return event
+
+
+# --- 1. prompt tracking ----------------------------------------------------------------------------------------
+
+
+def with_prompt_tracking(source: str, tracking: dict[str, Any]) -> M.Span:
+    """A real capture's chat span with Datadog's prompt-tracking attribute set by the app, after the prompts
+    processor (which runs before every exporter)."""
+    requests = requests_of(source)
+    set_attribute(requests, A.DD_PROMPT_TRACKING, json.dumps(tracking))
+    span = next(s for s in genai_spans(requests) if s.kind == M.LLM)
+    PromptsProcessor(PromptsConfig()).process(M.Batch(spans=[span]))
+    return span
+
+
+def test_the_prompt_ddtrace_sent_is_the_prompt_glassbox_sends():
+    # What the capture's app passed to ddtrace's annotate(prompt=...): no RAG keys, so ddtrace sent its defaults.
+    expected = ddtrace_span("llm")["meta"]["input"]["prompt"]
+    tracking = {"id": "weather-prompt", "version": "3", "template": "{{q}}", "variables": {"q": "What is the weather?"}}
+    event = rendered(with_prompt_tracking("ll_default", tracking))
+    assert event["meta"]["input"]["prompt"] == expected
+    assert "prompt_tracking_instrumentation_method:annotated" in ddtrace_span("llm")["tags"]
+    assert "prompt_tracking_instrumentation_method:annotated" in event["tags"]
+
+
+@pytest.mark.parametrize("source", ["ll_default", "v2_latest_span_only", "openlit_1.45.0", "ll_0.47.5"])
+def test_every_prompt_tracking_field_goes_through_as_ddtrace_sends_it(source):
+    tracking = {
+        "id": "rag-answer",
+        "version": "2",
+        "label": "canary",
+        "tags": {"team": "search"},
+        "chat_template": [{"role": "system", "content": "Use {{context}}"}, {"role": "user", "content": "{{q}}"}],
+        "variables": {"context": "doc text", "q": "why?"},
+        "rag_context_variables": ["context"],
+        "rag_query_variables": ["q"],
+    }
+    prompt = rendered(with_prompt_tracking(source, tracking))["meta"]["input"]["prompt"]
+    assert prompt == {  # ddtrace's _validate_prompt: the RAG keys under their internal names, ml_app added
+        "id": "rag-answer",
+        "ml_app": ML_APP,
+        "version": "2",
+        "label": "canary",
+        "tags": {"team": "search"},
+        "chat_template": tracking["chat_template"],
+        "variables": tracking["variables"],
+        "_dd_context_variable_keys": ["context"],
+        "_dd_query_variable_keys": ["q"],
+    }
+
+
+def test_a_prompt_from_traceloop_attributes_gets_ddtrace_defaults_and_an_auto_or_annotated_tag():
+    span = llm_span_of("traceloop_sdk")
+    PromptsProcessor(PromptsConfig()).process(M.Batch(spans=[span]))
+    event = rendered(span)
+    prompt = event["meta"]["input"]["prompt"]
+    assert (prompt["_dd_context_variable_keys"], prompt["_dd_query_variable_keys"]) == (["context"], ["question"])
+    assert "prompt_tracking_instrumentation_method:annotated" in event["tags"]  # the app named it
+    span.prompt.source = "registry"  # matched by glassbox's registry: detected, not annotated
+    assert "prompt_tracking_instrumentation_method:auto" in rendered(span)["tags"]
