@@ -200,6 +200,26 @@ PROVIDER_ALIASES = {
     "gemini": "gcp.gemini",
     "xai": "x_ai",
 }
+# Provider (as above, lowercased and de-aliased) → Datadog's ``model_provider``, the names ddtrace's own integrations
+# send (dd-trace-py's ``_integrations``: openai.py, bedrock.py, vertexai.py / google_genai.py, mistralai.py) and
+# Datadog's cost estimation matches on. Anything not listed goes out as reported. The one table: exporters that
+# name a provider for Datadog (span events, metric tags) read it through ``datadog.format.model_provider``.
+DATADOG_PROVIDERS = {
+    "openai": "openai",
+    "azure.ai.openai": "azure_openai",
+    "azure": "azure_openai",  # OpenLLMetry < 0.48 named the vendor of the openai client's base URL: Azure
+    "anthropic": "anthropic",
+    "aws.bedrock": "amazon_bedrock",
+    "aws": "amazon_bedrock",  # ... AWS
+    "bedrock": "amazon_bedrock",
+    "gcp.vertex_ai": "google",  # ddtrace's Vertex AI and Google GenAI integrations both send "google"
+    "gcp.gemini": "google",
+    "gcp.gen_ai": "google",
+    "google": "google",  # ... Google
+    "mistral_ai": "mistral",
+    "mistralai": "mistral",
+    "deepseek": "deepseek",
+}
 
 # --- what glassbox writes on the OTLP copy of a span (processors.wire) ------------------------------------------
 # Metrics a processor sets: token counts under their semconv names, the total cost (USD) under OpenLIT's

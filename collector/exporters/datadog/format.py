@@ -15,6 +15,7 @@ import orjson
 
 from glassbox.collector.version import VERSION as GLASSBOX_VERSION
 from glassbox.processors import model as M
+from glassbox.processors import semconv as A
 
 ROOT_PARENT_ID = "undefined"
 ML_APP_DEFAULT = "unnamed-ml-app"
@@ -41,6 +42,16 @@ def normalize_ml_app(raw: str | None) -> str:
     return text or ML_APP_DEFAULT
 
 
+@functools.lru_cache(maxsize=256)  # a handful of providers, once per LLM span
+def model_provider(provider: str | None) -> str:
+    """Datadog's name for a provider as OpenTelemetry reports it (``azure.ai.openai`` → ``azure_openai``), as
+    ddtrace sends it; ``unknown`` when there is none. The span keeps the OpenTelemetry name (cost reads it)."""
+    if not provider:
+        return "unknown"
+    name = provider.strip().lower()
+    return A.DATADOG_PROVIDERS.get(name, name)
+
+
 def decimal_id(hex_id: str) -> str:
     return str(int(hex_id, 16))
 
@@ -51,7 +62,7 @@ def span_event(span: M.Span, *, ml_app: str, extra_tags: dict[str, str] | None =
     meta: dict[str, Any] = {"span": {"kind": span.kind}}
     if span.kind in (M.LLM, M.EMBEDDING):
         meta["model_name"] = span.model_name or "unknown"
-        meta["model_provider"] = (span.model_provider or "unknown").lower()
+        meta["model_provider"] = model_provider(span.model_provider)
     io_in = _io(span.input)
     if span.prompt is not None and span.kind == M.LLM:
         io_in["prompt"] = _prompt(span.prompt, ml_app)

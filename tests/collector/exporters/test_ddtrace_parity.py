@@ -21,7 +21,7 @@ from glassbox.processors import model as M
 from glassbox.processors import semconv as A
 from glassbox.processors.prompts.config import PromptsConfig
 from glassbox.processors.prompts.processor import PromptsProcessor
-from tests.conftest import fixture_files, signal_of
+from tests.conftest import OTLP_CAPTURES, fixture_files, signal_of
 from tests.support.schemas import TESTDATA, validate_span_events
 
 DDTRACE_CAPTURE = TESTDATA / "datadog" / "ddtrace_4.16.0_agentless_capture.json"
@@ -62,22 +62,24 @@ def llm_span_of(source: str, name: str | None = None) -> M.Span:
     return next(s for s in genai_spans(requests_of(source)) if s.kind == M.LLM and (name is None or s.name == name))
 
 
-def set_attribute(requests: list[Any], key: str, value: str, *, only: str | None = None) -> None:
-    """Set a string attribute on every span (or those named ``only``) of decoded requests, as the app would."""
+def set_attribute(requests: list[Any], key: str, value: str, *, replace_only: bool = False) -> None:
+    """Set a string attribute on every GenAI span of decoded requests, as the app (or another configuration of
+    the instrumentation) would; ``replace_only``: only where the span already carries the key."""
     for request in requests:
         for resource_spans in request.resource_spans:
             for scope_spans in resource_spans.scope_spans:
                 for span in scope_spans.spans:
-                    if only is not None and span.name != only:
+                    if not any(a.key.startswith(("gen_ai.", "llm.")) for a in span.attributes):
                         continue
                     for attribute in span.attributes:
                         if attribute.key == key:
                             attribute.value.string_value = value
                             break
                     else:
-                        span.attributes.append(
-                            common_pb2.KeyValue(key=key, value=common_pb2.AnyValue(string_value=value))
-                        )
+                        if not replace_only:
+                            span.attributes.append(
+                                common_pb2.KeyValue(key=key, value=common_pb2.AnyValue(string_value=value))
+                            )
 
 
 def rendered(span: M.Span, ml_app: str = ML_APP) -> dict[str, Any]:
@@ -145,3 +147,69 @@ def test_a_prompt_from_traceloop_attributes_gets_ddtrace_defaults_and_an_auto_or
     assert "prompt_tracking_instrumentation_method:annotated" in event["tags"]  # the app named it
     span.prompt.source = "registry"  # matched by glassbox's registry: detected, not annotated
     assert "prompt_tracking_instrumentation_method:auto" in rendered(span)["tags"]
+
+
+# --- 2. model_provider -----------------------------------------------------------------------------------------
+
+# Every trace source: the provider attribute its instrumentation writes (semconv 1.37+ or the older gen_ai.system).
+PROVIDER_KEY = {
+    "ll_default": "gen_ai.provider.name",
+    "ll_events": "gen_ai.provider.name",
+    "ll_nocontent": "gen_ai.provider.name",
+    "ll_0.47.5": "gen_ai.system",
+    "v2_latest_span_only": "gen_ai.provider.name",
+    "v2_latest_event_only": "gen_ai.provider.name",
+    "v2_latest_nocontent": "gen_ai.provider.name",
+    "v2old_content": "gen_ai.system",
+    "v2_gzip": "gen_ai.provider.name",
+    "traceloop_sdk": "gen_ai.provider.name",
+    "openlit_1.45.0": "gen_ai.provider.name",
+    "openlit_1.45.0_nocontent": "gen_ai.provider.name",
+}
+
+# What instrumentations report (semconv's well-known values, their deprecated spellings, and OpenLLMetry < 0.48's
+# base-URL vendors) → what ddtrace's integration for the same service sends.
+DATADOG_PROVIDER_CASES = [
+    ("openai", "openai"),
+    ("azure.ai.openai", "azure_openai"),  # ddtrace openai integration on an Azure base URL
+    ("az.ai.openai", "azure_openai"),  # semconv <= 1.36 spelling
+    ("Azure", "azure_openai"),  # OpenLLMetry 0.47
+    ("anthropic", "anthropic"),
+    ("aws.bedrock", "amazon_bedrock"),  # ddtrace bedrock integration (what Datadog's cost estimation matches)
+    ("AWS", "amazon_bedrock"),
+    ("gcp.vertex_ai", "google"),  # ddtrace vertexai / google_genai integrations
+    ("vertex_ai", "google"),
+    ("gcp.gemini", "google"),
+    ("gcp.gen_ai", "google"),
+    ("mistral_ai", "mistral"),  # ddtrace mistralai integration
+    ("deepseek", "deepseek"),
+    ("groq", "groq"),  # no ddtrace integration: as reported
+]
+
+
+def test_every_source_is_covered():
+    traces = {d.name for d in OTLP_CAPTURES.iterdir() if d.is_dir() and any(d.glob("*_traces.pb"))}
+    assert traces - {"node_json"} == set(PROVIDER_KEY)  # node_json's hand-made span names no provider
+
+
+@pytest.mark.parametrize("source", sorted(PROVIDER_KEY))
+def test_each_capture_renders_openai_as_ddtrace_does(source):
+    spans = [s for s in genai_spans(requests_of(source)) if s.kind in (M.LLM, M.EMBEDDING)]
+    assert {rendered(s)["meta"]["model_provider"] for s in spans} == {ddtrace_span("llm")["meta"]["model_provider"]}
+    assert {s.model_provider for s in spans} == {"openai"}  # the model keeps OpenTelemetry's name (cost reads it)
+
+
+@pytest.mark.parametrize("source", sorted(PROVIDER_KEY))
+@pytest.mark.parametrize("reported, datadog", DATADOG_PROVIDER_CASES)
+def test_each_capture_with_another_provider_renders_datadogs_name(source, reported, datadog):
+    requests = requests_of(source)
+    set_attribute(requests, PROVIDER_KEY[source], reported, replace_only=True)
+    spans = [s for s in genai_spans(requests) if s.kind in (M.LLM, M.EMBEDDING)]
+    reported_name = A.PROVIDER_ALIASES.get(reported.lower(), reported.lower())
+    assert {s.model_provider for s in spans} == {reported_name}  # every span names it; the model keeps that name
+    assert {rendered(s)["meta"]["model_provider"] for s in spans} == {datadog}
+
+
+def test_no_provider_is_unknown_as_in_ddtrace():
+    [span] = genai_spans(requests_of("node_json"))
+    assert span.model_provider is None and rendered(span)["meta"]["model_provider"] == "unknown"
