@@ -71,9 +71,9 @@ class Relay:
             (name, components.PROCESSORS[name].create(config.processor_config(name), context))
             for name in config.pipeline.processors
         ]
-        for _, processor in self.processors:
-            metrics = getattr(processor, "metrics", None)
-            if callable(metrics):  # processors that count things of their own (redaction)
+        for component in [p for _, p in self.processors] + [s.exporter for s in self.senders]:
+            metrics = getattr(component, "metrics", None)
+            if callable(metrics):  # components that count things of their own (redaction, the metrics exporter)
                 self.telemetry.source(metrics)
         self.admission = Admission(self.senders, self.store, self.telemetry, config.pipeline.memory_limit_mib)
         self.pipeline = Pipeline(
