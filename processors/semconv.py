@@ -134,10 +134,12 @@ EXCEPTION_STACKTRACE = "exception.stacktrace"
 
 # Resource.
 SERVICE_NAME = "service.name"
+TELEMETRY_SDK_LANGUAGE = "telemetry.sdk.language"
 TELEMETRY_SDK_NAME = "telemetry.sdk.name"  # OpenLIT writes "openlit" here (its token counts differ: see cost)
 # The service tier that was billed (the request's is metadata "service_tier").
 RESPONSE_SERVICE_TIER = ("openai.response.service_tier", "gen_ai.openai.response.service_tier")
 SERVICE_VERSION = "service.version"
+ML_APP = "dd.llmobs.ml_app"  # resource (or span) attribute: the app's DD_LLMOBS_ML_APP, set by glassbox-instrument
 DEPLOYMENT_ENV = ("deployment.environment.name", "deployment.environment")
 
 # Log events and span events that carry content.

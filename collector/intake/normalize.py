@@ -8,6 +8,8 @@ span. Attribute names come from ``processors.semconv``.
 
 from __future__ import annotations
 
+import builtins
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,7 +80,10 @@ def normalize_span(otlp_span: Any, resource: M.WireResource, scope: M.WireResour
     span.service = _str(resource_attrs.get(A.SERVICE_NAME)) or _str(attrs.get(A.SERVICE_NAME))
     span.env = _first_str(resource_attrs, A.DEPLOYMENT_ENV) or _first_str(attrs, A.DEPLOYMENT_ENV)
     span.version = _str(resource_attrs.get(A.SERVICE_VERSION))
-    _error(span, otlp_span.status.code, copy.status_message, attrs, events)
+    span.ml_app = _str(resource_attrs.get(A.ML_APP)) or _str(attrs.get(A.ML_APP))
+    _error(
+        span, otlp_span.status.code, copy.status_message, attrs, events, resource_attrs.get(A.TELEMETRY_SDK_LANGUAGE)
+    )
     span.session_id = _first_str(attrs, A.SESSION_ID)  # also on plain spans: GenAI children inherit it
     span.user_id = _first_str(attrs, A.USER_ID)
     if span.kind is None:
@@ -359,19 +364,46 @@ def _chat_template(raw: Any) -> list[dict[str, str]] | None:
 
 
 def _error(
-    span: M.Span, status_code: int, status_message: str, attrs: dict[str, Any], events: list[M.WireEvent]
+    span: M.Span,
+    status_code: int,
+    status_message: str,
+    attrs: dict[str, Any],
+    events: list[M.WireEvent],
+    language: Any = None,
 ) -> None:
     if status_code != STATUS_ERROR:
         return
     span.status = "error"
-    error = M.ErrorInfo(type=_str(attrs.get(A.ERROR_TYPE)), message=status_message or None)
+    error = M.ErrorInfo(message=status_message or None)
+    exception_type = None
     for event in events:
         if event.name == A.EXCEPTION_EVENT:
             exc = event.attributes
-            error.type = error.type or _str(exc.get(A.EXCEPTION_TYPE))
+            exception_type = exception_type or _str(exc.get(A.EXCEPTION_TYPE))
             error.message = error.message or _str(exc.get(A.EXCEPTION_MESSAGE))
             error.stack = _str(exc.get(A.EXCEPTION_STACKTRACE))
+    # The exception's class wins over error.type, which may be a bare class name (OpenLLMetry) or a code.
+    error.type = error_type(exception_type or _str(attrs.get(A.ERROR_TYPE)), language)
     span.error = error
+
+
+_CLASS_REPR = re.compile(r"<class '([^']+)'>")
+_PYTHON_BUILTIN_ERRORS = frozenset(
+    name for name, value in vars(builtins).items() if isinstance(value, type) and issubclass(value, BaseException)
+)
+
+
+def error_type(raw: str | None, language: Any = None) -> str | None:
+    """An error type as ddtrace sends it: the dotted class name (``openai.InternalServerError``,
+    ``builtins.ValueError``), never the repr of a class (``<class 'openai.InternalServerError'>``, which
+    openai-v2 writes to error.type)."""
+    if not raw:
+        return None
+    found = _CLASS_REPR.fullmatch(raw.strip())
+    name = found.group(1) if found else raw.strip()
+    if language == "python" and name in _PYTHON_BUILTIN_ERRORS:  # OTel's Python SDK leaves builtins unqualified
+        return f"builtins.{name}"
+    return name
 
 
 def _evaluation(attrs: dict[str, Any], time_unix_nano: int) -> M.Evaluation | None:

@@ -11,10 +11,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import openai
 import pytest
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from opentelemetry.proto.common.v1 import common_pb2
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from glassbox.collector.demo.fake_openai import FAIL_MODEL, FakeOpenAI
 from glassbox.collector.exporters.datadog import format as F
 from glassbox.collector.intake import normalize
 from glassbox.processors import model as M
@@ -213,3 +220,66 @@ def test_each_capture_with_another_provider_renders_datadogs_name(source, report
 def test_no_provider_is_unknown_as_in_ddtrace():
     [span] = genai_spans(requests_of("node_json"))
     assert span.model_provider is None and rendered(span)["meta"]["model_provider"] == "unknown"
+
+
+# --- 3. error type ---------------------------------------------------------------------------------------------
+
+
+def instrumentor(name: str) -> Any:
+    if name == "openai-v2":
+        from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
+    else:
+        from opentelemetry.instrumentation.openai import OpenAIInstrumentor
+    return OpenAIInstrumentor()
+
+
+def instrumented_spans(name: str, call: Any) -> list[M.Span]:
+    """The GenAI spans a real instrumentation makes of ``call(client)`` (a real ``openai`` client against the fake
+    OpenAI server), OTLP-encoded as its exporter would send them, then normalized."""
+    memory = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": "parity-app"}))
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    instrumentation = instrumentor(name)
+    instrumentation.instrument(tracer_provider=provider)
+    try:
+        with FakeOpenAI.start_in_thread() as server:
+            call(openai.OpenAI(base_url=server.base_url, api_key="test", max_retries=0))
+    finally:
+        instrumentation.uninstrument()
+    return genai_spans([encode_spans(memory.get_finished_spans())])
+
+
+def failing_chat(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.InternalServerError):
+        client.chat.completions.create(model=FAIL_MODEL, messages=[{"role": "user", "content": "hi"}])
+
+
+@pytest.mark.parametrize("name", ["openai-v2", "openllmetry"])
+def test_an_openai_error_is_typed_by_its_dotted_class_name_as_ddtrace_does(name):
+    [span] = instrumented_spans(name, failing_chat)
+    event = rendered(span)
+    # ddtrace's openai integration: f"{module}.{qualname}" of the exception (its capture: builtins.ValueError)
+    assert event["meta"]["error"]["type"] == "openai.InternalServerError"
+    assert "error_type:openai.InternalServerError" in event["tags"] and event["status"] == "error"
+
+
+@pytest.mark.parametrize(
+    "raw, language, expected",
+    [
+        ("<class 'openai.InternalServerError'>", "python", "openai.InternalServerError"),  # openai-v2's error.type
+        ("<class 'ValueError'>", "python", "builtins.ValueError"),
+        ("ValueError", "python", "builtins.ValueError"),  # OTel's Python SDK: builtins unqualified
+        ("ValueError", "nodejs", "ValueError"),  # not Python: no guess
+        ("TimeoutError", None, "TimeoutError"),
+        ("openai.APITimeoutError", "python", "openai.APITimeoutError"),
+        ("500", "python", "500"),  # a code, kept
+        ("", "python", None),
+    ],
+)
+def test_error_type(raw, language, expected):
+    assert normalize.error_type(raw, language) == expected
+
+
+def test_the_ddtrace_capture_error_type_is_what_a_python_valueerror_renders_as():
+    expected = ddtrace_span("task")["meta"]["error"]["type"]
+    assert normalize.error_type("ValueError", "python") == expected == "builtins.ValueError"
