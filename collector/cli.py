@@ -1,4 +1,5 @@
-"""The ``glassbox`` command: ``run``, ``validate``, ``demo``, ``spans``. The only place that calls ``sys.exit``."""
+"""The ``glassbox`` command: ``run``, ``validate``, ``demo``, ``spans``, ``deadletter``, ``datadog``.
+The only place that calls ``sys.exit``."""
 
 from __future__ import annotations
 
@@ -142,6 +143,45 @@ def cmd_deadletter(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_datadog(args: argparse.Namespace) -> int:
+    """Dashboards and monitors as code: ``plan`` previews, ``apply`` creates/updates the glassbox-managed
+    objects (``--delete``: removes them), ``export --terraform`` prints Terraform JSON. Never prompts."""
+    import json
+
+    try:
+        from glassbox.collector.datadog_assets import client, definitions, plan, sync, terraform
+    except ImportError as exc:  # the optional extra is not installed
+        print(f"glassbox datadog: {exc.name} is missing: pip install 'glassbox-otel[datadog-assets]'", file=sys.stderr)
+        return 2
+    try:
+        assets = definitions.load_definitions(Path(args.definitions) if args.definitions else definitions.DEFAULT_DIR)
+        if args.action == "export":
+            if not args.terraform:
+                print("glassbox datadog export: give --terraform (the only export format)", file=sys.stderr)
+                return 2
+            print(json.dumps(terraform.export_terraform(assets), indent=2, ensure_ascii=False))
+            return 0
+        api = client.AssetsApi(client.connection_from_env(args.api_url))
+        try:
+            changes = plan.make_plan(assets, api, delete=args.delete)
+            print(f"glassbox datadog {args.action}{' --delete' if args.delete else ''}: {api.connection.url}")
+            if args.action == "apply":
+                changes = sync.apply_plan(changes, api)
+            print(plan.render(changes, done=args.action == "apply"))
+        finally:
+            api.close()
+    except definitions.DefinitionError as exc:
+        print(f"glassbox datadog: the definitions have problems (nothing was sent):\n{exc}", file=sys.stderr)
+        return 1
+    except client.UsageError as exc:
+        print(f"glassbox datadog: {exc}", file=sys.stderr)
+        return 2
+    except client.ApiError as exc:
+        print(f"glassbox datadog: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 CONFIG_HELP = "config file (YAML); without it: the embedded default (see `glassbox validate --default`)"
 LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR"]
 
@@ -195,6 +235,32 @@ def parser() -> argparse.ArgumentParser:
     dead.add_argument("-c", "--config", help=CONFIG_HELP + "; its storage.directory is read")
     dead.add_argument("-n", "--limit", type=int, default=100, help="how many to list (default 100)")
     dead.set_defaults(func=cmd_deadletter)
+    datadog = sub.add_parser(
+        "datadog", parents=[common], help="Datadog dashboards and monitors as code: plan, apply, export --terraform"
+    )
+    datadog.add_argument(
+        "action",
+        choices=["plan", "apply", "export"],
+        help="plan: show what apply would change; apply: create/update the glassbox-managed dashboards and "
+        "monitors; export: print them as Terraform JSON",
+    )
+    datadog.add_argument(
+        "--delete",
+        action="store_true",
+        help="plan/apply: remove every glassbox-managed dashboard and monitor (nothing else is ever touched)",
+    )
+    datadog.add_argument("--terraform", action="store_true", help="export: Terraform JSON (*.tf.json) on stdout")
+    datadog.add_argument(
+        "--api-url",
+        help="send the API calls here instead of https://api.$DD_SITE (a proxy, or a test stand-in); "
+        "keys always come from DD_API_KEY and DD_APP_KEY",
+    )
+    datadog.add_argument(
+        "--definitions",
+        metavar="DIR",
+        help="the definitions folder (dashboards/, monitors/, include.json; default: the repo's deploy/datadog)",
+    )
+    datadog.set_defaults(func=cmd_datadog)
     return p
 
 
