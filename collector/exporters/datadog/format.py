@@ -71,7 +71,7 @@ def span_event(span: M.Span, *, ml_app: str, extra_tags: dict[str, str] | None =
     io_out = _io(span.output)
     if io_out:
         meta["output"] = io_out
-    meta["metadata"] = _jsonable(span.metadata)
+    meta["metadata"] = _metadata(span)
     if span.tool_definitions and span.kind == M.LLM:
         meta["tool_definitions"] = span.tool_definitions
     if span.error is not None:
@@ -189,8 +189,22 @@ def _prompt(prompt: M.Prompt, ml_app: str) -> dict[str, Any]:
     return out
 
 
-def _jsonable(metadata: dict[str, Any]) -> dict[str, Any]:
-    return {str(k): v for k, v in metadata.items() if v is not None}
+def _metadata(span: M.Span) -> dict[str, Any]:
+    """``meta.metadata`` under ddtrace's keys where both name the same thing: one ``finish_reason`` string (several
+    distinct reasons stay a ``finish_reasons`` list: ddtrace has no name for them), ``encoding_format`` as one
+    string, and no ``stream`` on embeddings. Only what is sent changes: processors read the span's own keys."""
+    metadata = {str(k): v for k, v in span.metadata.items() if v is not None}
+    reasons = metadata.get("finish_reasons")
+    if isinstance(reasons, str) or (isinstance(reasons, list) and len(set(map(str, reasons))) == 1):
+        metadata.pop("finish_reasons")
+        metadata.setdefault("finish_reason", reasons if isinstance(reasons, str) else str(reasons[0]))
+    if span.kind == M.EMBEDDING:
+        metadata.pop("stream", None)  # an embeddings call does not stream; OpenLLMetry and OpenLIT say False
+        formats = metadata.get("encoding_formats")
+        if isinstance(formats, list) and len(formats) == 1:
+            metadata.pop("encoding_formats")
+            metadata.setdefault("encoding_format", formats[0])
+    return metadata
 
 
 def encode_event(event: dict[str, Any]) -> bytes:

@@ -283,3 +283,46 @@ def test_error_type(raw, language, expected):
 def test_the_ddtrace_capture_error_type_is_what_a_python_valueerror_renders_as():
     expected = ddtrace_span("task")["meta"]["error"]["type"]
     assert normalize.error_type("ValueError", "python") == expected == "builtins.ValueError"
+
+
+# --- 4. metadata keys ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "source", ["ll_default", "v2_latest_span_only", "openlit_1.45.0", "traceloop_sdk", "node_json"]
+)
+def test_one_finish_reason_is_a_string_as_ddtrace_names_it(source):
+    spans = [s for s in genai_spans(requests_of(source)) if s.metadata.get("finish_reasons")]
+    assert spans
+    for span in spans:
+        metadata = rendered(span)["meta"]["metadata"]
+        assert "finish_reasons" not in metadata
+        assert [metadata["finish_reason"]] == span.metadata["finish_reasons"]  # the span keeps its list (evals)
+
+
+def test_several_distinct_finish_reasons_stay_a_list():
+    span = llm_span_of("ll_default")
+    span.metadata["finish_reasons"] = ["stop", "length"]  # n=2: one reason per choice
+    metadata = rendered(span)["meta"]["metadata"]
+    assert metadata["finish_reasons"] == ["stop", "length"] and "finish_reason" not in metadata
+
+
+@pytest.mark.parametrize("source", ["ll_default", "ll_0.47.5", "openlit_1.45.0"])
+def test_embeddings_carry_no_stream_and_one_encoding_format_as_ddtrace_sends(source):
+    [span] = [s for s in genai_spans(requests_of(source)) if s.kind == M.EMBEDDING]
+    assert span.metadata["stream"] is False  # what the instrumentation reported
+    metadata = rendered(span)["meta"]["metadata"]
+    assert "stream" not in metadata and "encoding_formats" not in metadata
+    if source.startswith("openlit"):  # ddtrace: {"encoding_format": ...}; the dimensions glassbox keeps (information)
+        assert metadata == {"encoding_format": "float", "user": "", "embedding_dimensions": 3}
+
+
+def test_other_metadata_keys_are_kept():
+    span = llm_span_of("openlit_1.45.0")
+    metadata = rendered(span)["meta"]["metadata"]
+    assert {k: metadata[k] for k in ("seed", "response_id", "output_type", "user")} == {
+        "seed": 7,
+        "response_id": "chatcmpl-fake1",
+        "output_type": "text",
+        "user": "user-42",
+    }
