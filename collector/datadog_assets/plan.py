@@ -29,9 +29,20 @@ class Change:
     differences: list[str] = field(default_factory=list)
 
 
-def _short(value: Any) -> str:
+def _short(value: Any, start: int = 0) -> str:
+    """``value`` in at most about 60 characters; a long string from a little before ``start`` (where it differs)."""
+    if isinstance(value, str) and len(value) > 60:
+        begin = max(0, start - 20)
+        return ("..." if begin else "") + repr(value[begin : begin + 57]) + "..."
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _changed(path: str, old: Any, new: Any) -> str:
+    start = 0
+    if isinstance(old, str) and isinstance(new, str):
+        start = next((i for i, (a, b) in enumerate(zip(old, new)) if a != b), min(len(old), len(new)))
+    return f"{path}: {_short(old, start)} -> {_short(new, start)}"
 
 
 def differences(desired: Any, existing: Any, path: str = "") -> list[str]:
@@ -49,7 +60,7 @@ def differences(desired: Any, existing: Any, path: str = "") -> list[str]:
             return [d for i, (a, b) in enumerate(zip(desired, existing)) for d in differences(a, b, f"{path}[{i}]")]
     if isinstance(desired, bool) == isinstance(existing, bool) and desired == existing:  # True is not 1
         return []
-    return [f"{path}: {_short(existing)} -> {_short(desired)}"]
+    return [_changed(path, existing, desired)]
 
 
 def _managed(api: AssetsApi) -> dict[tuple[str, str], list[dict[str, Any]]]:
@@ -100,6 +111,8 @@ def render(changes: list[Change], *, done: bool = False) -> str:
     verbs = {"create": "created", "update": "updated", "delete": "deleted", "no-op": "unchanged", "orphan": "kept"}
     lines = []
     for c in changes:
+        if c.action == "no-op":
+            continue  # counted in the totals only
         action = verbs[c.action] if done else c.action
         where = f" ({c.object_id})" if c.object_id else ""
         lines.append(f"  {action:<9} {c.kind:<9} {c.asset_id:<40} {c.title}{where}")
