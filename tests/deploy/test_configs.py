@@ -1,12 +1,17 @@
-"""The shipped configs are valid: the embedded default and the Kubernetes ConfigMap's relay.yaml."""
+"""The shipped relay configs are valid: the embedded default, and relay.yaml as every overlay's ConfigMap, the
+image and the compose example carry it."""
 
-from pathlib import Path
+from __future__ import annotations
 
+import re
+
+import pytest
 import yaml
 
 from glassbox.collector.config import default_config, parse
+from tests.deploy.tools import DEPLOY, K8S, OVERLAYS, ROOT, dockerfile_instructions, rendered
 
-DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
+RELAY_YAML = K8S / "base" / "relay.yaml"
 
 
 def test_embedded_default_binds_localhost_unless_told_otherwise():
@@ -18,22 +23,36 @@ def test_embedded_default_binds_localhost_unless_told_otherwise():
     assert container.pipeline.exporters == ["datadog"] and container.exporters.datadog.transport == "agentless"
 
 
-def test_kubernetes_configmap_relay_config_is_valid():
-    configmap = yaml.safe_load((DEPLOY / "k8s" / "configmap.yaml").read_text())
-    config = parse(yaml.safe_load(configmap["data"]["relay.yaml"]), environ={"DD_AGENT_HOST": "10.0.0.7"})
-    assert config.exporters.datadog.transport == "agent"
-    assert config.exporters.datadog.agent_url == "http://10.0.0.7:8126"
-    assert config.pipeline.processors == ["redaction"]
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_overlays_configmap_is_a_valid_relay_config_that_follows_the_datadog_variables(overlay):
+    (configmap,) = [d for d in rendered(overlay) if d["kind"] == "ConfigMap" and "relay.yaml" in d["data"]]
+    data = yaml.safe_load(configmap["data"]["relay.yaml"])
+    agentless = parse(data, environ={"DD_API_KEY": "k"})  # the Secret, as every overlay sets it
+    assert agentless.exporters.datadog.transport == "agentless"
+    assert agentless.receivers.otlp.http.endpoint == "0.0.0.0:4318"
+    assert agentless.admin.endpoint == "0.0.0.0:13133"  # the probes come from the kubelet, not from localhost
+    assert agentless.pipeline.processors == ["redaction", "cost", "prompts", "evals"]
+    agent = parse(data, environ={"DD_API_KEY": "k", "DD_AGENT_HOST": "10.0.0.7"})  # the node's Agent
+    assert agent.exporters.datadog.transport == "agent"
+    assert agent.exporters.datadog.agent_url == "http://10.0.0.7:8126"
+    local_only = parse(data, environ={"DD_API_KEY": "k", "GLASSBOX_BIND": "127.0.0.1"})
+    assert local_only.receivers.otlp.grpc.endpoint == "127.0.0.1:4317"
+
+
+def test_the_image_and_compose_carry_the_same_relay_yaml():
+    copies = [args.split() for word, args in dockerfile_instructions() if word == "COPY" and "relay.yaml" in args]
+    assert copies == [["deploy/k8s/base/relay.yaml", "/etc/glassbox/relay.yaml"]]
+    compose = yaml.safe_load((DEPLOY / "compose.example.yaml").read_text())
+    mounts = compose["services"]["glassbox"]["volumes"]
+    assert any(str(m).startswith("./k8s/base/relay.yaml:/etc/glassbox/relay.yaml") for m in mounts)
 
 
 def test_every_yaml_example_in_the_readme_is_a_valid_config(tmp_path):
     """Relay configs parse (with the files they name); prompt registry and pricing file examples load as such."""
-    import re
-
     from glassbox.processors.cost import pricing_file
     from glassbox.processors.prompts import registry
 
-    text = (DEPLOY.parent / "README.md").read_text()
+    text = (ROOT / "README.md").read_text()
     blocks = [yaml.safe_load(block) for block in re.findall(r"```yaml\n(.*?)```", text, re.S)]
     files = {
         "prompts": ("prompts.yaml", registry.load),
