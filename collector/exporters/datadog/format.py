@@ -63,12 +63,13 @@ def span_event(span: M.Span, *, ml_app: str, extra_tags: dict[str, str] | None =
     if span.kind in (M.LLM, M.EMBEDDING):
         meta["model_name"] = span.model_name or "unknown"
         meta["model_provider"] = model_provider(span.model_provider)
-    io_in = _io(span.input)
+    tool_names = _tool_names(span) if span.kind == M.LLM else {}
+    io_in = _io(span.input, tool_names)
     if span.prompt is not None and span.kind == M.LLM:
         io_in["prompt"] = _prompt(span.prompt, ml_app)
     if io_in:
         meta["input"] = io_in
-    io_out = _io(span.output)
+    io_out = _io(span.output, tool_names)
     if io_out:
         meta["output"] = io_out
     meta["metadata"] = _metadata(span)
@@ -89,7 +90,7 @@ def span_event(span: M.Span, *, ml_app: str, extra_tags: dict[str, str] | None =
         "duration": span.duration_ns,
         "status": span.status,
         "meta": meta,
-        "metrics": {k: v for k, v in span.metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)},
+        "metrics": _metrics(span),
         "tags": tags(span, ml_app, extra_tags),
         "_dd": {"span_id": span_id, "trace_id": span.trace_id, "apm_trace_id": span.trace_id},
     }
@@ -130,10 +131,27 @@ def _tag(key: str, val: Any) -> str:
     return text[:MAX_TAG_LENGTH]
 
 
-def _io(io: M.IO) -> dict[str, Any]:
+def _metrics(span: M.Span) -> dict[str, float]:
+    """Numeric metrics, with ddtrace's zeros on embeddings: ``output_tokens: 0`` (an embedding has no output
+    tokens; ddtrace's openai integration sends the 0), and no zero cache or reasoning counts (OpenLLMetry reports
+    ``cache_read_input_tokens: 0`` on embeddings, which ddtrace never sends)."""
+    metrics = {k: v for k, v in span.metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+    if span.kind == M.EMBEDDING:
+        for name in _EMBEDDING_ZERO_DROPPED:
+            if metrics.get(name) == 0:
+                del metrics[name]
+        if M.INPUT_TOKENS in metrics:
+            metrics.setdefault(M.OUTPUT_TOKENS, 0)
+    return metrics
+
+
+_EMBEDDING_ZERO_DROPPED = (M.CACHE_READ_TOKENS, M.CACHE_WRITE_TOKENS, M.REASONING_TOKENS)
+
+
+def _io(io: M.IO, tool_names: dict[str, str] | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if io.messages:
-        out["messages"] = [_message(m) for m in io.messages]
+        out["messages"] = [_message(m, tool_names or {}) for m in io.messages]
     if io.documents:
         out["documents"] = [
             {k: v for k, v in (("text", d.text), ("name", d.name), ("id", d.id), ("score", d.score)) if v is not None}
@@ -144,7 +162,17 @@ def _io(io: M.IO) -> dict[str, Any]:
     return out
 
 
-def _message(message: M.Message) -> dict[str, Any]:
+def _tool_names(span: M.Span) -> dict[str, str]:
+    """Tool call id → tool name, from the calls in the span's messages (a tool result names the call it answers)."""
+    return {
+        call.tool_id: call.name
+        for message in (*span.input.messages, *span.output.messages)
+        for call in message.tool_calls
+        if call.tool_id and call.name
+    }
+
+
+def _message(message: M.Message, tool_names: dict[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {"role": message.role, "content": message.content}
     if message.tool_calls:
         out["tool_calls"] = [
@@ -156,14 +184,17 @@ def _message(message: M.Message) -> dict[str, Any]:
             for c in message.tool_calls
         ]
     if message.tool_results:
-        out["tool_results"] = [
-            {
-                k: v
-                for k, v in (("name", r.name), ("result", r.result), ("tool_id", r.tool_id), ("type", r.type))
-                if v is not None
-            }
-            for r in message.tool_results
-        ]
+        out["tool_results"] = [_tool_result(r, tool_names) for r in message.tool_results]
+    return out
+
+
+def _tool_result(result: M.ToolResult, tool_names: dict[str, str]) -> dict[str, Any]:
+    """A tool result as ddtrace sends it: always a ``name`` (the tool whose call it answers, or "" as ddtrace
+    sends for an unnamed one) and ``type: "tool_result"`` unless the instrumentation gave another."""
+    out: dict[str, Any] = {"name": result.name or tool_names.get(result.tool_id or "", ""), "result": result.result}
+    if result.tool_id is not None:
+        out["tool_id"] = result.tool_id
+    out["type"] = result.type if result.type and result.type != "function" else "tool_result"
     return out
 
 

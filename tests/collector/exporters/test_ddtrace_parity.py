@@ -326,3 +326,43 @@ def test_other_metadata_keys_are_kept():
         "output_type": "text",
         "user": "user-42",
     }
+
+
+# --- 5. zero token metrics, tool results -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("source", ["ll_default", "ll_0.47.5", "v2_latest_span_only", "openlit_1.45.0"])
+def test_embedding_token_metrics_as_ddtrace_sends_them(source):
+    [span] = [s for s in genai_spans(requests_of(source)) if s.kind == M.EMBEDDING]
+    metrics = rendered(span)["metrics"]
+    # ddtrace's openai integration: prompt tokens, completion tokens (0 for embeddings) and their total; cache
+    # counts only where the API reports them (never on embeddings).
+    assert {k: v for k, v in metrics.items() if k.endswith("_tokens")} == {
+        "input_tokens": 4,
+        "output_tokens": 0,
+        "total_tokens": 4,
+    }
+    assert set(ddtrace_span("embedding")["metrics"]) <= set(metrics)
+
+
+def test_llm_token_metrics_are_sent_as_reported_zeros_included():
+    span = llm_span_of("openlit_1.45.0")
+    assert span.metrics["cache_write_input_tokens"] == 0
+    assert rendered(span)["metrics"]["cache_write_input_tokens"] == 0  # what the API reported for the call
+
+
+@pytest.mark.parametrize("source", ["ll_default", "ll_0.47.5", "v2_latest_span_only", "openlit_1.45.0"])
+def test_tool_results_carry_the_tool_name_and_type_tool_result(source):
+    [span] = [
+        s for s in genai_spans(requests_of(source)) if any(m.tool_results for m in s.input.messages) and s.kind == "llm"
+    ]
+    [result] = [r for m in rendered(span)["meta"]["input"]["messages"] for r in m.get("tool_results", [])]
+    # ddtrace's openai integration: {name, result, tool_id, type: "tool_result"}; its name is the tool message's
+    # (often ""), glassbox names the call it answers when that call is in the history.
+    called = any(m.tool_calls for m in span.input.messages)
+    assert result == {
+        "name": "get_weather" if called else "",
+        "result": "rainy, 57F",
+        "tool_id": "call_abc123",
+        "type": "tool_result",
+    }
