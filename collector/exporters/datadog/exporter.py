@@ -47,8 +47,10 @@ class DatadogExporter(HttpSession):
         app = f", ml_app {self.ml_app}" if self.ml_app else ", ml_app from each span's service"
         return f"span events to {self.span_url}, evaluations to {self.eval_url} ({how}{app})"
 
-    def ml_app_for(self, service: str | None) -> str:
-        return self.ml_app or F.normalize_ml_app(service)
+    def ml_app_for(self, service: str | None, app: str | None = None) -> str:
+        """The exporter's ``ml_app`` if set, else the app's own (``DD_LLMOBS_ML_APP`` in the app), else the
+        service."""
+        return self.ml_app or F.normalize_ml_app(app or service)
 
     def render(self, batch: Batch) -> list[Item]:
         items: list[Item] = []
@@ -56,7 +58,7 @@ class DatadogExporter(HttpSession):
         for span in batch.spans:
             if not span.is_genai:
                 continue
-            ml_app = self.ml_app_for(span.service)
+            ml_app = self.ml_app_for(span.service, span.ml_app)
             items.append(("span", F.encode_event(F.span_event(span, ml_app=ml_app, extra_tags=self.settings.tags))))
             metrics.extend(F.encoded_eval_metrics(span, ml_app=ml_app))
         for detached in batch.evaluations:

@@ -32,7 +32,7 @@ class LocalExporter:
         for span in batch.spans:
             if not span.is_genai:
                 continue
-            ml_app = F.normalize_ml_app(span.service)
+            ml_app = F.normalize_ml_app(span.ml_app or span.service)
             event = F.span_event(span, ml_app=ml_app)
             F.encode_event(event)  # applies the same size rule as the datadog exporter (may drop input/output)
             items.append(
