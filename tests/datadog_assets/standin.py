@@ -13,14 +13,14 @@ from aiohttp import web
 API_KEY = "test-api-key"
 APP_KEY = "test-app-key"
 
-UNMANAGED_DASHBOARD = {
+UNMANAGED_DASHBOARD: dict[str, Any] = {
     "id": "abc-def-ghi",
     "title": "Team payments (hand-made)",
     "description": "Someone's own dashboard: glassbox must never touch it.",
     "layout_type": "ordered",
     "widgets": [{"id": 1, "definition": {"type": "note", "content": "hello"}}],
 }
-UNMANAGED_MONITOR = {
+UNMANAGED_MONITOR: dict[str, Any] = {
     "id": 1001,
     "name": "[payments] error rate",
     "type": "query alert",
