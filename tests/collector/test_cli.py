@@ -401,13 +401,16 @@ def test_run_on_a_busy_port_fails_with_a_clear_message(tmp_path: Path):
 # --- glassbox-instrument ------------------------------------------------------------------------------------------
 
 
-def test_instrument_is_not_available_yet(tmp_path: Path):
-    result = run("glassbox-instrument", sys.executable, "-c", "print('app ran')", cwd=tmp_path)
+def test_instrument_without_a_command_prints_its_usage_and_runs_a_command_unchanged(tmp_path: Path):
+    bare = run("glassbox-instrument", cwd=tmp_path)
+    assert bare.returncode == 2 and bare.stderr.startswith("usage: glassbox-instrument COMMAND")
+    helped = run("glassbox-instrument", "--help", cwd=tmp_path)
+    assert helped.returncode == 0 and "GLASSBOX_RELAY_HOST" in helped.stdout
+    missing = run("glassbox-instrument", "no-such-program-here", cwd=tmp_path)
+    assert missing.returncode == 127 and "cannot run 'no-such-program-here'" in missing.stderr
 
-    assert result.returncode == 2
-    assert "glassbox-instrument is not available yet" in result.stderr
-    assert "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318" in result.stderr
-    assert "app ran" not in result.stdout
+    ran = run("glassbox-instrument", sys.executable, "-c", "print('app ran'); raise SystemExit(4)", cwd=tmp_path)
+    assert (ran.returncode, ran.stdout) == (4, "app ran\n")
 
 
 UNREDACTED = GOOD.replace("  local: {path: spans.db}\n", '  otlp: {endpoint: "http://127.0.0.1:9"}\n').replace(

@@ -38,6 +38,7 @@ class Runtime:
     make_target: str
     path: Path  # the venv's python, or the node_modules directory
     node: bool = False
+    wrapper: tuple[str, ...] = ()  # a command the app runs under (glassbox-instrument)
 
     def require(self) -> None:
         if not self.path.exists():
@@ -48,11 +49,17 @@ class Runtime:
     def command(self, script: Path) -> list[str]:
         if self.node:
             return ["node", str(script)]
-        return [str(self.path), str(script)]
+        return [*self.wrapper, str(self.path), str(script)]
 
 
 RUNTIMES = {
     "dev": Runtime("the dev venv", "install", Path(sys.executable)),
+    "instrument": Runtime(
+        "glassbox-instrument",
+        "install",
+        Path(sys.executable),
+        wrapper=(str(Path(sys.executable).parent / "glassbox-instrument"),),
+    ),
     "openlit": Runtime("OpenLIT", "wiring-openlit", REPO / ".venv-openlit" / "bin" / "python"),
     "traceloop": Runtime("the Traceloop SDK", "wiring-traceloop", REPO / ".venv-traceloop" / "bin" / "python"),
     "javascript": Runtime("JavaScript", "wiring-js", JS_DIR / "node_modules", node=True),

@@ -40,6 +40,7 @@ class Case:
 
 
 CASES = [
+    Case("glassbox-instrument", "instrument", "instrument-install", "instrument-env", "instrument-app"),
     Case("openllmetry", "dev", "openllmetry-install", "openllmetry-env", "openllmetry-app"),
     Case("openai-v2 span mode", "dev", "openai-v2-install", "openai-v2-span-env", "openai-v2-app"),
     Case("openai-v2 event mode", "dev", "openai-v2-install", "openai-v2-event-env", "openai-v2-app"),
