@@ -4,6 +4,7 @@ exit status and stdout must be its own whatever happens to telemetry."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -17,6 +18,8 @@ import pytest
 
 from glassbox.collector.demo.fake_openai import FakeOpenAI
 from tests.support.net import free_ports
+from tests.support.schemas import validate_span_events
+from tests.support.testagent import TestAgent
 from tests.wiring.harness import Relay
 
 INSTRUMENT = Path(sys.executable).parent / "glassbox-instrument"
@@ -260,3 +263,36 @@ def wait_for(relay: Relay, done, timeout: float = 30) -> list[dict]:
             return rows
         time.sleep(0.1)
     raise AssertionError(f"not in the relay after {timeout}s: {[(r['kind'], r['name']) for r in relay.spans()]}")
+
+
+async def test_through_the_relay_to_datadogs_test_agent(tmp_path: Path, make_relay, fake_openai: FakeOpenAI):
+    """The whole path a user deploys: glassbox-instrument → relay (default chain) → the Datadog Agent."""
+    with TestAgent() as agent:
+        relay = await make_relay(
+            {"datadog": {"transport": "agent", "agent_url": agent.url, "flush_interval": 0.1}},
+            processors={"redaction": {"workers": 0}, "cost": {}, "evals": {}},
+            pipeline={"processors": ["redaction", "cost", "evals"]},
+        )
+        env = app_env(
+            fake_openai,
+            OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{relay.http_port}",
+            OTEL_SERVICE_NAME="support-bot",
+            DD_ENV="staging",
+        )
+        result = await asyncio.to_thread(run_app, tmp_path, HELPERS_APP, env, str(INSTRUMENT))
+        assert (result.returncode, result.stderr) == (0, ""), result.stderr
+        assert await relay.flush(timeout=30)
+        spans = [s for body in agent.llmobs_span_payloads() for envelope in body for s in envelope["spans"]]
+        evals = [m for body in agent.eval_metric_payloads() for m in body["data"]["attributes"]["metrics"]]
+        for body in agent.llmobs_span_payloads():
+            validate_span_events(body)
+
+    kinds = sorted(s["meta"]["span"]["kind"] for s in spans)
+    assert kinds == ["llm", "llm", "retrieval", "task", "tool", "workflow"], kinds
+    llm = [s for s in spans if s["meta"]["span"]["kind"] == "llm"]
+    for span in llm:
+        assert span["session_id"] == "conv-8231"
+        assert {"service:support-bot", "env:staging", "user_id:customer-42"} <= set(span["tags"])
+        assert span["metrics"]["total_cost"] > 0  # the cost processor ran on it
+    labels = {m["label"] for m in evals}
+    assert {"helpfulness", "user_feedback", "truncated", "prompt_injection"} <= labels, labels
