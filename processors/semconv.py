@@ -222,6 +222,19 @@ DATADOG_PROVIDERS = {
     "mistralai": "mistral",
     "deepseek": "deepseek",
 }
+# Datadog provider → the ddtrace integration that calls it (the ``integration:`` tag), for LLM spans whose
+# instrumentation scope does not name the library it wraps (openai-v2's opentelemetry.util.genai.handler,
+# Traceloop's traceloop.tracer).
+DATADOG_INTEGRATIONS = {
+    "openai": "openai",
+    "azure_openai": "openai",
+    "deepseek": "openai",
+    "anthropic": "anthropic",
+    "amazon_bedrock": "bedrock",
+    "mistral": "mistralai",
+}
+# telemetry.sdk.language → the ``language:`` tag Datadog's tracers send.
+DATADOG_LANGUAGES = {"nodejs": "javascript", "webjs": "javascript"}
 
 # --- what glassbox writes on the OTLP copy of a span (processors.wire) ------------------------------------------
 # Metrics a processor sets: token counts under their semconv names, the total cost (USD) under OpenLIT's

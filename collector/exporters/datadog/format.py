@@ -33,6 +33,7 @@ RAG_QUERY_KEYS_DEFAULT = ("question",)
 # Tag ddtrace puts on an LLM span with a prompt: "annotated" when the app named it, "auto" when it was detected
 # (here: matched by the prompts processor's registry).
 PROMPT_METHOD_TAG = "prompt_tracking_instrumentation_method"
+EVENT_KIND = "evaluation"  # every evaluation metric says so, as ddtrace's do (feedback would be "feedback")
 
 
 def normalize_ml_app(raw: str | None) -> str:
@@ -106,6 +107,14 @@ def tags(span: M.Span, ml_app: str, extra: dict[str, str] | None = None) -> list
     values.update(extra or {})
     values.update(span.tags)
     values["ml_app"] = ml_app
+    values["source"] = "integration"  # as ddtrace tags every span; Datadog's facets filter on it
+    language = _language(span)
+    if language:
+        values.setdefault("language", language)
+    if span.kind in (M.LLM, M.EMBEDDING):
+        integration = _integration(span.wire.scope.name if span.wire else "", model_provider(span.model_provider))
+        if integration:
+            values.setdefault("integration", integration)
     values["glassbox.version"] = GLASSBOX_VERSION
     values["error"] = "1" if span.status == "error" else "0"
     for key, val in (
@@ -124,6 +133,28 @@ def tags(span: M.Span, ml_app: str, extra: dict[str, str] | None = None) -> list
     if span.prompt and span.kind == M.LLM:  # the prompt is rendered on LLM spans only
         values[PROMPT_METHOD_TAG] = "auto" if span.prompt.source == "registry" else "annotated"
     return sorted(_tag(k, item) for k, v in values.items() for item in (v if isinstance(v, list) else [v]))
+
+
+def _language(span: M.Span) -> str | None:
+    raw = span.wire.resource.attributes.get(A.TELEMETRY_SDK_LANGUAGE) if span.wire else None
+    if not isinstance(raw, str) or not raw:
+        return None
+    return A.DATADOG_LANGUAGES.get(raw.lower(), raw.lower())
+
+
+_SCOPE_LIBRARY = re.compile(r"instrumentation[._]([a-z0-9_]+)")
+_VERSION_SUFFIX = re.compile(r"_v\d+$")
+
+
+@functools.lru_cache(maxsize=256)  # a few scopes and providers
+def _integration(scope: str, provider: str) -> str | None:
+    """The library an LLM span's instrumentation wraps, as ddtrace's ``integration:`` tag names it: from the
+    scope (``opentelemetry.instrumentation.openai.v1``, ``openlit.instrumentation.openai``,
+    ``opentelemetry.instrumentation.openai_v2`` → ``openai``), else from the provider."""
+    found = _SCOPE_LIBRARY.search(scope.lower())
+    if found:
+        return _VERSION_SUFFIX.sub("", found.group(1))
+    return A.DATADOG_INTEGRATIONS.get(provider)
 
 
 def _tag(key: str, val: Any) -> str:
@@ -315,6 +346,7 @@ def eval_metric(trace_id: str, span_id: str, evaluation: M.Evaluation, *, ml_app
 
 def _eval_metric(join_on: dict[str, Any], evaluation: M.Evaluation, ml_app: str, now_ms: int) -> dict[str, Any]:
     metric: dict[str, Any] = {
+        "event_kind": EVENT_KIND,
         "join_on": join_on,
         "eval_scope": "span",
         "ml_app": ml_app,
@@ -343,6 +375,12 @@ def _eval_tags(ml_app: str, tags: tuple[tuple[str, Any], ...]) -> tuple[str, ...
     return tuple(sorted({f"ml_app:{ml_app}", *(_tag(k, v) for k, v in tags)}))  # a tuple: shared, so immutable
 
 
+_HEAD = (  # what eval_metric puts before the result, in its order, for bytes %-formatting
+    b'{"event_kind":"' + EVENT_KIND.encode() + b'","join_on":{"span":{"span_id":%s,"trace_id":%s}},'
+    b'"eval_scope":"span","ml_app":%s,"timestamp_ms":'
+)
+
+
 def encoded_eval_metrics(span: M.Span, *, ml_app: str) -> list[bytes]:
     """``eval_metrics`` JSON-encoded, byte for byte what ``orjson.dumps`` makes of each; a queue item holds several,
     comma-joined (an array without its brackets: ``eval_payload_raw`` wraps them). The built-ins give every
@@ -350,7 +388,7 @@ def encoded_eval_metrics(span: M.Span, *, ml_app: str) -> list[bytes]:
     keys and timestamp is encoded once per distinct result (cached) instead of built and dumped per metric."""
     if not span.evaluations:
         return []
-    head = b'{"join_on":{"span":{"span_id":%s,"trace_id":%s}},"eval_scope":"span","ml_app":%s,"timestamp_ms":' % (
+    head = _HEAD % (
         orjson.dumps(decimal_id(span.span_id)),
         orjson.dumps(span.trace_id),
         orjson.dumps(ml_app),

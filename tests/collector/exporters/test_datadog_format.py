@@ -156,6 +156,8 @@ def test_span_event_of_an_llm_span_field_by_field():
             "user_id:user-9",
             "prompt_version:3",
             "prompt_tracking_instrumentation_method:annotated",
+            "source:integration",
+            "integration:openai",  # no instrumentation scope (built in code): the provider's integration
         ]
     )
     validate_span_events(body(event))
@@ -182,7 +184,9 @@ def test_span_event_of_a_root_span_without_extras():
     meta = event["meta"]
     assert set(meta) == {"span", "input", "output", "metadata"}  # no model, prompt, tool definitions, error
     assert meta["input"] == {"value": "2+2"} and meta["output"] == {"value": "4"} and meta["metadata"] == {}
-    assert event["tags"] == sorted(["ml_app:app", f"glassbox.version:{F.GLASSBOX_VERSION}", "error:0"])
+    assert event["tags"] == sorted(
+        ["ml_app:app", f"glassbox.version:{F.GLASSBOX_VERSION}", "error:0", "source:integration"]
+    )  # no language (no resource) and no integration (a tool span)
     validate_span_events(body(event))
 
 
@@ -393,6 +397,7 @@ def test_eval_metric_score():
     )
     metric = F.eval_metric(TRACE, SPAN, ev, ml_app="shop-bot")
     assert metric == {
+        "event_kind": "evaluation",
         "join_on": {"span": {"span_id": "67667974448284343", "trace_id": TRACE}},
         "eval_scope": "span",
         "ml_app": "shop-bot",

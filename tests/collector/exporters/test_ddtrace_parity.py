@@ -29,7 +29,7 @@ from glassbox.processors import semconv as A
 from glassbox.processors.prompts.config import PromptsConfig
 from glassbox.processors.prompts.processor import PromptsProcessor
 from tests.conftest import OTLP_CAPTURES, fixture_files, signal_of
-from tests.support.schemas import TESTDATA, validate_span_events
+from tests.support.schemas import TESTDATA, validate_eval_metrics, validate_span_events
 
 DDTRACE_CAPTURE = TESTDATA / "datadog" / "ddtrace_4.16.0_agentless_capture.json"
 ML_APP = "relay-test"  # the capture's ml_app
@@ -366,3 +366,46 @@ def test_tool_results_carry_the_tool_name_and_type_tool_result(source):
         "tool_id": "call_abc123",
         "type": "tool_result",
     }
+
+
+# --- 6. tags on every span, event_kind on evaluations -------------------------------------------------------------
+
+# The instrumentation scope of each source's LLM spans → the library ddtrace's integration for it is named after.
+INTEGRATION = {source: "openai" for source in PROVIDER_KEY}
+
+
+@pytest.mark.parametrize("source", sorted(PROVIDER_KEY))
+def test_every_span_carries_ddtraces_source_language_and_integration_tags(source):
+    for span in genai_spans(requests_of(source)):
+        tags = rendered(span)["tags"]
+        assert "source:integration" in tags and "language:python" in tags, span.name
+        expected = [f"integration:{INTEGRATION[source]}"] if span.kind in (M.LLM, M.EMBEDDING) else []
+        assert [t for t in tags if t.startswith("integration:")] == expected, span.name  # app spans: none
+
+
+def test_the_ddtrace_capture_tags_every_span_with_source_and_language():
+    for envelope in ddtrace_requests()[0]["json"]:
+        assert {"source:integration", "language:python"} <= set(envelope["spans"][0]["tags"])
+
+
+def test_a_node_span_is_tagged_javascript_as_dd_trace_js_does():
+    requests = requests_of("node_json")
+    requests[0].resource_spans[0].resource.attributes.append(
+        common_pb2.KeyValue(key=A.TELEMETRY_SDK_LANGUAGE, value=common_pb2.AnyValue(string_value="nodejs"))
+    )
+    [span] = genai_spans(requests)
+    tags = rendered(span)["tags"]
+    assert "language:javascript" in tags and "source:integration" in tags
+    assert not [t for t in tags if t.startswith("integration:")]  # a hand-made span naming no provider
+
+
+def test_evaluation_metrics_carry_event_kind_as_ddtrace_sends_them():
+    [expected] = {m["event_kind"] for m in ddtrace_requests()[1]["json"]["data"]["attributes"]["metrics"]}
+    span = llm_span_of("ll_default")
+    span.evaluations = [M.Evaluation("faithfulness", "score", 0.87, "pass", "grounded", 1_795_325_056_082)]
+    [metric] = F.eval_metrics(span, ml_app=ML_APP)
+    [encoded] = F.encoded_eval_metrics(span, ml_app=ML_APP)
+    assert metric["event_kind"] == json.loads(encoded)["event_kind"] == expected == "evaluation"
+    validate_eval_metrics(F.eval_payload_raw([encoded]))
+    detached = F.eval_metric(span.trace_id, span.span_id, span.evaluations[0], ml_app=ML_APP)
+    assert detached["event_kind"] == "evaluation"
