@@ -5,6 +5,7 @@ hostPort and the downward-API host IP, native sidecars, trace-keyed routing to t
 from __future__ import annotations
 
 import inspect
+import re
 import subprocess
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import yaml
 
 from glassbox.collector import telemetry
 from glassbox.collector.service import Relay
-from tests.deploy.tools import K8S, OVERLAYS, one, rendered, rendered_text, tool
+from tests.deploy.tools import K8S, OVERLAYS, ROOT, one, rendered, rendered_text, tool
 
 # The oldest version with native sidecars on by default (1.29) and the newest the validator knows.
 KUBERNETES_VERSIONS = ("1.29.0", "1.37.0")
@@ -154,3 +155,9 @@ def test_gateway_routes_each_trace_to_one_replica_and_scales_on_cpu_and_queue_de
     metrics = {m["type"]: m for m in hpa["spec"]["metrics"]}
     assert metrics["Resource"]["resource"]["name"] == "cpu"
     assert metrics["Pods"]["pods"]["metric"]["name"] == telemetry.EXPORTER_QUEUE_SIZE.family
+
+
+def test_the_readmes_deploy_commands_apply_the_overlays_these_tests_check():
+    for readme in (ROOT / "README.md", ROOT / "deploy" / "README.md"):
+        applied = set(re.findall(r"kubectl apply -k deploy/k8s/(\w+)", readme.read_text()))
+        assert applied == set(OVERLAYS), readme
