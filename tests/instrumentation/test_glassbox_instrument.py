@@ -296,3 +296,13 @@ async def test_through_the_relay_to_datadogs_test_agent(tmp_path: Path, make_rel
         assert span["metrics"]["total_cost"] > 0  # the cost processor ran on it
     labels = {m["label"] for m in evals}
     assert {"helpfulness", "user_feedback", "truncated", "prompt_injection"} <= labels, labels
+
+
+def test_the_overhead_benchmark_runs_and_each_mode_sends_its_telemetry(capsys):
+    from bench import instrument as bench
+
+    bench.main(["--calls", "20", "--warmup", "5", "--rounds", "1"])
+    lines = capsys.readouterr().out.splitlines()
+    rows = {line.split("  ")[0].strip(): line for line in lines[2:]}
+    assert set(rows) == {"uninstrumented", "glassbox-instrument"}, lines
+    assert "/v1/traces" in rows["glassbox-instrument"] and rows["uninstrumented"].rstrip().endswith("-")
