@@ -213,7 +213,7 @@ def feedback(
     value: bool | int,
     *,
     comment: str | None = None,
-    label: str = "user_feedback",
+    label: str = "feedback",  # the quality dashboard (deploy/datadog/dashboards/quality.json) reads this label
     span: Span | SpanContext | None = None,
 ) -> bool:
     """A user's verdict on an answer: thumbs (True/False) or a rating from 1 to 5. Thumbs up and ratings of 4 or

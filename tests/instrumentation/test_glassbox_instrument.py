@@ -204,7 +204,7 @@ def test_every_helper_arrives_mapped_to_what_datadog_shows(tmp_path: Path, relay
     assert (prompt["name"], prompt["version"], prompt["variables"]) == ("support", "2026-03", {"topic": "orders"})
     evaluations = {e["label"]: e for r in rows for e in r["evaluations"]}
     assert evaluations["helpfulness"]["score_value"] == 0.9 and evaluations["helpfulness"]["assessment"] == "pass"
-    assert evaluations["user_feedback"]["score_value"] == 1.0 and evaluations["user_feedback"]["assessment"] == "pass"
+    assert evaluations["feedback"]["score_value"] == 1.0 and evaluations["feedback"]["assessment"] == "pass"
     # both were about the last model call before them: the prompted one
     assert {e["join_on"]["span"]["span_id"] for e in evaluations.values()} == {prompted["event"]["span_id"]}
 
@@ -295,7 +295,7 @@ async def test_through_the_relay_to_datadogs_test_agent(tmp_path: Path, make_rel
         assert {"service:support-bot", "env:staging", "user_id:customer-42"} <= set(span["tags"])
         assert span["metrics"]["total_cost"] > 0  # the cost processor ran on it
     labels = {m["label"] for m in evals}
-    assert {"helpfulness", "user_feedback", "truncated", "prompt_injection"} <= labels, labels
+    assert {"helpfulness", "feedback", "truncated", "prompt_injection"} <= labels, labels
 
 
 def test_the_overhead_benchmark_runs_and_each_mode_sends_its_telemetry(capsys):
@@ -306,3 +306,14 @@ def test_the_overhead_benchmark_runs_and_each_mode_sends_its_telemetry(capsys):
     rows = {line.split("  ")[0].strip(): line for line in lines[2:]}
     assert set(rows) == {"uninstrumented", "glassbox-instrument"}, lines
     assert "/v1/traces" in rows["glassbox-instrument"] and rows["uninstrumented"].rstrip().endswith("-")
+
+
+def test_the_quality_dashboard_reads_the_label_feedback_sends():
+    import inspect
+    import re
+
+    from glassbox.instrumentation import feedback
+
+    dashboard = (Path(__file__).resolve().parents[2] / "deploy" / "datadog" / "dashboards" / "quality.json").read_text()
+    label = inspect.signature(feedback).parameters["label"].default
+    assert f"eval_label:{label}" in dashboard, re.findall(r"eval_label:\w+", dashboard)
