@@ -30,6 +30,7 @@ DERIVED_METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
     "glassbox.retrieval.requests": ("count", ()),
     "glassbox.retrieval.latency": ("distribution", ()),
     "glassbox.retrieval.documents": ("distribution", ()),
+    "glassbox.retrieval.top_score": ("distribution", ()),
 }
 
 BASE_TAGS = (

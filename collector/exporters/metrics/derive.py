@@ -2,10 +2,10 @@
 the table).
 
 Per span kind: LLM spans give requests, errors, latency, time to first token, tokens and estimated cost;
-embedding spans requests, latency, input tokens and cost; retrieval spans requests, latency and documents. Every
-GenAI span (any kind, ``span_kind`` tells which) gives its evaluations, the problems they found (invalid JSON,
-refusals, tool failures), the PII types redaction found and whether redaction failed closed. Evaluations that
-arrive after their span (``Batch.evaluations``) count too, tagged by service only.
+embedding spans requests, latency, input tokens and cost; retrieval spans requests, latency, documents and the
+top score. Every GenAI span (any kind, ``span_kind`` tells which) gives its evaluations, the problems they found
+(invalid JSON, refusals, tool failures), the PII types redaction found and whether redaction failed closed.
+Evaluations that arrive after their span (``Batch.evaluations``) count too, tagged by service only.
 
 Points are summed into an ``Aggregate`` as they are derived: counts per (name, tags), distribution values kept
 as lists, so a batch becomes one queue item per family whatever its size.
@@ -141,7 +141,11 @@ class Deriver:
         self._count(f"{prefix}.requests", raw, 1, into)
         self._value(f"{prefix}.latency", raw, span.duration_ns / 1e9, into)
         if span.kind == M.RETRIEVAL:
-            self._value(f"{prefix}.documents", raw, len(span.output.documents), into)
+            documents = span.output.documents
+            self._value(f"{prefix}.documents", raw, len(documents), into)
+            scores = [d.score for d in documents if _number(d.score)]
+            if scores:  # how good the best hit was: a falling top score is a retrieval problem before an answer one
+                self._value(f"{prefix}.top_score", raw, max(scores), into)
             return
         cost = metrics.get(M.TOTAL_COST)
         if _number(cost):

@@ -32,6 +32,7 @@ CONTRACT = {
     "glassbox.retrieval.requests": "count",
     "glassbox.retrieval.latency": "distribution",
     "glassbox.retrieval.documents": "distribution",
+    "glassbox.retrieval.top_score": "distribution",
 }
 
 
@@ -66,7 +67,7 @@ def spans() -> list[M.Span]:
         model_name=None,
         model_provider=None,
         prompt=None,
-        output=M.IO(documents=[M.Document(text="a"), M.Document(text="b")]),
+        output=M.IO(documents=[M.Document(text="a", score=0.42), M.Document(text="b", score=0.87)]),
     )
     tool = llm_span(
         5,
@@ -116,6 +117,7 @@ def test_values_and_extra_tags():
     assert total(a, "glassbox.llm.pii_detected", entity_type="person") == 1  # once per span, not per location
     assert total(a, "glassbox.llm.redaction_failed_closed") == 1
     assert [v for (n, _), v in a.values.items() if n == "glassbox.retrieval.documents"] == [[2]]
+    assert [v for (n, _), v in a.values.items() if n == "glassbox.retrieval.top_score"] == [[0.87]]
     assert [v for (n, _), v in a.values.items() if n == "glassbox.llm.time_to_first_token"] == [[0.4]]
 
 
