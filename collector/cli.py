@@ -1,4 +1,4 @@
-"""The ``glassbox`` command: ``run``, ``validate``, ``demo``, ``spans``, ``deadletter``, ``datadog``.
+"""The ``glassbox`` command: ``run``, ``validate``, ``demo``, ``spans``, ``deadletter``, ``datadog``, ``bench``.
 The only place that calls ``sys.exit``."""
 
 from __future__ import annotations
@@ -182,6 +182,37 @@ def cmd_datadog(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Size a relay: the relay with this config, a local Datadog intake stand-in, client processes; the logic
+    lives in ``collector.bench``."""
+    import json
+
+    from glassbox.collector.bench import report
+    from glassbox.collector.bench.relay import BenchError
+    from glassbox.collector.bench.run import Options, run
+
+    options = Options(
+        config=args.config,
+        duration=args.duration,
+        rate=None if args.max else args.rate,
+        transport=args.transport,
+        workload=args.workload,
+        processors=args.processors,
+        exporter=args.exporter,
+        intake_latency_ms=args.intake_latency,
+        clients=args.clients,
+        batch=args.batch,
+    )
+    progress = None if args.json else (lambda message: print(f"glassbox bench: {message}", file=sys.stderr))
+    try:
+        result = run(options, progress)
+    except BenchError as exc:
+        print(f"glassbox bench: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(result) if args.json else report.render(result))
+    return 0
+
+
 CONFIG_HELP = "config file (YAML); without it: the embedded default (see `glassbox validate --default`)"
 LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR"]
 
@@ -261,6 +292,39 @@ def parser() -> argparse.ArgumentParser:
         help="the definitions folder (dashboards/, monitors/, include.json; default: the repo's deploy/datadog)",
     )
     datadog.set_defaults(func=cmd_datadog)
+    bench = sub.add_parser(
+        "bench",
+        parents=[common],
+        help="size a relay: spans/s, CPU per 1,000 spans, added latency, peak RSS and where the time goes",
+    )
+    bench.add_argument("-c", "--config", help=CONFIG_HELP + "; its exporters are replaced (see --exporter)")
+    bench.add_argument("--duration", type=float, default=10.0, help="seconds of load (default 10)")
+    pace = bench.add_mutually_exclusive_group()
+    pace.add_argument("--rate", type=float, help="spans per second over all clients")
+    pace.add_argument("--max", action="store_true", help="as fast as the relay acknowledges (the default)")
+    bench.add_argument("--transport", choices=["http", "grpc"], default="http", help="OTLP transport (default http)")
+    bench.add_argument(
+        "--workload", choices=["chat", "agent", "passthrough"], default="chat", help="what to send (default chat)"
+    )
+    bench.add_argument(
+        "--processors",
+        metavar="none|default|CHAIN",
+        help="the processor chain: none, default (redaction,cost,prompts,evals) or names joined by commas "
+        "(default: the config's chain)",
+    )
+    bench.add_argument(
+        "--exporter",
+        choices=["datadog", "null"],
+        default="datadog",
+        help="datadog: to a local stand-in of the intake; null: accepted and dropped (default datadog)",
+    )
+    bench.add_argument(
+        "--intake-latency", type=float, default=0.0, metavar="MS", help="the stand-in answers after MS ms (default 0)"
+    )
+    bench.add_argument("--clients", type=int, default=4, help="client processes sending (default 4)")
+    bench.add_argument("--batch", type=int, default=50, help="spans per OTLP request (default 50)")
+    bench.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    bench.set_defaults(func=cmd_bench)
     return p
 
 

@@ -13,6 +13,7 @@ from glassbox.collector.exporters import datadog as datadog_exporter
 from glassbox.collector.exporters import debug as debug_exporter
 from glassbox.collector.exporters import local as local_exporter
 from glassbox.collector.exporters import metrics as metrics_exporter
+from glassbox.collector.exporters import null as null_exporter
 from glassbox.collector.exporters import otlp as otlp_exporter
 from glassbox.collector.exporters.base import ExporterFactory
 from glassbox.collector.receivers import otlp as otlp_receiver
@@ -44,4 +45,5 @@ EXPORTERS: dict[str, ExporterFactory] = _by_name(
     local_exporter.FACTORY,
     debug_exporter.FACTORY,
     metrics_exporter.FACTORY,
+    null_exporter.FACTORY,
 )
