@@ -31,8 +31,8 @@ from aiohttp import web
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from bench import workload
-from tests.support.net import free_ports
+from glassbox.collector.bench import chat as workload
+from glassbox.collector.bench.relay import free_ports
 
 PROMPT = ("You are Nova, the support assistant of Nordhaven Furniture. Be warm and concise. " * 4).strip()
 

@@ -164,8 +164,12 @@ class RelayProcess:
 
     def metrics(self) -> str:
         self.check_alive()
-        with urllib.request.urlopen(self.url("/metrics"), timeout=10) as response:
-            return response.read().decode()
+        try:
+            with urllib.request.urlopen(self.url("/metrics"), timeout=10) as response:
+                return response.read().decode()
+        except OSError as exc:
+            self.check_alive()
+            raise BenchError(f"the relay's /metrics did not answer ({exc}):\n{self.log_tail()}") from None
 
     def stop(self) -> None:
         if self.process.poll() is None:
