@@ -33,19 +33,6 @@ DERIVED_METRICS: dict[str, tuple[str, tuple[str, ...]]] = {
     "glassbox.retrieval.top_score": ("distribution", ()),
 }
 
-BASE_TAGS = (
-    "env",
-    "service",
-    "version",
-    "ml_app",
-    "model_name",
-    "model_provider",
-    "prompt_name",
-    "prompt_version",
-    "span_kind",
-    "status",
-)
-
 # Derived names have three parts (glassbox.<kind>.<name>); the relay's own /metrics names have two.
 DERIVED_PREFIXES = ("glassbox.llm.", "glassbox.embedding.", "glassbox.retrieval.")
 _METRIC = re.compile(r"\bglassbox\.[a-z0-9_]+(?:\.[a-z0-9_]+)*")

@@ -3,37 +3,14 @@ from spans as the processors leave them."""
 
 from __future__ import annotations
 
+from glassbox.collector.datadog_assets.metric_names import DERIVED_METRICS
 from glassbox.collector.exporters.metrics.derive import Aggregate
 from glassbox.processors import model as M
 from tests.collector.exporters.metrics.conftest import exporter, llm_span
 
-# name → type, as documented in the README (and agreed with the dashboards and monitors).
-CONTRACT = {
-    "glassbox.llm.requests": "count",
-    "glassbox.llm.errors": "count",
-    "glassbox.llm.latency": "distribution",
-    "glassbox.llm.time_to_first_token": "distribution",
-    "glassbox.llm.input_tokens": "count",
-    "glassbox.llm.output_tokens": "count",
-    "glassbox.llm.cache_read_tokens": "count",
-    "glassbox.llm.reasoning_tokens": "count",
-    "glassbox.llm.estimated_cost_usd": "distribution",
-    "glassbox.llm.json_invalid": "count",
-    "glassbox.llm.refusals": "count",
-    "glassbox.llm.tool_failures": "count",
-    "glassbox.llm.evaluations": "count",
-    "glassbox.llm.eval_score": "distribution",
-    "glassbox.llm.pii_detected": "count",
-    "glassbox.llm.redaction_failed_closed": "count",
-    "glassbox.embedding.requests": "count",
-    "glassbox.embedding.latency": "distribution",
-    "glassbox.embedding.input_tokens": "count",
-    "glassbox.embedding.estimated_cost_usd": "distribution",
-    "glassbox.retrieval.requests": "count",
-    "glassbox.retrieval.latency": "distribution",
-    "glassbox.retrieval.documents": "distribution",
-    "glassbox.retrieval.top_score": "distribution",
-}
+# name → type: the one table the dashboards' and monitors' tests check their queries against, so a metric renamed
+# here fails both sides.
+CONTRACT = {name: kind for name, (kind, _) in DERIVED_METRICS.items()}
 
 
 def spans() -> list[M.Span]:
