@@ -71,10 +71,10 @@ class GrpcSender:
         try:
             self.export(body, timeout=60)
         except self.grpc.RpcError as exc:
-            code = exc.code()  # type: ignore[attr-defined]
+            code = exc.code()
             if code in (self.grpc.StatusCode.UNAVAILABLE, self.grpc.StatusCode.RESOURCE_EXHAUSTED):
                 return code.name
-            raise LoadError(f"the relay refused a request: {code.name} {exc.details()}") from None  # type: ignore[attr-defined]
+            raise LoadError(f"the relay refused a request: {code.name} {exc.details()}") from None
         return None
 
 
