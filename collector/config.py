@@ -20,7 +20,16 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, Union, get
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, Field, PrivateAttr, StrictBool, ValidationError, create_model, field_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    StrictBool,
+    ValidationError,
+    create_model,
+    field_validator,
+)
 
 from glassbox.collector import components, validators
 from glassbox.collector.exporters.datadog.config import wanted_by_environment
@@ -84,7 +93,38 @@ class StorageConfig(ComponentConfig):
 
 class AdminConfig(ComponentConfig):
     endpoint: str = "127.0.0.1:13133"
+    token: SecretStr | None = Field(
+        default=None,
+        description="the viewer and its API need it when the endpoint is not loopback (e.g. "
+        "${env:GLASSBOX_VIEWER_TOKEN}); empty = none",
+    )
+    viewer: StrictBool = Field(default=True, description="serve the local viewer (with the `local` exporter)")
     _endpoint = field_validator("endpoint")(validators.endpoint)
+
+    @field_validator("token", mode="before")
+    @classmethod
+    def _empty_token_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    def exposes_viewer_without_token(self) -> bool:
+        """Served beyond this machine with nobody asked for a token (refused at startup)."""
+        return self.viewer and self.token is None and not _is_loopback(validators.split_endpoint(self.endpoint)[0])
+
+
+def _is_loopback(host: str) -> bool:
+    host = host.strip("[]").lower()
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def viewer_problems(config: RelayConfig | None) -> list[str]:
+    """The local viewer shows everything the store holds: beyond loopback only with a token."""
+    if config is None or "local" not in config.pipeline.exporters or not config.admin.exposes_viewer_without_token():
+        return []
+    return [
+        f"admin.token: admin.endpoint {config.admin.endpoint} is not loopback, so the local viewer and its API "
+        "need a token; set admin.token (e.g. ${env:GLASSBOX_VIEWER_TOKEN}), bind admin.endpoint to 127.0.0.1, "
+        "or set admin.viewer: false"
+    ]
 
 
 class RelayConfig(ComponentConfig):
@@ -414,6 +454,7 @@ def parse(
         path = problem.split(":", 1)[0]
         errors.append(f"{problem} (from {from_env[path]})" if path in from_env else problem)
     errors.extend(loop_problems(config, from_env))
+    errors.extend(viewer_problems(config))
     if errors or config is None:
         raise ConfigError(errors, source)
     return config
@@ -487,6 +528,10 @@ def load_only(path: str | Path | None, keys: Sequence[str], environ: Mapping[str
     raise ConfigError(errors, source)
 
 
+# The embedded default's local copy beside Datadog: bounded by count and age (the viewer shows what was sent).
+LOCAL_COPY = {"max_spans": 20_000, "max_age": "72h"}
+
+
 def default_config(environ: Mapping[str, str] | None = None, base_dir: Path | None = None) -> RelayConfig:
     """The shipped default: Datadog agentless with DD_API_KEY, the Agent with DD_AGENT_HOST/DD_TRACE_AGENT_URL,
     otherwise the ``local`` exporter (SQLite) so nothing leaves the machine."""
@@ -496,9 +541,19 @@ def default_config(environ: Mapping[str, str] | None = None, base_dir: Path | No
     named = wanted_by_environment(environ)
     if named:
         data["exporters"]["datadog"] = {}
-        data["pipeline"]["exporters"] = ["datadog"]
+        data["pipeline"]["exporters"] = ["datadog", "local"]
+        data["exporters"]["local"].update(LOCAL_COPY)
         verb = "is" if len(named) == 1 else "are"
         origin = f"the embedded default, sending to Datadog because {', '.join(named)} {verb} set"
+        if environ.get("GLASSBOX_LOCAL_COPY", "").lower() in ("0", "false", "off", "no"):
+            data["pipeline"]["exporters"] = ["datadog"]
+            del data["exporters"]["local"]
+        else:
+            origin += ", keeping a local copy for the viewer (GLASSBOX_LOCAL_COPY=off: none)"
+    admin = substitute_env(data["admin"], environ)
+    if not admin.get("token") and not _is_loopback(validators.split_endpoint(admin["endpoint"])[0]):
+        data["admin"]["viewer"] = False  # in a container (GLASSBOX_BIND=0.0.0.0) with no GLASSBOX_VIEWER_TOKEN
+        origin += "; viewer off: admin.endpoint is not loopback and GLASSBOX_VIEWER_TOKEN is not set"
     config = parse(data, environ, "default config", base_dir=base_dir)
     config._origin = origin
     return config

@@ -171,7 +171,8 @@ def test_bad_endpoints_are_rejected_with_an_example(endpoint):
 
 @pytest.mark.parametrize("endpoint", ["0.0.0.0:4318", "localhost:0", "[::1]:4317", "relay.internal:65535"])
 def test_good_endpoints_are_accepted(endpoint):
-    assert parse({**LOCAL, "admin": {"endpoint": endpoint}}, environ={}).admin.endpoint == endpoint
+    admin = {"endpoint": endpoint, "token": "t"}  # beyond loopback the viewer needs one (tests/viewer)
+    assert parse({**LOCAL, "admin": admin}, environ={}).admin.endpoint == endpoint
 
 
 @pytest.mark.parametrize(("field", "value"), [("agent_url", "127.0.0.1:8126"), ("override_origin", "ftp://x")])
@@ -372,7 +373,7 @@ def test_default_config_is_local_without_datadog_settings():
 def test_default_config_picks_datadog_from_the_environment(environ, transport):
     config = default_config(environ=environ)
 
-    assert config.pipeline.exporters == ["datadog"]
+    assert config.pipeline.exporters == ["datadog", "local"]  # with a bounded local copy for the viewer
     assert config.exporters.datadog.transport == transport
 
 
@@ -871,7 +872,7 @@ def test_unknown_keys_and_names_say_what_was_probably_meant(data, line):
 def test_an_unknown_key_nothing_resembles_lists_the_keys_there():
     errors = errors_of({**LOCAL, "admin": {"zzz": 1}})
 
-    assert errors == ["admin.zzz: unknown key; known keys here: endpoint"]
+    assert errors == ["admin.zzz: unknown key; known keys here: endpoint, token, viewer"]
 
 
 def otlp_to(endpoint: str, receiver: str = "127.0.0.1:4318") -> dict[str, Any]:

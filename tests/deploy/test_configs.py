@@ -20,7 +20,14 @@ def test_embedded_default_binds_localhost_unless_told_otherwise():
     assert local.pipeline.exporters == ["local"]
     container = default_config({"GLASSBOX_BIND": "0.0.0.0", "DD_API_KEY": "k"})
     assert container.receivers.otlp.grpc.endpoint == "0.0.0.0:4317"
-    assert container.pipeline.exporters == ["datadog"] and container.exporters.datadog.transport == "agentless"
+    assert container.exporters.datadog.transport == "agentless"
+    assert container.pipeline.exporters == ["datadog", "local"]  # a bounded local copy for the viewer
+    assert container.exporters.local.max_spans == 20_000 and container.exporters.local.max_age == 72 * 3600
+    assert not container.admin.viewer  # 0.0.0.0 with no GLASSBOX_VIEWER_TOKEN: no viewer, the relay still starts
+    guarded = default_config({"GLASSBOX_BIND": "0.0.0.0", "DD_API_KEY": "k", "GLASSBOX_VIEWER_TOKEN": "t"})
+    assert guarded.admin.viewer and guarded.admin.token.get_secret_value() == "t"
+    off = default_config({"DD_API_KEY": "k", "GLASSBOX_LOCAL_COPY": "off"})
+    assert off.pipeline.exporters == ["datadog"]
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

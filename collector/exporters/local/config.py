@@ -15,6 +15,9 @@ class LocalExporterConfig(SendingConfig):
     flush_interval: Seconds = Field(default=0.2, description="before a partial batch is sent (seconds, or 200ms)")
     path: str = Field(default="glassbox.db", description="SQLite file; relative to the config file's folder")
     max_spans: int = Field(default=100_000, gt=0, description="oldest spans are pruned beyond this")
+    max_age: Seconds | None = Field(
+        default=None, description="spans received longer ago are pruned (seconds, or 72h); unset: no age limit"
+    )
 
     def resolved_path(self, base_dir: Path | None) -> Path:
         path = Path(self.path)

@@ -16,8 +16,8 @@ from aiohttp import web
 from glassbox.collector.delivery.store import Item
 from glassbox.collector.exporters.datadog import format as F
 from glassbox.collector.exporters.local.config import LocalExporterConfig
-from glassbox.collector.exporters.local.store import LocalStore
-from glassbox.collector.exporters.local.viewer import render_viewer
+from glassbox.collector.exporters.local.store import LocalStore, derived_columns
+from glassbox.collector.exporters.local.viewer import viewer_routes
 from glassbox.processors.model import Batch
 
 
@@ -25,6 +25,7 @@ class LocalExporter:
     def __init__(self, settings: LocalExporterConfig, base_dir: Path | None = None):
         self.path = settings.resolved_path(base_dir)
         self.max_spans = settings.max_spans
+        self.max_age = settings.max_age
         self.store: LocalStore | None = None
 
     def render(self, batch: Batch) -> list[Item]:
@@ -55,22 +56,18 @@ class LocalExporter:
 
     async def start(self) -> None:
         if self.store is None:
-            self.store = await asyncio.to_thread(LocalStore, self.path, self.max_spans)
+            self.store = await asyncio.to_thread(LocalStore, self.path, self.max_spans, self.max_age)
 
     async def shutdown(self) -> None:
         return None
 
     def describe(self) -> str:
-        return f"SQLite {self.path} (the newest {self.max_spans} spans; `glassbox spans` lists them)"
+        age = f", at most {self.max_age / 3600:g} h old" if self.max_age else ""
+        return f"SQLite {self.path} (the newest {self.max_spans} spans{age}; `glassbox spans` lists them)"
 
     def routes(self) -> list[web.RouteDef]:
-        """The viewer, served on the admin port."""
-
-        async def viewer(_: web.Request) -> web.Response:
-            rows = await asyncio.to_thread(self.store.recent, 200) if self.store is not None else []
-            return web.Response(text=render_viewer(rows), content_type="text/html")
-
-        return [web.get("/", viewer)]
+        """The viewer and its JSON API, served on the admin port."""
+        return viewer_routes(lambda: self.store)
 
     async def send(self, items: list[Item]) -> None:
         assert self.store is not None, "exporter not started"
@@ -80,7 +77,15 @@ class LocalExporter:
             if kind == "eval":  # one or more metrics, comma-joined (format.encoded_eval_metrics)
                 for metric in orjson.loads(b"[" + payload + b"]"):
                     span = metric["join_on"]["span"]
-                    evals.append((span["span_id"], span["trace_id"], metric["label"], orjson.dumps(metric)))
+                    evals.append(
+                        (
+                            span["span_id"],
+                            span["trace_id"],
+                            metric["label"],
+                            orjson.dumps(metric),
+                            metric.get("assessment"),
+                        )
+                    )
                 continue
             data = orjson.loads(payload)
             event, metrics = data["event"], data["event"]["metrics"]
@@ -105,6 +110,7 @@ class LocalExporter:
                     metrics.get("total_cost"),
                     event.get("session_id"),
                     orjson.dumps(event),
+                    *derived_columns(event),
                 )
             )
         await asyncio.to_thread(self.store.insert, rows, evals)
