@@ -1,9 +1,10 @@
 """Admin endpoints: ``/healthz`` (the process is up), ``/readyz`` (200 while the relay would accept data — the
 rule the receivers refuse by — and no exporter fails every send; 503 with the reason otherwise), ``/metrics``
 (Prometheus text), ``/api/relay`` (the relay's own state for the viewer: queues, dead letters, refusals,
-redaction failures), and pages components offer (``/`` and ``/api/*``: the local viewer when the ``local``
-exporter is on). With ``admin.token`` set, everything but the probes and ``/metrics`` needs it: an
-``Authorization: Bearer`` header, or the cookie ``/?token=...`` sets for a browser."""
+redaction failures), ``POST /api/deadletters/replay`` (the viewer's replay button), and pages components offer
+(``/`` and ``/api/*``: the local viewer when the ``local`` exporter is on). With ``admin.token`` set, everything
+but the probes and ``/metrics`` needs it: an ``Authorization: Bearer`` header, or the cookie ``/?token=...`` sets
+for a browser."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ RELAY_FAMILIES = re.compile(
 )
 _SAMPLE = re.compile(r"^(\w+)(?:\{(.*)\})? (\S+)$")
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+REPLAY_HEADER = "X-Glassbox-Action"
 NEEDS_TOKEN = "this viewer needs admin.token: open /?token=<token> or send 'Authorization: Bearer <token>'"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -91,10 +93,33 @@ def admin_routes(relay: Any, pages: list[web.RouteDef]) -> list[web.RouteDef]:
             body["dead_letters"] = []
         return web.Response(body=orjson.dumps(body), content_type="application/json")
 
+    async def replay_api(request: web.Request) -> web.Response:
+        """Dead letters back to their queues: all, or ``{"ids": [...]}``. The one write the viewer makes; a custom
+        header is required, which a page of another site cannot send without a CORS preflight this server never
+        grants."""
+        from glassbox.collector.delivery import deadletter
+
+        if request.headers.get(REPLAY_HEADER) != "replay":
+            return web.json_response({"error": f"send the header '{REPLAY_HEADER}: replay'"}, status=400)
+        try:
+            body = await request.json() if request.can_read_body else {}
+        except ValueError:
+            return web.json_response({"error": 'the body is not JSON: send {} or {"ids": [1, 2]}'}, status=400)
+        ids = body.get("ids") if isinstance(body, dict) else None
+        if ids is not None and not (
+            isinstance(ids, list) and all(isinstance(i, int) and not isinstance(i, bool) for i in ids)
+        ):
+            return web.json_response({"error": '"ids" must be a list of dead-letter ids (integers)'}, status=400)
+        try:
+            moved = await asyncio.to_thread(deadletter.replay, relay.store.path, ids or None)
+        except FileNotFoundError:
+            moved = 0
+        return web.json_response({"moved": moved})  # each sender finds them within its flush_interval
+
     admin = relay.config.admin
     if not admin.viewer:
         pages = []
-    routes = [*pages, web.get("/api/relay", relay_api)]
+    routes = [*pages, web.get("/api/relay", relay_api), web.post("/api/deadletters/replay", replay_api)]
     if not any(getattr(route, "path", None) == "/" for route in pages):
         routes.append(web.get("/", no_viewer))
     if admin.token is not None:

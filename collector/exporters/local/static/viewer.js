@@ -40,6 +40,19 @@ async function api(path) {
   return body;
 }
 
+// The viewer's one write: dead letters back to their queues. The custom header keeps other sites' pages out.
+async function replay(ids) {
+  const response = await fetch("/api/deadletters/replay", {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-Glassbox-Action": "replay" },
+    body: JSON.stringify(ids ? { ids } : {}),
+  });
+  const body = await response.json();
+  if (!response.ok) throw new Error(body.error || response.statusText);
+  return body.moved;
+}
+
 function setStatus(text) { document.getElementById("status").textContent = text; }
 function fmtMs(ns) { return ns === null || ns === undefined ? "-" : (ns / 1e6).toFixed(ns < 1e7 ? 2 : 0) + " ms"; }
 function fmtCost(c) { return c ? "$" + Number(c).toFixed(6) : "-"; }
@@ -418,12 +431,22 @@ async function showRelay() {
       table.append(el("tr", {}, el("td", {}, family), el("td", {}, Object.entries(sample.labels).map(([k, v]) => k + "=" + v).join(" ")), el("td", {}, fmtNum(sample.value))));
     }
   }
-  const dead = el("table", { id: "dead-letters" }, el("tr", {}, ["id", "exporter", "kind", "reason", "error", "failed at"].map((h) => el("th", {}, h))));
+  const replayed = el("p", { id: "replayed" });
+  const doReplay = async (ids) => {
+    try {
+      const moved = await replay(ids);
+      await showRelay();
+      document.getElementById("replayed").textContent = `moved ${moved} dead letter(s) back to their queues`;
+    } catch (error) { replayed.textContent = error.message; }
+  };
+  const dead = el("table", { id: "dead-letters" }, el("tr", {}, ["id", "exporter", "kind", "reason", "error", "failed at", ""].map((h) => el("th", {}, h))));
   for (const d of r.dead_letters) {
-    dead.append(el("tr", {}, [d.id, d.exporter, d.kind, d.reason, d.error, d.failed_at].map((v) => el("td", {}, v ?? ""))));
+    dead.append(el("tr", {}, [d.id, d.exporter, d.kind, d.reason, d.error, d.failed_at].map((v) => el("td", {}, v ?? "")),
+      el("td", {}, el("button", { class: "replay-one", onclick: () => doReplay([d.id]) }, "replay"))));
   }
+  const all = el("button", { id: "replay-all", onclick: () => doReplay(null) }, "Replay all");
   app.append(el("h3", {}, "Queues, refusals, drops, redaction failures"), table,
-    el("h3", {}, "Dead letters (replay: glassbox deadletter replay [IDS])"), r.dead_letters.length ? dead : el("p", {}, "none"));
+    el("h3", {}, "Dead letters"), replayed, r.dead_letters.length ? el("div", {}, all, dead) : el("p", {}, "none"));
 }
 
 // ---- routing --------------------------------------------------------------------------------------------------
