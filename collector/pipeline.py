@@ -48,6 +48,7 @@ class Pipeline:
         *,
         join_timeout: float = 1.0,
         max_pending: int = 50_000,
+        plain_spans: bool = True,
     ):
         self.processors = processors
         self.late = late  # batches processors handed in after their own batch left (Context.submit)
@@ -56,6 +57,7 @@ class Pipeline:
         self.store = store
         self.admission = admission
         self.join_timeout = join_timeout
+        self.plain_spans = plain_spans  # some exporter forwards spans that are not GenAI (ExporterFactory)
         self.joiner = Joiner(telemetry, join_timeout=join_timeout, max_pending=max_pending)
         self.notices = Notices()
         self._lock = asyncio.Lock()
@@ -153,7 +155,6 @@ class Pipeline:
     async def _process(self, batch: Batch) -> Batch:
         """Every processor in order; one that raises (or returns something else than a batch) leaves its batch
         scrubbed by the one fail-closed policy, counted, and the chain goes on."""
-        self.notices.observe(batch.spans)
         for name, processor in self.processors:
             started = time.perf_counter()
             try:
@@ -179,10 +180,15 @@ class Pipeline:
         self, batch: Batch, hold: tuple[JournalRef, str, Any] | None = None, replayed: int | None = None
     ) -> None:
         """Run processors, render for every exporter, and commit the items (and journal changes) to disk."""
-        batch = await self._process(batch)
+        self.notices.observe(batch.spans)
         genai = sum(1 for span in batch.spans if span.is_genai)
         self.telemetry.add(T.PIPELINE_SPANS, genai, kind="genai")
         self.telemetry.add(T.PIPELINE_SPANS, len(batch.spans) - genai, kind="other")
+        if not self.plain_spans and genai < len(batch.spans):
+            # No exporter sends spans that are not GenAI: they have done their part (parents, sessions, in the
+            # join) and go no further, so redaction never spends time on what would not leave.
+            batch.spans = [span for span in batch.spans if span.is_genai]
+        batch = await self._process(batch)
         enqueue = {sender.name: self._encode(sender, batch) for sender in self.senders}
         await self.admission.make_room(enqueue)
         ref = hold[0] if hold is not None else None

@@ -85,6 +85,7 @@ class Relay:
             self.admission,
             join_timeout=config.pipeline.join_timeout,
             max_pending=config.pipeline.max_pending_spans,
+            plain_spans=any(components.EXPORTERS[name].plain_spans for name in config.pipeline.exporters),
         )
         self.receivers: list[Receiver] = [
             factory.create(getattr(config.receivers, name), context, self.pipeline, self.telemetry)

@@ -70,7 +70,11 @@ RECEIVER_REJECTED_SPANS = _counter(
     "receiver_rejected_spans", "spans refused inside an accepted request (OTLP partial success)", "reason"
 )
 # --- pipeline -----------------------------------------------------------------------------------------------
-PIPELINE_SPANS = _counter("pipeline_spans", "spans through the processor chain, GenAI or other", "kind")
+PIPELINE_SPANS = _counter(
+    "pipeline_spans",
+    "spans past the intake, GenAI or other (other spans skip the processors when no exporter forwards them)",
+    "kind",
+)
 PIPELINE_PENDING_SPANS = _gauge("pipeline_pending_spans", "GenAI spans waiting for log content or their parent")
 PIPELINE_JOINED_SPANS = _counter("pipeline_joined_spans", "GenAI spans that got content from log records")
 PIPELINE_JOIN_RELEASED = _counter(

@@ -49,4 +49,7 @@ class ExporterFactory:
     create: Callable[[Any, Context], Exporter]
     check: Callable[[Any, Context], Problems] | None = None  # what ``start()`` would refuse, without starting
     egress: bool = True  # it sends data off this machine (stdout counts: logs get shipped); False: stays local
+    # It forwards spans that are not GenAI (HTTP, database...), as the OTLP copy does. When no exporter of the
+    # pipeline does, those spans skip the processors: nothing would send them, so nothing needs redacting.
+    plain_spans: bool = False
     from_environment: EnvironmentDefaults | None = None

@@ -9,5 +9,9 @@ from glassbox.collector.exporters.null.config import NullExporterConfig
 from glassbox.collector.exporters.null.exporter import NullExporter
 
 FACTORY = ExporterFactory(
-    name="null", config=NullExporterConfig, create=lambda config, context: NullExporter(), egress=False
+    name="null",
+    config=NullExporterConfig,
+    create=lambda config, context: NullExporter(),
+    egress=False,
+    plain_spans=True,  # it stands for any destination, the OTLP copy included
 )

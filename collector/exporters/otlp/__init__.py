@@ -4,4 +4,6 @@ from glassbox.collector.exporters.base import ExporterFactory
 from glassbox.collector.exporters.otlp.config import OtlpExporterConfig
 from glassbox.collector.exporters.otlp.exporter import OtlpExporter
 
-FACTORY = ExporterFactory(name="otlp", config=OtlpExporterConfig, create=lambda config, context: OtlpExporter(config))
+FACTORY = ExporterFactory(
+    name="otlp", config=OtlpExporterConfig, create=lambda config, context: OtlpExporter(config), plain_spans=True
+)
