@@ -115,6 +115,11 @@ def test_hostile_content_is_text(browser: Any, viewer_url: str) -> None:
 def test_overview_charts_are_svg(browser: Any, viewer_url: str) -> None:
     browser.get(f"{viewer_url}/#/overview")
     charts = wait(browser).until(EC.presence_of_element_located((By.ID, "charts")))
-    assert len(charts.find_elements(By.CSS_SELECTOR, "svg")) >= 8
+    assert len(charts.find_elements(By.CSS_SELECTOR, "svg")) >= 12
     assert "phone_number" in charts.text and "nordhaven-support" in charts.text
+    # the shipped Datadog dashboards' panels, computed from the store: the demo's refusal and injection attempt
+    # fail failure_to_answer once; the bulk traces' errors have a type
+    for title in ("Latency p50 / p95 / p99", "Errors by type", "Failure rates", "Evaluations by label and assessment"):
+        assert title in charts.text, title
+    assert "refusals (1 of" in charts.text and "failure_to_answer fail" in charts.text
     browser.save_screenshot(str(OUTPUT / "overview.png"))

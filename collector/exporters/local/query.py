@@ -293,6 +293,7 @@ def overview(db: sqlite3.Connection, buckets: int = 24, since: int | None = None
                     "errors": sum(c[1] == "error" for c in calls),
                     "p50_ms": (p / 1e6) if (p := _percentile(durations, 0.5)) is not None else None,
                     "p95_ms": (p / 1e6) if (p := _percentile(durations, 0.95)) is not None else None,
+                    "p99_ms": (p / 1e6) if (p := _percentile(durations, 0.99)) is not None else None,
                     "tokens": sum(c[2] for c in calls),
                     "cost": sum(c[3] for c in calls),
                 }
@@ -307,6 +308,48 @@ def overview(db: sqlite3.Connection, buckets: int = 24, since: int | None = None
         "by_prompt_version": by_prompt,
         "by_model": by_model,
         "pii_by_entity": [{"entity": k, "spans": v} for k, v in pii.most_common()],
+        **_dashboard_panels(db, clause, args),
+    }
+
+
+# The built-in evaluations behind the shipped Datadog dashboards' rate panels (deploy/datadog/dashboards):
+# panel → (evaluation label, what a failed one counts as).
+RATE_PANELS = {
+    "invalid_json_rate": "invalid_json",
+    "tool_failure_rate": "tool_error",
+    "refusal_rate": "failure_to_answer",
+    "negative_feedback_rate": "feedback",
+}
+
+
+def _dashboard_panels(db: sqlite3.Connection, clause: str, args: list[Any]) -> dict[str, Any]:
+    """The Datadog dashboards' panels that span events can answer locally: errors by type, the failure rates of
+    invalid JSON, tool errors, refusals and feedback, and evaluations by label and assessment (redaction failures
+    are the relay's own counters: the Relay page)."""
+    joined = clause.replace("kind", "s.kind").replace("start_ns", "s.start_ns")
+    errors = db.execute(
+        "SELECT COALESCE(json_extract(event, '$.meta.error.type'), '(unknown)') AS t, COUNT(*) FROM spans"
+        f" WHERE status = 'error' AND {clause} GROUP BY t ORDER BY COUNT(*) DESC LIMIT 10",
+        args,
+    ).fetchall()
+    evaluations = db.execute(
+        "SELECT e.label, COALESCE(e.assessment, 'none'), COUNT(*) FROM evaluations e"
+        f" JOIN spans s ON s.trace_id = e.trace_id AND s.span_id = e.span_id WHERE {joined}"
+        " GROUP BY e.label, e.assessment ORDER BY e.label",
+        args,
+    ).fetchall()
+    counts: dict[str, dict[str, int]] = {}
+    for label, assessment, n in evaluations:
+        counts.setdefault(label, {})[assessment] = n
+    rates = {}
+    for panel, label in RATE_PANELS.items():
+        seen = counts.get(label, {})
+        total = sum(seen.values())
+        rates[panel] = {"label": label, "failed": seen.get("fail", 0), "of": total}
+    return {
+        "errors_by_type": [{"type": t, "spans": n} for t, n in errors],
+        "rates": rates,
+        "evaluations": [{"label": label, "assessment": assessment, "count": n} for label, assessment, n in evaluations],
     }
 
 

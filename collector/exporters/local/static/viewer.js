@@ -408,7 +408,7 @@ async function showOverview() {
   const pct = (v) => (v === null || v === undefined ? "-" : (v * 100).toFixed(0) + "%");
   app.append(el("h2", {}, "Overview (LLM and embedding calls)"), el("div", { class: "charts", id: "charts" },
     lineChart("Requests and errors", o.buckets, [{ key: "requests", label: "requests", color: "#5b8def" }, { key: "errors", label: "errors", color: "#d64545" }]),
-    lineChart("Latency p50 / p95 (ms)", o.buckets, [{ key: "p50_ms", label: "p50", color: "#2f9e52" }, { key: "p95_ms", label: "p95", color: "#d69a2d" }]),
+    lineChart("Latency p50 / p95 / p99 (ms)", o.buckets, [{ key: "p50_ms", label: "p50", color: "#2f9e52" }, { key: "p95_ms", label: "p95", color: "#d69a2d" }, { key: "p99_ms", label: "p99", color: "#d64545" }]),
     lineChart("Tokens", o.buckets, [{ key: "tokens", label: "tokens", color: "#8e5bef" }]),
     lineChart("Cost (USD)", o.buckets, [{ key: "cost", label: "cost", color: "#1d232b" }]),
     barChart("Cost by prompt version", o.by_prompt_version, (r) => r.cost, (r) => r.key, (v) => "$" + v.toFixed(6)),
@@ -416,8 +416,15 @@ async function showOverview() {
     barChart("Cost by model", o.by_model, (r) => r.cost, (r) => r.key, (v) => "$" + v.toFixed(6)),
     barChart("Eval pass rate by model", o.by_model, (r) => r.eval_pass_rate || 0, (r) => r.key, pct),
     barChart("PII findings by entity (spans)", o.pii_by_entity, (r) => r.spans, (r) => r.entity, (v) => String(v)),
+    // The shipped Datadog dashboards' health and quality panels, from this store (deploy/datadog/dashboards).
+    barChart("Errors by type", o.errors_by_type, (r) => r.spans, (r) => r.type, (v) => String(v)),
+    barChart("Failure rates (built-in evaluations)", Object.entries(o.rates).map(([panel, r]) => ({ panel, ...r })),
+      (r) => (r.of ? r.failed / r.of : 0), (r) => RATE_NAMES[r.panel] + " (" + r.failed + " of " + r.of + ")", pct),
+    barChart("Evaluations by label and assessment", o.evaluations, (r) => r.count, (r) => r.label + " " + r.assessment, (v) => String(v)),
   ));
 }
+
+const RATE_NAMES = { invalid_json_rate: "invalid JSON", tool_failure_rate: "tool failures", refusal_rate: "refusals", negative_feedback_rate: "negative feedback" };
 
 // ---- the relay's own state ------------------------------------------------------------------------------------
 
