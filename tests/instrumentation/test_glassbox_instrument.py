@@ -11,7 +11,6 @@ import sys
 import textwrap
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,20 +32,6 @@ answer = OpenAI().chat.completions.create(
 print("answer:", answer)
 raise SystemExit(3)
 """
-
-
-@pytest.fixture(scope="module")
-def fake_openai() -> Iterator[FakeOpenAI]:
-    server = FakeOpenAI.start_in_thread()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def relay(tmp_path: Path) -> Iterator[Relay]:
-    relay = Relay(tmp_path)
-    yield relay
-    relay.stop()
 
 
 def app_env(fake_openai: FakeOpenAI, **extra: str) -> dict[str, str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,20 +61,6 @@ _PIN = re.compile(r"(?:^|\s)((?:@[\w.-]+/)?[\w.-]+)(?:==|@)(\d[\w.]*)(?=\s|$)")
 
 def case(name: str) -> Case:
     return next(c for c in CASES if c.name == name)
-
-
-@pytest.fixture(scope="module")
-def fake_openai() -> Iterator[FakeOpenAI]:
-    server = FakeOpenAI.start_in_thread()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def relay(tmp_path: Path) -> Iterator[Relay]:
-    relay = Relay(tmp_path)
-    yield relay
-    relay.stop()
 
 
 def run_case(wiring: Case, env_block: str, relay: Relay, fake_openai: FakeOpenAI, workdir: Path) -> Run:

@@ -49,20 +49,45 @@ def wanted_by_environment(environ: Mapping[str, str]) -> list[str]:
     ]
 
 
+UNIFIED_TAGS = (("env", "DD_ENV"), ("service", "DD_SERVICE"), ("version", "DD_VERSION"))
+
+
+def fill_from_datadog_variables(
+    section: dict[str, Any], environ: Mapping[str, str], from_env: dict[str, str], keys: tuple[tuple[str, str], ...]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The section with its unset ``keys`` (key, variable) filled from the non-empty ``DD_*`` variables (recorded in
+    ``from_env``), ``site`` defaulted, and the unified service tags (DD_ENV, DD_SERVICE, DD_VERSION) added to
+    ``tags`` unless set there; plus those variables, for what the caller fills itself."""
+    out = dict(section)
+    env = {k: v for k, v in environ.items() if k.startswith("DD_") and v != ""}
+    for key, var in keys:
+        if out.get(key) is None and var in env:
+            out[key] = env[var]
+            from_env[key] = var
+    out.setdefault("site", "datadoghq.com")
+    tags = out.get("tags") or {}
+    if isinstance(tags, dict):
+        tags = dict(tags)
+        for tag, var in UNIFIED_TAGS:
+            if var in env:
+                tags.setdefault(tag, env[var])
+        out["tags"] = tags
+    return out, env
+
+
 def from_environment(section: dict[str, Any], environ: Mapping[str, str], from_env: dict[str, str]) -> dict[str, Any]:
     """ddtrace's variables fill what ``exporters.datadog`` leaves unset (``from_env``: key → variable)."""
-    dd = dict(section)
-    env = {k: v for k, v in environ.items() if k.startswith("DD_") and v != ""}
-    for key, var in (
-        ("api_key", "DD_API_KEY"),
-        ("site", "DD_SITE"),
-        ("ml_app", "DD_LLMOBS_ML_APP"),
-        ("override_origin", "DD_LLMOBS_OVERRIDE_ORIGIN"),
-    ):
-        if dd.get(key) is None and var in env:
-            dd[key] = env[var]
-            from_env[key] = var
-    dd.setdefault("site", "datadoghq.com")
+    dd, env = fill_from_datadog_variables(
+        section,
+        environ,
+        from_env,
+        (
+            ("api_key", "DD_API_KEY"),
+            ("site", "DD_SITE"),
+            ("ml_app", "DD_LLMOBS_ML_APP"),
+            ("override_origin", "DD_LLMOBS_OVERRIDE_ORIGIN"),
+        ),
+    )
     explicit_agent = "DD_TRACE_AGENT_URL" in env or "DD_AGENT_HOST" in env
     if dd.get("agent_url") is None:
         from_env["agent_url"] = "DD_TRACE_AGENT_URL" if "DD_TRACE_AGENT_URL" in env else "DD_AGENT_HOST"
@@ -78,13 +103,6 @@ def from_environment(section: dict[str, Any], environ: Mapping[str, str], from_e
             dd["transport"] = "agent"
         else:
             dd["transport"] = "agentless" if dd.get("api_key") and not explicit_agent else "agent"
-    tags = dd.get("tags") or {}
-    if isinstance(tags, dict):
-        tags = dict(tags)
-        for tag, var in (("env", "DD_ENV"), ("service", "DD_SERVICE"), ("version", "DD_VERSION")):
-            if var in env:
-                tags.setdefault(tag, env[var])
-        dd["tags"] = tags
     return dd
 
 

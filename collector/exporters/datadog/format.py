@@ -345,22 +345,29 @@ def eval_metric(trace_id: str, span_id: str, evaluation: M.Evaluation, *, ml_app
 
 
 def _eval_metric(join_on: dict[str, Any], evaluation: M.Evaluation, ml_app: str, now_ms: int) -> dict[str, Any]:
-    metric: dict[str, Any] = {
+    return {
         "event_kind": EVENT_KIND,
         "join_on": join_on,
         "eval_scope": "span",
         "ml_app": ml_app,
         "timestamp_ms": evaluation.timestamp_ms or now_ms,
+        **_result(ml_app, evaluation),
+    }
+
+
+def _result(ml_app: str, evaluation: M.Evaluation) -> dict[str, Any]:
+    """A metric's members after its join keys and timestamp: what the evaluation says."""
+    members: dict[str, Any] = {
         "metric_type": evaluation.metric_type,
         "label": eval_label(evaluation.label),
         f"{evaluation.metric_type}_value": evaluation.value,
         "tags": _tags_of(ml_app, evaluation.tags),
     }
     if evaluation.assessment in ("pass", "fail"):
-        metric["assessment"] = evaluation.assessment
+        members["assessment"] = evaluation.assessment
     if evaluation.reasoning:
-        metric["reasoning"] = evaluation.reasoning
-    return metric
+        members["reasoning"] = evaluation.reasoning
+    return members
 
 
 def _tags_of(ml_app: str, tags: dict[str, Any]) -> tuple[str, ...]:
@@ -430,17 +437,7 @@ def _cached_result(key: tuple[Any, ...], evaluation: M.Evaluation) -> bytes:
 
 
 def _result_members(ml_app: str, evaluation: M.Evaluation) -> bytes:
-    metric: dict[str, Any] = {
-        "metric_type": evaluation.metric_type,
-        "label": eval_label(evaluation.label),
-        f"{evaluation.metric_type}_value": evaluation.value,
-        "tags": _tags_of(ml_app, evaluation.tags),
-    }
-    if evaluation.assessment in ("pass", "fail"):
-        metric["assessment"] = evaluation.assessment
-    if evaluation.reasoning:
-        metric["reasoning"] = evaluation.reasoning
-    return orjson.dumps(metric)[1:]
+    return orjson.dumps(_result(ml_app, evaluation))[1:]
 
 
 def count_metrics(item: bytes) -> int:

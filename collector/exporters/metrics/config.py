@@ -18,6 +18,7 @@ from pydantic import Field, SecretStr, field_validator
 
 from glassbox.collector import validators
 from glassbox.collector.delivery.config import SendingConfig
+from glassbox.collector.exporters.datadog.config import fill_from_datadog_variables
 from glassbox.processors.units import Seconds
 
 # Span tags that identify a person, a conversation or a single request: one series per value, and personal
@@ -138,28 +139,20 @@ def dogstatsd_address(url: str) -> tuple[str, Any]:
 
 def from_environment(section: dict[str, Any], environ: Mapping[str, str], from_env: dict[str, str]) -> dict[str, Any]:
     """Datadog's variables fill what ``exporters.metrics`` leaves unset (``from_env``: key → variable)."""
-    out = dict(section)
-    env = {k: v for k, v in environ.items() if k.startswith("DD_") and v != ""}
-    for key, var in (
-        ("api_key", "DD_API_KEY"),
-        ("site", "DD_SITE"),
-        ("ml_app", "DD_LLMOBS_ML_APP"),
-        ("dogstatsd_url", "DD_DOGSTATSD_URL"),
-    ):
-        if out.get(key) is None and var in env:
-            out[key] = env[var]
-            from_env[key] = var
+    out, env = fill_from_datadog_variables(
+        section,
+        environ,
+        from_env,
+        (
+            ("api_key", "DD_API_KEY"),
+            ("site", "DD_SITE"),
+            ("ml_app", "DD_LLMOBS_ML_APP"),
+            ("dogstatsd_url", "DD_DOGSTATSD_URL"),
+        ),
+    )
     if out.get("dogstatsd_url") is None and "DD_AGENT_HOST" in env:
         out["dogstatsd_url"] = f"udp://{env['DD_AGENT_HOST']}:{env.get('DD_DOGSTATSD_PORT', '8125')}"
         from_env["dogstatsd_url"] = "DD_AGENT_HOST"
-    out.setdefault("site", "datadoghq.com")
-    tags = out.get("tags") or {}
-    if isinstance(tags, dict):
-        tags = dict(tags)
-        for tag, var in (("env", "DD_ENV"), ("service", "DD_SERVICE"), ("version", "DD_VERSION")):
-            if var in env:
-                tags.setdefault(tag, env[var])
-        out["tags"] = tags
     return out
 
 
