@@ -1,4 +1,5 @@
-"""``init()``: OTel providers exporting to the relay, GenAI instrumentations on, and nothing that can break the app.
+"""``init()``: tracer, logger and meter providers exporting to the relay, GenAI instrumentations on, and nothing
+that can break the app.
 
 Where spans go, first match wins: the standard ``OTEL_EXPORTER_OTLP_*`` variables (the exporters read them
 themselves); else the node's relay at ``GLASSBOX_RELAY_HOST`` (the DaemonSet docs set it from the downward API);
@@ -52,6 +53,7 @@ def warn(message: str) -> None:
 class State:
     tracer_provider: Any = None
     logger_provider: Any = None
+    meter_provider: Any = None
     instrumented: list[str] = field(default_factory=list)
     endpoint: str = ""
 
@@ -107,6 +109,7 @@ def _setup(state: State, service: str | None, endpoint: str | None, env: Mapping
     provider.add_span_processor(BatchSpanProcessor(_span_exporter(protocol, base)))
     state.tracer_provider = provider
     state.logger_provider = _logs(protocol, base, resource)
+    state.meter_provider = _metrics(protocol, base, resource)
     atexit.register(_shutdown, state, _shutdown_timeout(env))
 
 
@@ -179,6 +182,36 @@ def _logs(protocol: str, base: str | None, resource: Resource) -> Any:
     return provider
 
 
+def _metrics(protocol: str, base: str | None, resource: Resource) -> Any:
+    """A meter provider for the instrumentations' own metrics (token and duration histograms), unless the app
+    set one; the relay forwards them to OTLP exporters."""
+    from opentelemetry import metrics
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+
+    current = metrics.get_meter_provider()
+    if isinstance(current, MeterProvider):
+        return current  # the app's: its readers decide where metrics go
+    if protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as GrpcMetricExporter
+
+        exporter: Any = GrpcMetricExporter(endpoint=base, insecure=True, timeout=EXPORT_TIMEOUT_S) if base else None
+        exporter = exporter or GrpcMetricExporter()
+    else:
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+
+        exporter = (
+            OTLPMetricExporter(endpoint=f"{base}/v1/metrics", timeout=EXPORT_TIMEOUT_S)
+            if base
+            else OTLPMetricExporter()
+        )
+    provider = MeterProvider(
+        resource=resource, metric_readers=[PeriodicExportingMetricReader(exporter)], shutdown_on_exit=False
+    )
+    metrics.set_meter_provider(provider)
+    return provider
+
+
 def _merge_later_providers(ours: TracerProvider) -> None:
     """A tracer provider the app sets after glassbox's: its span processors are added to glassbox's, and the call
     returns quietly (the OTel API would refuse it with a warning, and the app's exporters would get nothing)."""
@@ -223,7 +256,9 @@ def _quiet_exporter_logs() -> None:
     for name in (
         "opentelemetry.exporter.otlp.proto.http.trace_exporter",
         "opentelemetry.exporter.otlp.proto.http._log_exporter",
+        "opentelemetry.exporter.otlp.proto.http.metric_exporter",
         "opentelemetry.exporter.otlp.proto.grpc.exporter",
+        "opentelemetry.sdk.metrics._internal.export",
         "opentelemetry.sdk._shared_internal",
         "opentelemetry.sdk.trace.export",
         "opentelemetry.sdk._logs._internal.export",
@@ -248,7 +283,7 @@ def _shutdown(state: State, timeout: float) -> None:
     waits longer, whatever the exporters do)."""
 
     def flush() -> None:
-        for provider in (state.tracer_provider, state.logger_provider):
+        for provider in (state.tracer_provider, state.logger_provider, state.meter_provider):
             try:
                 if provider is not None:
                     provider.force_flush(int(timeout * 1000))

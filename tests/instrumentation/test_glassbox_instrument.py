@@ -70,6 +70,8 @@ def test_an_unmodified_script_sends_its_llm_call_with_content_and_keeps_its_exit
     assert {"service:support-bot", "env:staging", "version:1.4.2", "ml_app:nordhaven-support"} <= tags, tags
     assert [m["content"] for m in event["meta"]["input"]["messages"]] == [QUESTION]
     assert event["meta"]["output"]["messages"][0]["content"] == bare.stdout.removeprefix("answer: ").strip()
+    # the instrumentation's own metrics (token usage, duration) were flushed at exit too
+    assert accepted_spans(relay, "glassbox_receiver_accepted_metric_points") > 0
 
 
 def test_without_a_relay_the_app_runs_says_one_line_and_exits_within_the_shutdown_bound(
@@ -230,14 +232,10 @@ def test_the_apps_own_otel_setup_keeps_working(how: str, tmp_path: Path, relay: 
     wait_for(relay, lambda rows: [r["kind"] for r in rows] == ["llm"])
 
 
-def accepted_spans(relay: Relay) -> float:
+def accepted_spans(relay: Relay, family: str = "glassbox_receiver_accepted_spans") -> float:
     with urllib.request.urlopen(f"http://127.0.0.1:{relay.admin_port}/metrics", timeout=5) as response:
         text = response.read().decode()
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("glassbox_receiver_accepted_spans")
-    )
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(family))
 
 
 def wait_for(relay: Relay, done, timeout: float = 30) -> list[dict]:
