@@ -186,37 +186,19 @@ def request(calls: list[dict], first_id: int) -> bytes:
         span.kind = Span.SPAN_KIND_CLIENT
         span.start_time_unix_nano = now
         span.end_time_unix_nano = now + 900_000_000
-        strings = [
-            ("gen_ai.operation.name", "chat"),
-            ("gen_ai.provider.name", call["provider"]),
-            ("gen_ai.request.model", call["model"]),
-            ("gen_ai.response.model", call["model"]),
-            ("gen_ai.input.messages", json.dumps(call["input"])),
-            ("gen_ai.output.messages", json.dumps(call["output"])),
-            ("gen_ai.conversation.id", f"conv-{call['trace']}"),
-        ]
-        if call["json"]:
-            strings.append(("gen_ai.output.type", "json"))
+        strings, ints = attributes(call)
         for key, value in strings:
             attr = span.attributes.add()
             attr.key, attr.value.string_value = key, value
-        for key, tokens in (
-            ("gen_ai.usage.input_tokens", call["input_tokens"]),
-            ("gen_ai.usage.output_tokens", call["output_tokens"]),
-            ("gen_ai.usage.cache_read.input_tokens", call["cache_read"]),
-            ("gen_ai.usage.reasoning.output_tokens", call["reasoning"]),
-        ):
-            if tokens:
-                attr = span.attributes.add()
-                attr.key, attr.value.int_value = key, tokens
-        finish = span.attributes.add()
-        finish.key = "gen_ai.response.finish_reasons"
-        finish.value.array_value.values.add().string_value = call["output"][0]["finish_reason"]
+        for key, tokens in ints:
+            attr = span.attributes.add()
+            attr.key, attr.value.int_value = key, tokens
+        add_finish_reason(span, call)
     return out.SerializeToString()
 
 
-def spans(call: dict, trace: OtlpTrace) -> None:
-    """One chat call as one span of ``trace`` (glassbox bench's encoding: ids from ``trace``)."""
+def attributes(call: dict) -> tuple[list[tuple[str, str]], list[tuple[str, int]]]:
+    """One chat call's span attributes: (string ones, token counts that are not zero), shared by both encodings."""
     strings = [
         ("gen_ai.operation.name", "chat"),
         ("gen_ai.provider.name", call["provider"]),
@@ -234,7 +216,17 @@ def spans(call: dict, trace: OtlpTrace) -> None:
         ("gen_ai.usage.cache_read.input_tokens", call["cache_read"]),
         ("gen_ai.usage.reasoning.output_tokens", call["reasoning"]),
     ]
-    span = trace.span(f"chat {call['model']}", Span.SPAN_KIND_CLIENT, strings, [(k, v) for k, v in ints if v])
+    return strings, [(key, tokens) for key, tokens in ints if tokens]
+
+
+def add_finish_reason(span: Span, call: dict) -> None:
+    """``gen_ai.response.finish_reasons``, an array attribute (the only one a chat span has)."""
     finish = span.attributes.add()
     finish.key = "gen_ai.response.finish_reasons"
     finish.value.array_value.values.add().string_value = call["output"][0]["finish_reason"]
+
+
+def spans(call: dict, trace: OtlpTrace) -> None:
+    """One chat call as one span of ``trace`` (glassbox bench's encoding: ids from ``trace``)."""
+    strings, ints = attributes(call)
+    add_finish_reason(trace.span(f"chat {call['model']}", Span.SPAN_KIND_CLIENT, strings, ints), call)
