@@ -40,6 +40,19 @@ def relay_config(
     return parse(data, environ={})
 
 
+def agentless_at(url: str, **settings: Any) -> dict[str, Any]:
+    """The ``exporters`` of a relay whose datadog exporter posts agentless to a stand-in intake at ``url``."""
+    return {
+        "datadog": {
+            "transport": "agentless",
+            "api_key": "k",
+            "override_origin": url,
+            "flush_interval": 0.05,
+            **settings,
+        }
+    }
+
+
 @pytest.fixture
 async def make_relay(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
     """Start relays with ``await make_relay(exporters=..., pipeline=...)``; all are stopped at teardown."""

@@ -11,7 +11,7 @@ import aiohttp
 
 from bench.relay import make_request
 from glassbox.collector.delivery import deadletter
-from tests.conftest import fixture_files, post_otlp, signal_of
+from tests.conftest import agentless_at, fixture_files, post_otlp, signal_of
 from tests.support.capture_server import CaptureServer
 
 
@@ -25,17 +25,7 @@ async def wait_until(predicate, timeout: float = 10.0) -> None:
 async def test_replay_into_a_running_relay_is_counted_then_delivered(make_relay, tmp_path):
     with CaptureServer() as intake:
         intake.set_default(400, {}, b'{"errors":["no"]}')
-        relay = await make_relay(
-            {
-                "datadog": {
-                    "transport": "agentless",
-                    "api_key": "k",
-                    "override_origin": intake.url,
-                    "flush_interval": 0.05,
-                    "retry_initial_interval": 0.05,
-                }
-            }
-        )
+        relay = await make_relay(agentless_at(intake.url, retry_initial_interval=0.05))
         for path in fixture_files("ll_default"):
             assert (await post_otlp(relay, signal_of(path), path.read_bytes()))[0] == 200
         await relay.flush()
@@ -68,17 +58,7 @@ async def test_readyz_is_503_while_a_queue_is_full_and_200_once_it_drains(make_r
     with CaptureServer() as intake:
         intake.set_default(503, {}, b"busy")
         relay = await make_relay(
-            {
-                "datadog": {
-                    "transport": "agentless",
-                    "api_key": "k",
-                    "override_origin": intake.url,
-                    "queue_max_items": 2,
-                    "flush_interval": 0.05,
-                    "retry_initial_interval": 0.05,
-                    "retry_max_interval": 0.1,
-                }
-            }
+            agentless_at(intake.url, queue_max_items=2, retry_initial_interval=0.05, retry_max_interval=0.1)
         )
         # root LLM spans with their content: nothing waits, each request puts one item in the queue
         statuses = [(await post_otlp(relay, "traces", make_request(n * 10 + 1, 1)))[0] for n in range(4)]
@@ -107,18 +87,13 @@ async def test_with_drop_oldest_a_full_queue_accepts_and_readyz_agrees(make_rela
     with CaptureServer() as intake:
         intake.set_default(503, {}, b"busy")
         relay = await make_relay(
-            {
-                "datadog": {
-                    "transport": "agentless",
-                    "api_key": "k",
-                    "override_origin": intake.url,
-                    "queue_max_items": 2,
-                    "overflow": "drop_oldest",
-                    "flush_interval": 0.05,
-                    "retry_initial_interval": 0.05,
-                    "retry_max_interval": 0.1,
-                }
-            }
+            agentless_at(
+                intake.url,
+                queue_max_items=2,
+                overflow="drop_oldest",
+                retry_initial_interval=0.05,
+                retry_max_interval=0.1,
+            )
         )
         statuses = [(await post_otlp(relay, "traces", make_request(n * 10 + 1, 1)))[0] for n in range(5)]
 
@@ -132,17 +107,7 @@ async def test_readyz_says_why_it_is_not_ready_exactly_when_receivers_refuse(mak
     with CaptureServer() as intake:
         intake.set_default(503, {}, b"busy")
         relay = await make_relay(
-            {
-                "datadog": {
-                    "transport": "agentless",
-                    "api_key": "k",
-                    "override_origin": intake.url,
-                    "queue_max_items": 1,
-                    "flush_interval": 0.05,
-                    "retry_initial_interval": 0.05,
-                    "retry_max_interval": 0.1,
-                }
-            }
+            agentless_at(intake.url, queue_max_items=1, retry_initial_interval=0.05, retry_max_interval=0.1)
         )
         assert (await post_otlp(relay, "traces", make_request(1, 1)))[0] == 200
         status, body = await readyz(relay)

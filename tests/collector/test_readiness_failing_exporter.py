@@ -6,7 +6,7 @@ from __future__ import annotations
 import aiohttp
 import orjson
 
-from tests.conftest import fixture_files, post_otlp, signal_of
+from tests.conftest import agentless_at, fixture_files, post_otlp, signal_of
 from tests.support.capture_server import CaptureServer
 
 
@@ -26,16 +26,7 @@ async def test_a_destination_refusing_every_send_makes_the_relay_unready_until_i
     path = next(p for p in fixture_files("ll_events") if signal_of(p) == "traces")
     with CaptureServer() as intake:
         intake.set_default(403, body=b'{"errors": ["Forbidden"]}')
-        relay = await make_relay(
-            {
-                "datadog": {
-                    "transport": "agentless",
-                    "api_key": "not-a-real-key",
-                    "override_origin": intake.url,
-                    "flush_interval": 0.05,
-                }
-            }
-        )
+        relay = await make_relay(agentless_at(intake.url, api_key="not-a-real-key"))
         await send_one(relay, path)
         assert (await readyz(relay))[0] == 200  # one refusal is not a failing exporter
         for _ in range(2):

@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 
 from glassbox.collector import telemetry as T
-from tests.conftest import export_over_grpc, fixture_files, post_otlp, signal_of
+from tests.conftest import agentless_at, export_over_grpc, fixture_files, post_otlp, signal_of
 from tests.support.capture_server import CaptureServer
 
 NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
@@ -401,16 +401,7 @@ async def test_a_failing_exporter_shows_on_metrics_as_it_does_on_readyz(make_rel
     path = next(p for p in fixture_files("ll_events") if signal_of(p) == "traces")
     with CaptureServer() as intake:
         intake.set_default(403, body=b'{"errors": ["Forbidden"]}')
-        relay = await make_relay(
-            {
-                "datadog": {
-                    "transport": "agentless",
-                    "api_key": "k",
-                    "override_origin": intake.url,
-                    "flush_interval": 0.05,
-                }
-            }
-        )
+        relay = await make_relay(agentless_at(intake.url))
         for _ in range(3):
             assert (await post_otlp(relay, "traces", path.read_bytes()))[0] == 200
             assert await relay.flush(timeout=20)
@@ -434,16 +425,7 @@ async def test_the_oldest_item_age_grows_while_items_wait_and_is_zero_once_the_q
     path = next(p for p in fixture_files("ll_events") if signal_of(p) == "traces")
     with CaptureServer() as intake:
         intake.set_default(503, body=b"down")
-        relay = await make_relay(
-            {
-                "datadog": {
-                    "transport": "agentless",
-                    "api_key": "k",
-                    "override_origin": intake.url,
-                    "flush_interval": 0.05,
-                }
-            }
-        )
+        relay = await make_relay(agentless_at(intake.url))
         age = '{exporter="datadog"}'
         assert (await scrape(relay))["glassbox_exporter_queue_oldest_age_seconds"]["samples"] == {age: "0"}
         assert (await post_otlp(relay, "traces", path.read_bytes()))[0] == 200
