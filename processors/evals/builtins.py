@@ -24,7 +24,6 @@ Reasoning is short and carries no content: finish reasons, entity types, rule id
 
 from __future__ import annotations
 
-import operator
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -39,7 +38,6 @@ from glassbox.processors.evals.language import QUICK_SAMPLE, Detector, clean, le
 from glassbox.processors.evals.schema import validate
 
 TAGS = {"glassbox.evaluator": "builtin"}
-_second = operator.itemgetter(1)
 _SENTENCE = re.compile(r"[.!?。！？]\s+|\n+")  # a sentence keeps its final mark (no look-behind: 3x faster)
 OPENING_CHARS = 600  # the opening a refusal must be in (failure_to_answer reads no further)
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
@@ -335,7 +333,7 @@ def injection_rule(text: str) -> tuple[str, str] | None:
     if any(char in text for char in P.INVISIBLE_CHARS):  # zero-width characters hide words from the patterns
         text = text.translate(P.INVISIBLE)
     lowered = text.lower()
-    present = set(map(_second, P.GATE_AUTOMATON.iter(lowered)))  # every gate word, one pass
+    present = P.GATE_WORDS.present(lowered)  # every gate word, one pass
     present.update(word for word in P.CASED_GATE_WORDS if word in text)
     if not present:
         return None

@@ -50,7 +50,7 @@ STOPWORDS = {
     "fr": "le la les et est sont je vous nous il elle un une des du avec pour pas que qui quand où comment "
     "mon ma mes votre merci sur dans ce cette",
     "es": "el la los las y es son yo usted nosotros un una con para no que cuando donde como mi mis su por "
-    "gracias del al este esta pero",
+    "gracias del al este esta pero muy hay puede también ya",
     "it": "il lo la gli le e è sono io lei noi un una con per non che quando dove come mio mia grazie del "
     "della questo questa ma anche",
     "pt": "o a os as e é são eu você nós um uma com para não que quando onde como meu minha obrigado obrigada "

@@ -25,9 +25,8 @@ Bump the version when a pattern changes: it is in the evaluations' reasoning, so
 from __future__ import annotations
 
 import re
-from typing import Any
 
-import ahocorasick
+from glassbox.processors.words import Words
 
 INJECTION_PATTERNS_VERSION = "1"
 REFUSAL_PATTERNS_VERSION = "1"
@@ -333,19 +332,8 @@ GATES: dict[str, tuple[str, ...]] = {
 }
 # Looked for once per text, in one pass (Aho-Corasick): in the lowered text, except the cased rules' words (in
 # the text as written).
-GATE_WORDS = tuple(sorted({word for rule, gate in GATES.items() if rule != "dan.persona" for word in gate}))
+GATE_WORDS = Words(word for rule, gate in GATES.items() if rule != "dan.persona" for word in gate)
 CASED_GATE_WORDS = GATES["dan.persona"]
-
-
-def _automaton(words: tuple[str, ...]) -> Any:
-    automaton = ahocorasick.Automaton()
-    for word in words:
-        automaton.add_word(word, word)
-    automaton.make_automaton()
-    return automaton
-
-
-GATE_AUTOMATON = _automaton(GATE_WORDS)
 INJECTION = tuple(
     (category, rule, re.compile(pattern, _F | re.MULTILINE), GATES[rule]) for category, rule, pattern in INJECTION_RULES
 )

@@ -29,9 +29,10 @@ import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-import ahocorasick
 import regex
 from phonenumbers.phonenumbermatcher import _PATTERN as PHONE_CANDIDATE  # what PhoneNumberMatcher scans for
+
+from glassbox.processors.words import Words
 
 # PatternRecognizer's default ``global_regex_flags``, which the registry also sets on every recognizer it loads.
 FLAGS = regex.DOTALL | regex.MULTILINE | regex.IGNORECASE
@@ -213,13 +214,7 @@ class Prefilter:
         self.always = tuple(e for e in self.entities if not (e in gated and e in GATES))
         # Every context word of every entity in one automaton: one pass over the text says which occur (the
         # same substring test as ``word in text.lower()``, once instead of once per word and entity).
-        self._words: ahocorasick.Automaton | None = None
-        words = {w for _, _, ws in self.gates if ws for w in ws}
-        if words:
-            self._words = ahocorasick.Automaton()
-            for word in words:
-                self._words.add_word(word, word)
-            self._words.make_automaton()
+        self._words = Words(w for _, _, ws in self.gates if ws for w in ws)
 
     def __call__(self, text: str) -> tuple[str, ...]:
         if not self.gates:
@@ -230,7 +225,7 @@ class Prefilter:
         for entity, gate, words in self.gates:
             if words is not None:
                 if present is None:
-                    present = {w for _, w in self._words.iter(text.lower())} if self._words is not None else set()
+                    present = self._words.present(text.lower())
                 if words.isdisjoint(present):
                     continue
             if gate(text, f):
