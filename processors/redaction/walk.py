@@ -319,60 +319,57 @@ class Collector:
     def _value(
         self, container: Any, key: Any, where: str, summary: Summary, depth: int, changed: list[bool] | None = None
     ) -> None:
-        """Walk ``container[key]`` (a dict/list slot holding JSON-like Python values)."""
+        """Walk ``container[key]`` (a dict/list slot holding JSON-like Python values). The most common values
+        (containers, our vocabulary, None, small numbers) are decided before any setter is made: this runs for
+        every node of every message list."""
         value = container[key]
-
-        def put(new: Any) -> None:
-            container[key] = new
-            if changed is not None:
-                changed[0] = True
-
-        def drop() -> None:
-            if isinstance(container, dict):
-                container.pop(key, None)
-            else:
-                container[key] = None
-            if changed is not None:
-                changed[0] = True
-
-        context = key if isinstance(container, dict) else None
         if depth > MAX_DEPTH:
-            self._fail(put, summary, "unknown_shape")
+            self._fail(_setters(container, key, changed)[0], summary, "unknown_shape")
         elif isinstance(value, str):
-            self._string(value, where, summary, put, drop, depth, context)
+            if value not in VOCABULARY:
+                put, drop = _setters(container, key, changed)
+                self._string(value, where, summary, put, drop, depth, key if isinstance(container, dict) else None)
+        elif isinstance(value, dict):
+            self._dict(value, where, summary, depth + 1, changed)
+        elif isinstance(value, list):
+            for i in range(len(value)):
+                self._value(value, i, where, summary, depth + 1, changed)
         elif isinstance(value, bool) or value is None:
             return
         elif isinstance(value, int):
             if abs(value) >= MIN_INT:
-                self._in_context(str(value), context, where, summary, put, drop)
+                put, drop = _setters(container, key, changed)
+                self._in_context(str(value), key if isinstance(container, dict) else None, where, summary, put, drop)
         elif isinstance(value, float):
             if abs(value) >= MIN_INT and math.isfinite(value):  # 4111111111111111.0 is a card number too
                 text = f"{value:.0f}" if value.is_integer() and abs(value) < 1e22 else repr(value)
-                self._in_context(text, context, where, summary, put, drop)
+                put, drop = _setters(container, key, changed)
+                self._in_context(text, key if isinstance(container, dict) else None, where, summary, put, drop)
         elif isinstance(value, bytes):
+            put, drop = _setters(container, key, changed)
             try:
                 text = value.decode("utf-8")
             except UnicodeDecodeError:
                 self._fail(put, summary, "unknown_shape")  # binary: cannot be analysed, cannot pass
                 return
             self._string(text, where, summary, lambda new: put(new.encode("utf-8")), drop, depth)
-        elif isinstance(value, dict):
-            self._dict(value, where, summary, depth + 1, changed)
-        elif isinstance(value, (list, tuple)):
-            if isinstance(value, tuple):
-                value = list(value)
-                put(value)
-            for i in range(len(value)):
-                self._value(value, i, where, summary, depth + 1, changed)
+        elif isinstance(value, tuple):
+            listed = list(value)
+            _setters(container, key, changed)[0](listed)
+            for i in range(len(listed)):
+                self._value(listed, i, where, summary, depth + 1, changed)
         else:
-            self._fail(put, summary, "unknown_shape")
+            self._fail(_setters(container, key, changed)[0], summary, "unknown_shape")
 
     def _dict(
         self, value: dict[Any, Any], where: str, summary: Summary, depth: int, changed: list[bool] | None = None
     ) -> None:
+        clean = self._rules.clean
         for k in list(value):
-            self._value(value, k, where, summary, depth, changed)
-            if isinstance(k, str):
+            v = value[k]
+            if not (v.__class__ is str and v in VOCABULARY and depth <= MAX_DEPTH):  # "role": "user": nothing
+                self._value(value, k, where, summary, depth, changed)
+            if isinstance(k, str) and k not in VOCABULARY and k not in clean:
                 self._key(value, k, where, summary, changed)
 
     def _cell(self, cell: tuple[Any, Callable[[Any], None]], where: str, summary: Summary) -> None:
@@ -390,8 +387,8 @@ class Collector:
     def _field(self, obj: Any, name: str, where: str, summary: Summary, *, empty: Any = None) -> None:
         """A string field of a model object (None allowed); anything else fails closed."""
         value = getattr(obj, name)
-        if value is None:
-            return
+        if value is None or (value.__class__ is str and value in VOCABULARY):
+            return  # most fields: absent, or a role / type word (no setter made for them)
 
         def set_(new: str) -> None:
             setattr(obj, name, new)
@@ -507,6 +504,25 @@ class Collector:
 
 def _noop() -> None:
     return None
+
+
+def _setters(container: Any, key: Any, changed: list[bool] | None) -> tuple[Setter, Dropper]:
+    """How to replace and how to remove ``container[key]``; ``changed`` (its document's flag) is set by both."""
+
+    def put(new: Any) -> None:
+        container[key] = new
+        if changed is not None:
+            changed[0] = True
+
+    def drop() -> None:
+        if isinstance(container, dict):
+            container.pop(key, None)
+        else:
+            container[key] = None
+        if changed is not None:
+            changed[0] = True
+
+    return put, drop
 
 
 def _drop_metric(metrics: dict[str, float], name: str, _redacted: str) -> None:
