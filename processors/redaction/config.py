@@ -200,7 +200,8 @@ class RedactionConfig(Strict):
     max_text_chars: int = Field(default=1_000_000, gt=0, description="longer texts fail closed without analysis")
     workers: int | Literal["auto"] = Field(
         default="auto",
-        description="analysis processes; 0 = in the relay process (a thread); auto = one per CPU but one (at least 1)",
+        description="analysis processes; 0 = in the relay process (a thread); auto = one per CPU but one (at least "
+        "1), one per CPU with an NER model",
     )
     job_chars: int = Field(default=32_768, gt=0, description="characters per job sent to a worker")
     worker_max_texts: int = Field(
@@ -297,9 +298,11 @@ class RedactionConfig(Strict):
     def worker_count(self) -> int:
         """``auto``: a core is left to the relay process itself (decode, the other processors, encode, send). On 2
         CPUs one worker delivered as many chat spans/s as two (1,906 and 2,001 vs 1,916 and 1,896, `glassbox bench
-        --workload chat`) for 10 % less CPU per span and 160 MiB less memory (386 vs 547 MiB peak)."""
+        --workload chat`) for 10 % less CPU per span and 160 MiB less memory (386 vs 547 MiB peak). With an NER
+        model the workers do nearly all the work (en_core_web_sm: 39 ms of CPU per chat span, the relay's own part
+        0.4), so there is one per CPU: 49 chat spans/s on 2 CPUs where one worker gave about 26."""
         if self.workers == "auto":
-            return max(1, usable_cpus() - 1)
+            return usable_cpus() if self.nlp_engine != "none" else max(1, usable_cpus() - 1)
         return int(self.workers)
 
 
