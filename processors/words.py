@@ -4,7 +4,8 @@ Shared by redaction's prefilter (context words), the evals' injection gates and 
 words. Every occurrence counts, overlapping ones included (``"system prompt"`` also holds ``"prompt"``), as a
 substring test (``word in text``) would find them. Searching the UTF-8 bytes is exact: a word's bytes occur in a
 text's bytes only where the word occurs, since UTF-8 never starts a character inside another. On the chat
-workload's 1 KB user messages it took 1.9 µs where pyahocorasick's str automaton, which it replaced, took 5.7.
+workload's 1 KB user messages it takes 1.9 µs where pyahocorasick's str automaton took 5.7. pyahocorasick stays
+where a lazy scan wins: the language check stops reading at its third function word.
 """
 
 from __future__ import annotations
