@@ -346,7 +346,7 @@ class Redactor:
             if len(by_entity.get("PHONE_NUMBER", [])) == 1 == len(phones)
             else {}
         )
-        self.prefilter = gates.Prefilter(self.entities, self.gated, self.needs_context, overrides)
+        self.prefilter = gates.Prefilter(self.entities, self.gated, self.needs_context, overrides, alone=use_alarm)
         self.ner = settings.nlp_engine != "none"
         self.anonymizer = AnonymizerEngine()
         self.operators = {"DEFAULT": OperatorConfig("replace")}

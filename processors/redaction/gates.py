@@ -191,9 +191,11 @@ class Prefilter:
         gated: Iterable[str],
         needs_context: Mapping[str, Sequence[str]] | None = None,
         overrides: dict[str, Callable[[str], bool]] | None = None,
+        alone: bool = False,
     ):
         """``overrides``: entity → a sharper exact test from its recognizer (glassbox's phone recognizer
-        knows which candidates no region can verify), used after the gate passes."""
+        knows which candidates no region can verify), used after the gate passes. ``alone``: this runs in a
+        redaction worker, the process's only Python thread (the word search may then release the GIL)."""
         gated = set(gated)
         needs_context = needs_context or {}
         overrides = overrides or {}
@@ -214,7 +216,7 @@ class Prefilter:
         self.always = tuple(e for e in self.entities if not (e in gated and e in GATES))
         # Every context word of every entity in one automaton: one pass over the text says which occur (the
         # same substring test as ``word in text.lower()``, once instead of once per word and entity).
-        self._words = Words(w for _, _, ws in self.gates if ws for w in ws)
+        self._words = Words((w for _, _, ws in self.gates if ws for w in ws), release_gil=alone)
 
     def __call__(self, text: str) -> tuple[str, ...]:
         if not self.gates:
