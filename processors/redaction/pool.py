@@ -85,7 +85,7 @@ def _main_module_hidden() -> Iterator[None]:
         yield
         return
     with _SPAWNING:
-        saved = {key: main.__dict__[key] for key in ("__spec__", "__file__") if key in main.__dict__}
+        saved: dict[str, Any] = {key: main.__dict__[key] for key in ("__spec__", "__file__") if key in main.__dict__}
         main.__spec__ = None
         main.__dict__.pop("__file__", None)
         try:

@@ -506,7 +506,7 @@ def _noop() -> None:
     return None
 
 
-def _setters(container: Any, key: Any, changed: list[bool] | None) -> tuple[Setter, Dropper]:
+def _setters(container: Any, key: Any, changed: list[bool] | None) -> tuple[Callable[[Any], None], Dropper]:
     """How to replace and how to remove ``container[key]``; ``changed`` (its document's flag) is set by both."""
 
     def put(new: Any) -> None:
