@@ -203,7 +203,9 @@ class RedactionConfig(Strict):
         description="analysis processes; 0 = in the relay process (a thread); auto = one per CPU but one (at least "
         "1), one per CPU with an NER model",
     )
-    job_chars: int = Field(default=32_768, gt=0, description="characters per job sent to a worker")
+    job_chars: int = Field(
+        default=262_144, gt=0, description="characters per job sent to a worker (a batch is one job per worker below)"
+    )
     worker_max_texts: int = Field(
         default=250_000,
         ge=0,
