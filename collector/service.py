@@ -15,6 +15,7 @@ import gc
 import logging
 import platform
 import signal
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,11 @@ from glassbox.processors.model import Batch
 # batch's objects already freed by reference counting: glassbox bench (chat, 3 pairs alternating) 0.754 vs 0.780 CPU s
 # per 1k spans, the same peak RSS (355 MiB); 1,000,000 was no better. Unreachable cycles wait a little longer (KBs).
 GC_THRESHOLDS = (200_000, 20, 100)
+# The event loop holds the GIL nearly all the time; the redaction feed thread needs it only for a moment, to hand a
+# worker its next job and to pass the results on, and with the default 5 ms interval it waited up to 5 ms each time
+# while the worker sat idle. glassbox bench (chat, 2 CPUs, alternating): 2,395 / 2,326 spans/s at 0.5 ms against
+# 2,229 / 2,178 at 5 ms, CPU per span no higher.
+SWITCH_INTERVAL = 0.0005
 
 log = logging.getLogger("glassbox")
 
@@ -210,6 +216,7 @@ class Relay:
         gc.collect()
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLDS)
+        sys.setswitchinterval(SWITCH_INTERVAL)
         self._ready = True
         log.info("%s", startup_summary(self))
 
