@@ -32,6 +32,9 @@ class OutcomeCache:
         self.max_entries = max_entries
         self.max_bytes = max_bytes
         self._data: OrderedDict[bytes, tuple[Any, int]] = OrderedDict()
+        # One (outcome, size) for every text with nothing found and nothing changed (a handful of distinct values:
+        # clean, skipped by the prefilter): the worker sends a new equal tuple each time, 160 bytes an entry.
+        self._shared: dict[Any, tuple[Any, int]] = {}
         self.bytes = 0
         self.hits = 0
         self.misses = 0
@@ -56,13 +59,19 @@ class OutcomeCache:
     def put(self, k: bytes, outcome: Any) -> None:
         if not self.enabled or outcome.error is not None:
             return
-        size = _size(outcome)
+        plain = outcome.text is None and not outcome.findings  # most texts: nothing found, nothing changed
+        entry = self._shared.get(outcome) if plain else None
+        if entry is None:
+            entry = (outcome, _size(outcome))
+            if plain:
+                self._shared[outcome] = entry
+        size = entry[1]
         if size > self.max_bytes // 8:  # one huge text must not flush everything else
             return
         old = self._data.pop(k, None)
         if old is not None:
             self.bytes -= old[1]
-        self._data[k] = (outcome, size)
+        self._data[k] = entry
         self.bytes += size
         while len(self._data) > self.max_entries or self.bytes > self.max_bytes:
             _, (_, dropped) = self._data.popitem(last=False)

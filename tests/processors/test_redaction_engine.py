@@ -218,6 +218,21 @@ def test_cache_is_bounded_by_entries_and_bytes():
     assert small.get(key("failed")) is None
 
 
+def test_cache_shares_one_entry_for_every_text_where_nothing_was_found():
+    cache = OutcomeCache(max_entries=1000, max_bytes=1 << 20)
+    for i in range(100):  # as a worker sends them: a new, equal tuple for every text
+        cache.put(key(f"clean {i}"), Outcome(None))
+        cache.put(key(f"skipped {i}"), Outcome(None, skipped=True))
+    cache.put(key("found"), Outcome("<EMAIL_ADDRESS>", (Finding("EMAIL_ADDRESS", 0, 5, 1.0),)))
+    assert len({id(cache._data[key(f"clean {i}")]) for i in range(100)}) == 1
+    assert cache.get(key("clean 7")) == Outcome(None) and cache.get(key("skipped 7")) == Outcome(None, skipped=True)
+    assert cache.get(key("found")).findings  # findings are never shared
+    assert (
+        cache.bytes
+        == 100 * (cache._data[key("clean 0")][1] + cache._data[key("skipped 0")][1]) + (cache._data[key("found")][1])
+    )
+
+
 def test_engine_dedupes_and_caches_history():
     engine = RedactionEngine(RedactionConfig(workers=0))
     engine.start()
