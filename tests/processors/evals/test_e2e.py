@@ -99,12 +99,14 @@ async def test_builtins_and_the_judge_reach_datadog_joined_to_their_span(make_re
         )
 
     assert await asyncio.to_thread(capture.wait_until, span_and_builtins_sent, 60)
-    assert judge_server.judge_in_flight == 1 and not any(m["label"] == "helpfulness" for m in metrics_posted(capture))
+    # (the other span's judge answers at once: its helpfulness may already be out; this one's cannot be)
+    judged_here = [m for m in metrics_posted(capture) if m["join_on"]["span"]["span_id"] == decimal]
+    assert judge_server.judge_in_flight == 1 and not any(m["label"] == "helpfulness" for m in judged_here)
     judge_server.release_judges()
 
     def judged(requests) -> bool:
         return any(
-            m["label"] == "helpfulness"
+            m["label"] == "helpfulness" and m["join_on"]["span"]["span_id"] == decimal
             for r in requests
             if r.path == EVALS_PATH
             for m in r.json()["data"]["attributes"]["metrics"]
@@ -121,7 +123,12 @@ async def test_builtins_and_the_judge_reach_datadog_joined_to_their_span(make_re
             validate_eval_metrics(request.json())
     span_post = posted_index(capture, SPANS_PATH, lambda b: any(e["spans"][0]["span_id"] == decimal for e in b))
     judge_post = posted_index(
-        capture, EVALS_PATH, lambda b: any(m["label"] == "helpfulness" for m in b["data"]["attributes"]["metrics"])
+        capture,
+        EVALS_PATH,
+        lambda b: any(
+            m["label"] == "helpfulness" and m["join_on"]["span"]["span_id"] == decimal
+            for m in b["data"]["attributes"]["metrics"]
+        ),
     )
     assert span_post < judge_post
 
