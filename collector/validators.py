@@ -1,5 +1,5 @@
-"""Validators for value shapes several components' configs share (endpoints, URLs), and the "did you mean"
-of config messages."""
+"""Validators for value shapes several components' configs share (endpoints, URLs, Datadog sites), and the "did
+you mean" of config messages."""
 
 from __future__ import annotations
 
@@ -21,6 +21,13 @@ def url(value: str) -> str:
     if not re.match(r"^https?://[^/\s]+", value):
         raise ValueError(f"{value!r} is not an http(s) URL (e.g. http://127.0.0.1:8126)")
     return value.rstrip("/")
+
+
+def datadog_site(value: str | None) -> str | None:
+    """A Datadog site (``datadoghq.com``, ``us5.datadoghq.com``...), or None when unset."""
+    if value is not None and not re.match(r"^[a-z0-9.\-]+$", value):
+        raise ValueError(f"{value!r} is not a Datadog site (e.g. datadoghq.com, datadoghq.eu, us5.datadoghq.com)")
+    return value
 
 
 def split_endpoint(value: str) -> tuple[str, int]:

@@ -7,7 +7,6 @@ Users already know ddtrace's environment: ``DD_API_KEY``, ``DD_SITE``, ``DD_LLMO
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -30,12 +29,7 @@ class DatadogExporterConfig(SendingConfig):
     tags: dict[str, str] = Field(default_factory=dict)
     _urls = field_validator("agent_url", "override_origin")(lambda v: v if v is None else validators.url(v))
 
-    @field_validator("site")
-    @classmethod
-    def _site(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^[a-z0-9.\-]+$", value):
-            raise ValueError(f"{value!r} is not a Datadog site (e.g. datadoghq.com, datadoghq.eu, us5.datadoghq.com)")
-        return value
+    _site = field_validator("site")(lambda v: validators.datadog_site(v))
 
 
 def wanted_by_environment(environ: Mapping[str, str]) -> list[str]:

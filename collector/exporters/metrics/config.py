@@ -77,12 +77,7 @@ class MetricsExporterConfig(SendingConfig):
         dogstatsd_address(value)  # raises with the reason
         return value
 
-    @field_validator("site")
-    @classmethod
-    def _site(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^[a-z0-9.\-]+$", value):
-            raise ValueError(f"{value!r} is not a Datadog site (e.g. datadoghq.com, datadoghq.eu, us5.datadoghq.com)")
-        return value
+    _site = field_validator("site")(lambda v: validators.datadog_site(v))
 
     @field_validator("tags")
     @classmethod
