@@ -28,10 +28,10 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp import web
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from glassbox.collector.bench import chat as workload
+from glassbox.collector.bench.otlp import add_attributes, new_request
 from glassbox.collector.bench.relay import free_ports
 
 PROMPT = ("You are Nova, the support assistant of Nordhaven Furniture. Be warm and concise. " * 4).strip()
@@ -39,11 +39,7 @@ PROMPT = ("You are Nova, the support assistant of Nordhaven Furniture. Be warm a
 
 def make_request(first: int, count: int) -> bytes:
     """One OTLP request with ``count`` chat spans, ids derived from ``first`` so every span is unique."""
-    request = ExportTraceServiceRequest()
-    resource_spans = request.resource_spans.add()
-    kv = resource_spans.resource.attributes.add()
-    kv.key, kv.value.string_value = "service.name", "bench-app"
-    scope = resource_spans.scope_spans.add()
+    request, scope = new_request("bench-app")
     now = time.time_ns()
     for n in range(first, first + count):
         span = scope.spans.add()
@@ -60,18 +56,17 @@ def make_request(first: int, count: int) -> bytes:
         answer = [
             {"role": "assistant", "parts": [{"type": "text", "content": "It ships tomorrow."}], "finish_reason": "stop"}
         ]
-        for key, value in (
-            ("gen_ai.operation.name", "chat"),
-            ("gen_ai.provider.name", "openai"),
-            ("gen_ai.request.model", "gpt-4o-mini"),
-            ("gen_ai.input.messages", json.dumps(messages)),
-            ("gen_ai.output.messages", json.dumps(answer)),
-        ):
-            attr = span.attributes.add()
-            attr.key, attr.value.string_value = key, value
-        for key, tokens in (("gen_ai.usage.input_tokens", 120), ("gen_ai.usage.output_tokens", 9)):
-            attr = span.attributes.add()
-            attr.key, attr.value.int_value = key, tokens
+        add_attributes(
+            span,
+            (
+                ("gen_ai.operation.name", "chat"),
+                ("gen_ai.provider.name", "openai"),
+                ("gen_ai.request.model", "gpt-4o-mini"),
+                ("gen_ai.input.messages", json.dumps(messages)),
+                ("gen_ai.output.messages", json.dumps(answer)),
+            ),
+            (("gen_ai.usage.input_tokens", 120), ("gen_ai.usage.output_tokens", 9)),
+        )
     return request.SerializeToString()
 
 

@@ -13,10 +13,9 @@ import json
 import random
 import time
 
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from glassbox.collector.bench.otlp import OtlpTrace
+from glassbox.collector.bench.otlp import OtlpTrace, add_attributes, new_request
 
 MODELS = [
     ("openai", "gpt-4o-mini"),
@@ -172,11 +171,7 @@ def chat_spans(count: int, seed: int = 7) -> list[dict]:
 
 def request(calls: list[dict], first_id: int) -> bytes:
     """One OTLP trace request holding ``calls``; span ids start at ``first_id`` (unique across requests)."""
-    out = ExportTraceServiceRequest()
-    resource_spans = out.resource_spans.add()
-    kv = resource_spans.resource.attributes.add()
-    kv.key, kv.value.string_value = "service.name", "bench-support-bot"
-    scope = resource_spans.scope_spans.add()
+    out, scope = new_request("bench-support-bot")
     now = time.time_ns()
     for i, call in enumerate(calls):
         span = scope.spans.add()
@@ -186,13 +181,7 @@ def request(calls: list[dict], first_id: int) -> bytes:
         span.kind = Span.SPAN_KIND_CLIENT
         span.start_time_unix_nano = now
         span.end_time_unix_nano = now + 900_000_000
-        strings, ints = attributes(call)
-        for key, value in strings:
-            attr = span.attributes.add()
-            attr.key, attr.value.string_value = key, value
-        for key, tokens in ints:
-            attr = span.attributes.add()
-            attr.key, attr.value.int_value = key, tokens
+        add_attributes(span, *attributes(call))
         add_finish_reason(span, call)
     return out.SerializeToString()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import struct
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +43,25 @@ def unstamp(span_id: int) -> tuple[int, int, int]:
     return (span_id >> 48) - 1, (span_id >> 32) & 0xFFFF, span_id & 0xFFFFFFFF
 
 
+def new_request(service: str) -> tuple[ExportTraceServiceRequest, Any]:
+    """An empty trace request with one resource (its ``service.name``) and one scope: (request, scope)."""
+    request = ExportTraceServiceRequest()
+    resource_spans = request.resource_spans.add()
+    kv = resource_spans.resource.attributes.add()
+    kv.key, kv.value.string_value = "service.name", service
+    return request, resource_spans.scope_spans.add()
+
+
+def add_attributes(span: Span, strings: Iterable[tuple[str, str]], ints: Iterable[tuple[str, int]] = ()) -> None:
+    """String attributes, then integer ones, in the order given."""
+    for key, value in strings:
+        attr = span.attributes.add()
+        attr.key, attr.value.string_value = key, value
+    for key, number in ints:
+        attr = span.attributes.add()
+        attr.key, attr.value.int_value = key, number
+
+
 @dataclass
 class OtlpTrace:
     """One trace being written into the current request; ``span`` adds a span to it."""
@@ -71,12 +91,7 @@ class OtlpTrace:
         now = time.time_ns()
         span.start_time_unix_nano = now - 900_000_000
         span.end_time_unix_nano = now
-        for key, value in strings:
-            attr = span.attributes.add()
-            attr.key, attr.value.string_value = key, value
-        for key, number in ints:
-            attr = span.attributes.add()
-            attr.key, attr.value.int_value = key, number
+        add_attributes(span, strings, ints)
         self.builder.current.append(seq)
         self.builder.genai += genai
         self.spans.append(span)
@@ -95,11 +110,7 @@ class RequestBuilder:
         self._new_request()
 
     def _new_request(self) -> None:
-        self.request = ExportTraceServiceRequest()
-        resource_spans = self.request.resource_spans.add()
-        kv = resource_spans.resource.attributes.add()
-        kv.key, kv.value.string_value = "service.name", self.service
-        self.scope = resource_spans.scope_spans.add()
+        self.request, self.scope = new_request(self.service)
         self.current: list[int] = []
         self.genai = 0
         self.parents = 0
