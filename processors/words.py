@@ -1,6 +1,7 @@
 """Which of many words occur in a text, in one pass (Aho-Corasick).
 
-Shared by redaction's prefilter (context words) and the evals' injection gates. Every occurrence counts,
+Shared by redaction's prefilter (context words), the evals' injection gates and the language check's function
+words. Every occurrence counts,
 overlapping ones included (``"system prompt"`` also holds ``"prompt"``), as a substring test (``word in text``)
 would find them.
 
@@ -12,15 +13,18 @@ Two engines, chosen by where the search runs:
   Searching bytes is exact: a word's bytes occur in a text's bytes only where the word occurs, since UTF-8 never
   starts a character inside another.
 * the default — pyahocorasick, which holds the GIL: the relay process, where the event loop shares it with the
-  queue and redaction-feed threads.
+  queue and redaction-feed threads. Its scan is lazy (``found``), so a caller can stop at the first words.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import operator
+from collections.abc import Iterable, Iterator
 
 import ahocorasick
 import ahocorasick_rs
+
+_INDEX = operator.itemgetter(1)
 
 
 class Words:
@@ -43,6 +47,13 @@ class Words:
 
     def __len__(self) -> int:
         return len(self.words)
+
+    def found(self, text: str) -> Iterator[int]:
+        """The index (into ``words``) of every occurrence, in the order they end in the text, read lazily: a caller
+        that has seen enough stops the scan (the language check's function words). Holds the GIL."""
+        if self._str is not None:
+            return map(_INDEX, self._str.iter(text))  # (end, index) pairs; map keeps the loop in C
+        return iter(self.indexes(text))
 
     def indexes(self, text: str) -> list[int]:
         """The index (into ``words``) of every occurrence, in the order they end in the text."""

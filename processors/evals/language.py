@@ -16,7 +16,7 @@ import re
 import threading
 from typing import Any
 
-import ahocorasick
+from glassbox.processors.words import Words
 
 _CLEAN = re.compile(
     r"```.*?(?:```|$)"  # fenced code (an unclosed fence runs to the end)
@@ -73,10 +73,10 @@ def clean(text: str) -> str:
     return _CLEAN.sub(" ", sample)
 
 
-# Function words are found in one pass (Aho-Corasick, keys padded with spaces) over the lowered start of the text,
-# ASCII punctuation turned into spaces. That is done on the UTF-8 bytes: no ASCII byte occurs inside a multi-byte
-# character, and bytes.translate is a table lookup where str.translate on non-ASCII text (any accent) is a dict
-# lookup per character, ten times slower.
+# Function words are found in one pass (``processors.words``, keys padded with spaces) over the lowered start of the
+# text, ASCII punctuation turned into spaces. That is done on the UTF-8 bytes: no ASCII byte occurs inside a
+# multi-byte character, and bytes.translate is a table lookup where str.translate on non-ASCII text (any accent) is
+# a dict lookup per character, ten times slower.
 _PUNCTUATION_CHARS = b".,;:!?()[]{}\"'/\\-*_#<>|=+~`@&%$^\n\t\r"
 _PUNCTUATION = bytes.maketrans(_PUNCTUATION_CHARS, b" " * len(_PUNCTUATION_CHARS))
 
@@ -86,15 +86,8 @@ def _spaced_words(text: str) -> str:
     return " " + lowered.decode("utf-8", "surrogatepass") + " "
 
 
-def _stopword_automaton() -> Any:
-    automaton = ahocorasick.Automaton()
-    for word, (language,) in _STOP_INDEX.items():
-        automaton.add_word(f" {word} ", language)
-    automaton.make_automaton()
-    return automaton
-
-
-_STOPWORDS = _stopword_automaton()
+_STOPWORDS = Words(f" {word} " for word in _STOP_INDEX)
+_STOPWORD_LANGUAGE = tuple(_STOP_INDEX[word.strip()][0] for word in _STOPWORDS.words)
 
 
 def quick(text: str) -> str | None:
@@ -102,7 +95,8 @@ def quick(text: str) -> str | None:
     only the model can tell. Read from the start, the first language to reach 3 hits of words only it has, more
     than twice any other's, is the answer; reading stops there (most texts are settled in their first words)."""
     counts: dict[str, int] = {}
-    for _, language in _STOPWORDS.iter(_spaced_words(text[:QUICK_SAMPLE])):
+    for index in _STOPWORDS.found(_spaced_words(text[:QUICK_SAMPLE])):
+        language = _STOPWORD_LANGUAGE[index]
         hits = counts[language] = counts.get(language, 0) + 1
         if hits >= 3 and all(hits > 2 * n for other, n in counts.items() if other != language):
             return language

@@ -68,3 +68,12 @@ def test_matches_a_substring_test_per_word_on_random_text(release_gil):
     for _ in range(300):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))
         assert words.present(text) == {w for w in vocabulary if w and w in text}, text
+
+
+@ENGINES
+def test_found_is_indexes_read_lazily(release_gil):
+    words = Words([" the ", " and ", " der "], release_gil=release_gil)
+    text = " der the and the " * 3
+    assert list(words.found(text)) == words.indexes(text)
+    scan = words.found(text)
+    assert words.words[next(scan)] == " der "  # the first occurrence, before the rest is read
