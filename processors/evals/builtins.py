@@ -56,14 +56,54 @@ class Builtin:
     label: str
     kinds: frozenset[str]
     content: bool  # reads message text: skipped when redaction failed closed on the span
-    evaluate: Callable[[M.Span], M.Evaluation | None]
+    read: Callable[[Reading], M.Evaluation | None]
+
+    def evaluate(self, span: M.Span) -> M.Evaluation | None:
+        """This built-in alone on a span (the processor shares one ``Reading`` between all of them)."""
+        return self.read(Reading(span))
 
 
-def _result(label: str, metric_type: str, value: Any, failed: bool, reasoning: str, **tags: str) -> M.Evaluation:
-    return M.Evaluation(label, metric_type, value, "fail" if failed else "pass", reasoning, None, {**TAGS, **tags})
+def _result(
+    label: str, metric_type: str, value: Any, failed: bool, reasoning: str, tags: dict[str, str] | None = None
+) -> M.Evaluation:
+    merged = {**TAGS, **tags} if tags else TAGS.copy()
+    return M.Evaluation(label, metric_type, value, "fail" if failed else "pass", reasoning, None, merged)
 
 
 # --- shared readers ----------------------------------------------------------------------------------------------
+
+_UNREAD: Any = object()
+
+
+class Reading:
+    """A span as the built-ins read it. The answer, the finish reasons and where this turn starts are each
+    needed by two or three built-ins: worked out once per span, on first use, instead of once per built-in."""
+
+    __slots__ = ("span", "_answer", "_reasons", "_turn")
+
+    def __init__(self, span: M.Span):
+        self.span = span
+        self._answer: Any = _UNREAD
+        self._reasons: list[str] | None = None
+        self._turn = -1
+
+    @property
+    def answer(self) -> str | None:
+        if self._answer is _UNREAD:
+            self._answer = answer_text(self.span)
+        return self._answer
+
+    @property
+    def finish_reasons(self) -> list[str]:
+        if self._reasons is None:
+            self._reasons = finish_reasons(self.span)
+        return self._reasons
+
+    @property
+    def turn_start(self) -> int:
+        if self._turn < 0:
+            self._turn = turn_start(self.span.input.messages)
+        return self._turn
 
 
 def answer_text(span: M.Span) -> str | None:
@@ -119,18 +159,20 @@ def _redaction_failed(span: M.Span) -> bool:
 def failure_to_answer(settings: C.FailureToAnswer) -> Callable[[M.Span], M.Evaluation | None]:
     categories = (("refusal", P.REFUSAL), ("no_information", P.NO_INFORMATION), ("redirection", P.REDIRECTION))
 
-    def evaluate(span: M.Span) -> M.Evaluation | None:
+    def evaluate(reading: Reading) -> M.Evaluation | None:
         label = "failure_to_answer"
-        filtered = [r for r in finish_reasons(span) if r in P.FILTERED_FINISH_REASONS]
-        if filtered:
-            return _result(label, "categorical", "content_filter", True, f"finish reason {filtered[0]}")
-        text = answer_text(span)
-        if text is None or not text.strip():
+        for reason in reading.finish_reasons:
+            if reason in P.FILTERED_FINISH_REASONS:
+                return _result(label, "categorical", "content_filter", True, f"finish reason {reason}")
+        text = reading.answer
+        if not text or text.isspace():
             return None  # no content captured, or an empty answer (empty_answer says so) or only tool calls
         if settings.max_chars and len(text) > settings.max_chars:
             return _result(label, "categorical", "answered", False, f"answer longer than {settings.max_chars} chars")
+        if text[0].isspace():  # (no copy of a long answer in the common case)
+            text = text.lstrip()
         examined = 0
-        for raw in _sentences(text.lstrip()[:OPENING_CHARS]):  # only the first sentences matter
+        for raw in _sentences(text[:OPENING_CHARS]):  # only the first sentences matter
             sentence = raw.strip().lower()
             if "\u2019" in sentence or "\u2018" in sentence or "\u02bc" in sentence or "`" in sentence:
                 sentence = sentence.translate(_APOSTROPHES)  # a dict lookup per character: only when needed
@@ -163,13 +205,13 @@ def _sentences(text: str) -> Iterator[str]:
 # --- empty_answer ------------------------------------------------------------------------------------------------
 
 
-def empty_answer(span: M.Span) -> M.Evaluation | None:
-    messages = span.output.messages
+def empty_answer(reading: Reading) -> M.Evaluation | None:
+    messages = reading.span.output.messages
     if not messages:
         return None  # content was not captured: nothing to tell
     if any(m.tool_calls for m in messages):
         return _result("empty_answer", "boolean", False, False, "the answer is a tool call")
-    if any(m.content.strip() for m in messages):
+    if any(m.content and not m.content.isspace() for m in messages):
         return _result("empty_answer", "boolean", False, False, "the answer has text")
     return _result("empty_answer", "boolean", True, True, "no text and no tool call in the output")
 
@@ -180,8 +222,8 @@ def empty_answer(span: M.Span) -> M.Evaluation | None:
 def truncated(settings: C.Truncated) -> Callable[[M.Span], M.Evaluation | None]:
     limits = frozenset(r.lower() for r in settings.reasons)
 
-    def evaluate(span: M.Span) -> M.Evaluation | None:
-        reasons = finish_reasons(span)
+    def evaluate(reading: Reading) -> M.Evaluation | None:
+        reasons = reading.finish_reasons
         if not reasons:
             return None
         hit = next((r for r in reasons if r in limits), None)
@@ -249,12 +291,13 @@ def _strip_fence(text: str) -> tuple[str, bool]:
 
 
 def invalid_json(settings: C.InvalidJson) -> Callable[[M.Span], M.Evaluation | None]:
-    def evaluate(span: M.Span) -> M.Evaluation | None:
+    def evaluate(reading: Reading) -> M.Evaluation | None:
         label = "invalid_json"
+        span = reading.span
         lenient = _pii_in(span, "output.")
         wanted, schema = expected_json(span)
         checked = False
-        text = answer_text(span)
+        text = reading.answer
         calls = [c for m in span.output.messages for c in m.tool_calls]
         if wanted and (text is not None and (text.strip() or not calls)):
             checked = True
@@ -315,10 +358,13 @@ def _safe_name(name: str) -> str:
 # --- pii_in_output -----------------------------------------------------------------------------------------------
 
 
-def pii_in_output(span: M.Span) -> M.Evaluation | None:
-    if span.redaction is None:
+def pii_in_output(reading: Reading) -> M.Evaluation | None:
+    redaction = reading.span.redaction
+    if redaction is None:
         return None  # redaction did not run: we never re-scan
-    types = sorted({t for where, found in span.redaction.found.items() if where.startswith("output.") for t in found})
+    if not redaction.found:
+        return _result("pii_in_output", "boolean", False, False, "no PII found in the output")
+    types = sorted({t for where, found in redaction.found.items() if where.startswith("output.") for t in found})
     if types:
         return _result("pii_in_output", "boolean", True, True, "found in the output: " + ", ".join(types))
     return _result("pii_in_output", "boolean", False, False, "no PII found in the output")
@@ -330,11 +376,13 @@ def pii_in_output(span: M.Span) -> M.Evaluation | None:
 def injection_rule(text: str) -> tuple[str, str] | None:
     """(category, rule) of the first injection rule that matches ``text``, or None. A rule's regex runs only when
     one of its gate words is in the text (``patterns.GATES``)."""
-    if any(char in text for char in P.INVISIBLE_CHARS):  # zero-width characters hide words from the patterns
-        text = text.translate(P.INVISIBLE)
+    if not text.isascii() and any(char in text for char in P.INVISIBLE_CHARS):
+        text = text.translate(P.INVISIBLE)  # zero-width characters hide words from the patterns
     lowered = text.lower()
     present = P.GATE_WORDS.present(lowered)  # every gate word, one pass
-    present.update(word for word in P.CASED_GATE_WORDS if word in text)
+    for word in P.CASED_GATE_WORDS:
+        if word in text:
+            present.add(word)
     if not present:
         return None
     for rules, scanned in ((P.INJECTION, lowered), (P.CASED, text)):
@@ -349,17 +397,17 @@ def prompt_injection(settings: C.PromptInjection) -> Callable[[M.Span], M.Evalua
     Earlier turns were this call's history, judged on the calls they were new in, so an attempt is reported on
     the call it was made in, not on every call after it."""
     roles = frozenset(settings.roles)
+    tools = "tool" in roles
+    clean = f"no rule matched (pattern set v{P.INJECTION_PATTERNS_VERSION})"
 
-    def evaluate(span: M.Span) -> M.Evaluation | None:
-        messages = span.input.messages
-        start = turn_start(messages)
+    def evaluate(reading: Reading) -> M.Evaluation | None:
+        messages = reading.span.input.messages
         texts: list[str] = []
-        for message in messages[start:]:
-            if message.role in roles:
+        for message in messages[reading.turn_start :]:
+            if message.role in roles and message.content:
                 texts.append(message.content)
-            if "tool" in roles:
-                texts.extend(result.result for result in message.tool_results)
-        texts = [t for t in texts if t]
+            if tools:
+                texts.extend(result.result for result in message.tool_results if result.result)
         if not texts:
             return None
         budget = settings.max_chars
@@ -372,13 +420,7 @@ def prompt_injection(settings: C.PromptInjection) -> Callable[[M.Span], M.Evalua
                 category, rule = found
                 reasoning = f"rule {rule} (pattern set v{P.INJECTION_PATTERNS_VERSION})"
                 return _result("prompt_injection", "categorical", category, True, reasoning)
-        return _result(
-            "prompt_injection",
-            "categorical",
-            "none",
-            False,
-            f"no rule matched (pattern set v{P.INJECTION_PATTERNS_VERSION})",
-        )
+        return _result("prompt_injection", "categorical", "none", False, clean)
 
     return evaluate
 
@@ -403,8 +445,9 @@ def error_result(text: str) -> bool:
     return bool(_ERROR_TEXT.match(stripped))
 
 
-def tool_error(span: M.Span) -> M.Evaluation | None:
+def tool_error(reading: Reading) -> M.Evaluation | None:
     label = "tool_error"
+    span = reading.span
     if span.kind == M.TOOL:
         if span.status == "error":
             kind = span.error.type if span.error and span.error.type else None
@@ -415,7 +458,7 @@ def tool_error(span: M.Span) -> M.Evaluation | None:
         return _result(label, "boolean", False, False, "tool span ok")
     # An LLM span: the tool results it was given this turn (after the last assistant message).
     messages = span.input.messages
-    start = turn_start(messages)
+    start = reading.turn_start
     results = [r for m in messages[start:] for r in m.tool_results]
     if not results:
         return None
@@ -432,8 +475,8 @@ def tool_error(span: M.Span) -> M.Evaluation | None:
 
 
 def language_mismatch(settings: C.LanguageMismatch, detector: Detector) -> Callable[[M.Span], M.Evaluation | None]:
-    def evaluate(span: M.Span) -> M.Evaluation | None:
-        question, answer = last_user_text(span), answer_text(span)
+    def evaluate(reading: Reading) -> M.Evaluation | None:
+        question, answer = last_user_text(reading.span), reading.answer
         if not question or not answer:
             return None
         asked = _language(question, detector, settings.min_letters)
@@ -442,8 +485,8 @@ def language_mismatch(settings: C.LanguageMismatch, detector: Detector) -> Calla
             return None
         tags = {"question_language": asked[0], "answer_language": said[0]}
         if same_language(asked[0], said[0]):
-            return _result("language_mismatch", "boolean", False, False, f"both {asked[0]}", **tags)
-        return _result("language_mismatch", "boolean", True, True, f"question {asked[0]}, answer {said[0]}", **tags)
+            return _result("language_mismatch", "boolean", False, False, f"both {asked[0]}", tags)
+        return _result("language_mismatch", "boolean", True, True, f"question {asked[0]}, answer {said[0]}", tags)
 
     return evaluate
 

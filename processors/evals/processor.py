@@ -20,6 +20,7 @@ Late batches (``Context.submit``: the judge's results) come through here too and
 from __future__ import annotations
 
 import logging
+import operator
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +38,8 @@ from glassbox.processors.evals.language import Detector
 log = logging.getLogger("glassbox.processors.evals")
 SCRUBBED_TAG = "glassbox.scrubbed"  # processors.scrub.REASON_TAG
 FAILED_TAG = "eval.failed"
+_LABEL_ASSESSMENT = operator.attrgetter("label", "assessment")
+_NONE: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,7 @@ class _Evaluator:
     label: str
     kinds: frozenset[str]
     content: bool
-    evaluate: Callable[[M.Span], Any]
+    evaluate: Callable[[Any], Any]  # a built-in reads a ``builtins.Reading``, a custom evaluator the span itself
     custom: bool
 
 
@@ -59,8 +62,7 @@ class EvalsProcessor:
         if self.config.builtins.language_mismatch.enabled:
             self.detector = Detector(self.config.builtins.language_mismatch.languages)
         self.evaluators = [
-            _Evaluator(b.label, b.kinds, b.content, b.evaluate, False)
-            for b in B.build(self.config.builtins, self.detector)
+            _Evaluator(b.label, b.kinds, b.content, b.read, False) for b in B.build(self.config.builtins, self.detector)
         ]
         for custom in self.config.custom:
             function = U.resolve(custom.function, context.base_dir)  # the factory's check() reported failures
@@ -90,18 +92,22 @@ class EvalsProcessor:
 
     async def process(self, batch: M.Batch) -> M.Batch:
         tally: Counter[tuple[str, tuple[tuple[str, str], ...]]] = Counter()  # merged once per batch
-        made: Counter[tuple[str, str]] = Counter()  # (label, assessment) of evaluations added
+        kinds: Counter[str | None] = Counter()  # spans evaluated, by kind
+        made: list[M.Evaluation] = []  # evaluations added, counted by label and assessment at the end
         by_kind = self.by_kind
         for span in batch.spans:
             evaluators = by_kind.get(span.kind)
             if evaluators is None:
                 continue
             try:
-                self._span(span, evaluators, tally, made)
+                if self._span(span, evaluators, tally, made):
+                    kinds[span.kind] += 1
             except Exception as exc:  # noqa: BLE001 — a bug here must not scrub the batch; counted, span goes on
                 self._error("_processor", "exception", exc)
-        for (label, assessment), count in made.items():
-            tally["evals_evaluations", (("assessment", assessment), ("label", label))] += count
+        for kind, count in kinds.items():
+            tally["evals_spans", (("kind", str(kind)),)] += count
+        for (label, assessment), count in Counter(map(_LABEL_ASSESSMENT, made)).items():
+            tally["evals_evaluations", (("assessment", assessment or "none"), ("label", label))] += count
         self.counters.merge(tally)
         return batch
 
@@ -110,25 +116,26 @@ class EvalsProcessor:
         span: M.Span,
         evaluators: list[_Evaluator],
         tally: Counter[tuple[str, tuple[tuple[str, str], ...]]],
-        made: Counter[tuple[str, str]],
-    ) -> None:
+        made: list[M.Evaluation],
+    ) -> bool:
+        """Evaluate one span; False when it was skipped whole."""
         if SCRUBBED_TAG in span.tags:
             tally["evals_skipped_spans", (("reason", "scrubbed"),)] += 1
-            return
-        tally["evals_spans", (("kind", str(span.kind)),)] += 1
-        app_labels = {evaluation.label for evaluation in span.evaluations}
-        content_ok = span.redaction is None or not span.redaction.failed_closed
-        if not content_ok:
+            return False
+        app_labels = {evaluation.label for evaluation in span.evaluations} if span.evaluations else _NONE
+        if span.redaction is not None and span.redaction.failed_closed:
             tally["evals_skipped_spans", (("reason", "failed_closed"),)] += 1
+            evaluators = [e for e in evaluators if not e.content]
+        reading = B.Reading(span)  # what the built-ins read from the span, worked out once
         for evaluator in evaluators:
-            if evaluator.content and not content_ok:
-                continue
             if evaluator.label in app_labels:
                 tally["evals_superseded", (("label", evaluator.label),)] += 1
                 continue
             try:
-                result = evaluator.evaluate(span)
-                evaluation = U.as_evaluation(evaluator.label, result) if evaluator.custom else result
+                if evaluator.custom:
+                    evaluation = U.as_evaluation(evaluator.label, evaluator.evaluate(span))
+                else:
+                    evaluation = evaluator.evaluate(reading)
             except U.BadReturn as exc:
                 self._error(evaluator.label, "bad_return", exc)
                 continue
@@ -138,16 +145,20 @@ class EvalsProcessor:
             if evaluation is None:
                 continue
             span.add_evaluation(evaluation)
-            made[evaluation.label, evaluation.assessment or "none"] += 1
+            made.append(evaluation)
         if self.config.failed_tag:
             self._tag_failures(span)
         if self.judge is not None and span.kind == M.LLM:
             self.judge.consider(span, app_labels)
+        return True
 
     def _tag_failures(self, span: M.Span) -> None:
-        failed = {e.label for e in span.evaluations if e.assessment == "fail"}
-        if not failed:
+        for evaluation in span.evaluations:  # most spans fail nothing: no set built for them
+            if evaluation.assessment == "fail":
+                break
+        else:
             return
+        failed = {e.label for e in span.evaluations if e.assessment == "fail"}
         existing = span.tags.get(FAILED_TAG)
         if isinstance(existing, str):
             failed.add(existing)

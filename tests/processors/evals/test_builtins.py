@@ -508,9 +508,9 @@ def test_language_mismatch_treats_close_languages_as_one():
 def test_language_mismatch_loads_the_model_only_when_needed():
     detector = Detector()
     evaluate = B.language_mismatch(Builtins().language_mismatch, detector)
-    assert evaluate(llm("Danke!", ANSWER_EN)) is None
+    assert evaluate(B.Reading(llm("Danke!", ANSWER_EN))) is None
     assert detector._identifier is None  # short texts never reach the model
-    assert evaluate(llm(QUESTION_DE, ANSWER_EN)) is not None
+    assert evaluate(B.Reading(llm(QUESTION_DE, ANSWER_EN))) is not None
     assert detector._identifier is not None
 
 
