@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import itertools
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from glassbox.processors.evals.config import LanguageMismatch
 from glassbox.processors.evals.language import Detector, clean, letters, same_language
 
@@ -132,6 +135,13 @@ def test_cleaning_keeps_prose_only():
     text = "Hi <PERSON>, see https://shop.example/t/1 or mail ana@example.com: `run(1)` [REDACTED] 42\n```\nx=1\n```"
     assert clean(text).split() == ["Hi", ",", "see", "or", "mail", ":"]
     assert letters("abc 123 ü") == 4
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x2FF)), st.integers(min_value=1, max_value=50))
+def test_letters_counts_what_isalpha_says_ascii_or_not(text, enough):
+    expected = sum(1 for ch in text if ch.isalpha())
+    assert letters(text) == expected
+    assert letters(text, enough) == min(expected, enough)
 
 
 def test_quick_settles_only_the_plain_cases():
