@@ -162,17 +162,26 @@ class CostProcessor:
     @staticmethod
     def _context(span: M.Span, attrs: dict[str, Any]) -> tuple[tuple[str, str], ...]:
         """genai-prices' price context: the billed service tier and batch processing, when the span says so."""
-        tier = next((v for k in semconv.RESPONSE_SERVICE_TIER if isinstance(v := attrs.get(k), str) and v), None)
+        tier = None
+        for key in semconv.RESPONSE_SERVICE_TIER:
+            value = attrs.get(key)
+            if isinstance(value, str) and value:
+                tier = value
+                break
         metadata = span.metadata
-        if tier is None and isinstance(metadata.get("service_tier"), str):
-            tier = metadata["service_tier"]
+        if tier is None:
+            tier = metadata.get("service_tier")
+            if not isinstance(tier, str):
+                tier = None
+        batch, processing = metadata.get("batch"), metadata.get("processing")
+        if tier is None and batch is None and processing is None:
+            return ()  # most spans: standard prices
         context: dict[str, str] = {}
         tier = (tier or "").strip().lower()
         if tier == "batch":
             context["processing"] = "batch"
         elif tier not in STANDARD_TIERS:
             context["service_tier"] = tier
-        batch, processing = metadata.get("batch"), metadata.get("processing")
         if batch is True or (isinstance(batch, str) and batch.lower() == "true") or processing == "batch":
             context["processing"] = "batch"
         return tuple(sorted(context.items()))
