@@ -156,7 +156,7 @@ def _redaction_failed(span: M.Span) -> bool:
 # --- failure_to_answer -------------------------------------------------------------------------------------------
 
 
-def failure_to_answer(settings: C.FailureToAnswer) -> Callable[[M.Span], M.Evaluation | None]:
+def failure_to_answer(settings: C.FailureToAnswer) -> Callable[[Reading], M.Evaluation | None]:
     categories = (("refusal", P.REFUSAL), ("no_information", P.NO_INFORMATION), ("redirection", P.REDIRECTION))
 
     def evaluate(reading: Reading) -> M.Evaluation | None:
@@ -219,7 +219,7 @@ def empty_answer(reading: Reading) -> M.Evaluation | None:
 # --- truncated ---------------------------------------------------------------------------------------------------
 
 
-def truncated(settings: C.Truncated) -> Callable[[M.Span], M.Evaluation | None]:
+def truncated(settings: C.Truncated) -> Callable[[Reading], M.Evaluation | None]:
     limits = frozenset(r.lower() for r in settings.reasons)
 
     def evaluate(reading: Reading) -> M.Evaluation | None:
@@ -290,7 +290,7 @@ def _strip_fence(text: str) -> tuple[str, bool]:
     return stripped, False
 
 
-def invalid_json(settings: C.InvalidJson) -> Callable[[M.Span], M.Evaluation | None]:
+def invalid_json(settings: C.InvalidJson) -> Callable[[Reading], M.Evaluation | None]:
     def evaluate(reading: Reading) -> M.Evaluation | None:
         label = "invalid_json"
         span = reading.span
@@ -392,7 +392,7 @@ def injection_rule(text: str) -> tuple[str, str] | None:
     return None
 
 
-def prompt_injection(settings: C.PromptInjection) -> Callable[[M.Span], M.Evaluation | None]:
+def prompt_injection(settings: C.PromptInjection) -> Callable[[Reading], M.Evaluation | None]:
     """This turn's input is scanned: the messages after the model's last answer (all of them on a first turn).
     Earlier turns were this call's history, judged on the calls they were new in, so an attempt is reported on
     the call it was made in, not on every call after it."""
@@ -474,7 +474,7 @@ def tool_error(reading: Reading) -> M.Evaluation | None:
 # --- language_mismatch -------------------------------------------------------------------------------------------
 
 
-def language_mismatch(settings: C.LanguageMismatch, detector: Detector) -> Callable[[M.Span], M.Evaluation | None]:
+def language_mismatch(settings: C.LanguageMismatch, detector: Detector) -> Callable[[Reading], M.Evaluation | None]:
     def evaluate(reading: Reading) -> M.Evaluation | None:
         question, answer = last_user_text(reading.span), reading.answer
         if not question or not answer:

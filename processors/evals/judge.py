@@ -41,6 +41,7 @@ import math
 import random
 import time
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any
 
@@ -184,7 +185,7 @@ class Judge:
 
     # --- from process() -------------------------------------------------------------------------------------
 
-    def consider(self, span: M.Span, skip: set[str]) -> None:
+    def consider(self, span: M.Span, skip: AbstractSet[str]) -> None:
         """Start the judgments of one LLM span (never waits). ``skip``: labels the app already evaluated."""
         settings = self.settings
         if self._closed:
