@@ -20,6 +20,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5, help="timed runs; medians are printed")
     parser.add_argument("--corpus", choices=["single", "multi_turn", "both"], default="both")
     parser.add_argument("--nlp-engine", default="none", help="'none' or an installed spaCy model (both systems)")
+    parser.add_argument(
+        "--ner-sentences", choices=["named", "all"], default="named", help="glassbox's redaction.ner_sentences"
+    )
     parser.add_argument("--workers", default="auto", help="glassbox analysis processes (auto = CPU count)")
     parser.add_argument("--batch-calls", type=int, default=16, help="LLM calls per batch fed to glassbox")
     parser.add_argument("--check", action="store_true", help="exit 1 unless the issue's floors are met")
@@ -31,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     from glassbox.processors.redaction.config import RedactionConfig
 
     workers = args.workers if args.workers == "auto" else int(args.workers)
-    settings = RedactionConfig(nlp_engine=args.nlp_engine, workers=workers)
+    settings = RedactionConfig(nlp_engine=args.nlp_engine, workers=workers, ner_sentences=args.ner_sentences)
     entities = settings.resolved_entities()
     types = corpora.PATTERN_TYPES + corpora.NER_TYPES
     stock = stock_presidio(entities, args.nlp_engine)

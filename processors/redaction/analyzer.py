@@ -294,7 +294,9 @@ def build_nlp_engine(settings: RedactionConfig) -> Any:
         raise ModelNotInstalled(problem)
     from glassbox.processors.redaction.nlp import GuardedSpacyNlpEngine
 
-    return GuardedSpacyNlpEngine(settings.nlp_engine)
+    # DATE_TIME is the one NER entity not written capitalised ("tomorrow"): the sentence gate would miss it.
+    named = settings.ner_sentences == "named" and "DATE_TIME" not in settings.resolved_entities()
+    return GuardedSpacyNlpEngine(settings.nlp_engine, named_sentences_only=named)
 
 
 class Redactor:

@@ -26,6 +26,7 @@ def ruler_model(tmp_path_factory) -> str:
             {"label": "GPE", "pattern": "Xanadu"},
             {"label": "ORG", "pattern": "Oak & Pine"},
             {"label": "NORP", "pattern": "Martians"},
+            {"label": "DATE", "pattern": [{"LOWER": "tomorrow"}]},
         ]
     )
     path = tmp_path_factory.mktemp("model") / "ruler"
@@ -71,6 +72,59 @@ async def test_ner_runs_in_worker_processes(ruler_model):
         assert all(s.tags["pii.type"] == ["person"] for s in batch.spans)
     finally:
         processor.shutdown()
+
+
+def test_entities_found_in_named_sentences_land_at_their_place_in_the_whole_text(ruler_model):
+    redactor = Redactor(RedactionConfig(workers=0, nlp_engine=ruler_model))
+    assert redactor.nlp_engine.named_sentences_only  # the default
+    text = "where is it? i met Zed Quux in Xanadu.\nthanks again, Zed Quux, mail zed@example.com"
+    assert redactor.redact([text])[0].text == (
+        "where is it? i met <PERSON> in <LOCATION>.\nthanks again, <PERSON>, mail <EMAIL_ADDRESS>"
+    )
+
+
+def test_the_model_reads_only_sentences_with_a_capitalised_word_unless_told_to_read_all(ruler_model):
+    """The documented trade-off: a name written in lower case, alone in a lower-case sentence, is not read by the
+    model (spaCy's small models miss most such names anyway); ``ner_sentences: all`` reads it."""
+    text = "my friend ana called. She said Hello"
+    named = Redactor(RedactionConfig(workers=0, nlp_engine=ruler_model))
+    every = Redactor(RedactionConfig(workers=0, nlp_engine=ruler_model, ner_sentences="all"))
+    assert named.redact([text])[0].text is None
+    assert every.redact([text])[0].text == "my friend <PERSON> called. She said Hello"
+
+
+def test_date_time_makes_the_model_read_every_sentence(ruler_model):
+    """spaCy's DATE entities are not written capitalised ("tomorrow"): with DATE_TIME asked for, no gate."""
+    redactor = Redactor(RedactionConfig(workers=0, nlp_engine=ruler_model, entities=["DATE_TIME", "PERSON"]))
+    assert not redactor.nlp_engine.named_sentences_only
+    assert redactor.redact(["see you tomorrow"])[0].text == "see you <DATE_TIME>"
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("Where is my order? I placed it on the 3rd.", []),  # capitalised stop words only
+        ("where is it? my name is Zed.", [(12, 28)]),
+        ("Thanks!\nana here", [(0, 7)]),
+        ("", []),
+        ("Ça va? oui", [(0, 6)]),
+    ],
+)
+def test_named_sentences(text, named):
+    from glassbox.processors.redaction.nlp import named_sentences
+
+    assert named_sentences(text) == named
+
+
+def test_components_no_recognizer_reads_are_not_run(tmp_path):
+    nlp = spacy.blank("en")
+    ruler = nlp.add_pipe("attribute_ruler")  # what en_core_web_* models run for POS tags: no recognizer reads them
+    ruler.add(patterns=[[{"ORTH": "Hi"}]], attrs={"TAG": "UH"})
+    nlp.add_pipe("entity_ruler").add_patterns([{"label": "PERSON", "pattern": "Zed Quux"}])
+    nlp.to_disk(tmp_path / "model")
+    redactor = Redactor(RedactionConfig(workers=0, nlp_engine=str(tmp_path / "model")))
+    assert redactor.nlp_engine.nlp["en"].pipe_names == ["entity_ruler"]
+    assert redactor.redact(["Hi Zed Quux"])[0].text == "Hi <PERSON>"
 
 
 def test_an_uninstalled_model_is_a_startup_error_with_the_install_command(monkeypatch):
