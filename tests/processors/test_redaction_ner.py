@@ -108,6 +108,9 @@ def test_date_time_makes_the_model_read_every_sentence(ruler_model):
         ("Thanks!\nana here", [(0, 7)]),
         ("", []),
         ("Ça va? oui", [(0, 6)]),
+        ("i'm fine. 我叫张伟。", [(9, 15)]),  # no case in Chinese: read
+        ("اسمي أحمد", [(0, 9)]),
+        ("ça va très bien.", []),
     ],
 )
 def test_named_sentences(text, named):
