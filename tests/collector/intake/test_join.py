@@ -468,3 +468,25 @@ def test_kill_9_does_not_lose_log_content_of_a_span_waiting_for_its_parent(tmp_p
     meta = row["event"]["meta"]
     assert meta.get("input", {}).get("messages") == [{"role": "user", "content": "what is 2+2?"}], meta
     assert meta.get("output", {}).get("messages") == [{"role": "assistant", "content": "4"}], meta
+
+
+def test_a_remembered_span_costs_at_most_340_bytes():
+    """The joiner remembers up to RECENT_SPANS (200,000) spans; a busy relay holds that many within a minute. With
+    one string per key (trace id / span id) an entry here is ~301 bytes; (trace, span) tuple keys took ~409."""
+    import tracemalloc
+
+    joiner, _ = make()
+    count = 20_000
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for n in range(1, count + 1):
+            one = span(n + 1, n, kind=None)
+            one.trace_id = os.urandom(16).hex()  # ids as normalize makes them: a new string per span
+            joiner.admit([one], JournalRef())
+            del one
+        per_entry = (tracemalloc.get_traced_memory()[0] - before) / count
+    finally:
+        tracemalloc.stop()
+    assert per_entry <= 340, per_entry
+    assert joiner.pending_count == 0  # plain spans are not held: only what is remembered is counted
