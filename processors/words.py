@@ -14,17 +14,24 @@ Two engines, chosen by where the search runs:
   starts a character inside another.
 * the default — pyahocorasick, which holds the GIL: the relay process, where the event loop shares it with the
   queue and redaction-feed threads. Its scan is lazy (``found``), so a caller can stop at the first words.
+
+``present_in_each`` searches many texts in one call: with ``release_gil=True`` that is one GIL release for all of
+them, which makes the faster engine worth it on the event-loop thread too (the evals' injection gates: one call
+per batch, 2.0 µs per chat span where pyahocorasick takes 6.8).
 """
 
 from __future__ import annotations
 
 import operator
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
+from itertools import accumulate
 
 import ahocorasick
 import ahocorasick_rs
 
 _INDEX = operator.itemgetter(1)
+_SEPARATOR = "\0"
 
 
 class Words:
@@ -32,6 +39,8 @@ class Words:
 
     def __init__(self, words: Iterable[str], *, release_gil: bool = False):
         self.words: tuple[str, ...] = tuple(sorted({word for word in words if word}))
+        if any(_SEPARATOR in word for word in self.words):
+            raise ValueError("a word holds NUL, which separates the texts present_in_each searches together")
         self.release_gil = release_gil
         self._bytes: ahocorasick_rs.BytesAhoCorasick | None = None
         self._str: ahocorasick.Automaton | None = None
@@ -68,3 +77,16 @@ class Words:
         """The words that occur in ``text``."""
         words = self.words
         return {words[index] for index in set(self.indexes(text))}
+
+    def present_in_each(self, texts: list[str]) -> list[set[str]]:
+        """``present`` of each text, in one search over all of them (joined by NUL, which no word holds, so no
+        occurrence spans two texts)."""
+        if self._bytes is None:
+            return [self.present(text) for text in texts]
+        encoded = [text.encode("utf-8", "surrogatepass") for text in texts]
+        ends = list(accumulate(len(part) + 1 for part in encoded))  # where each text's separator ends
+        found: list[set[str]] = [set() for _ in texts]
+        words = self.words
+        for index, start, _ in self._bytes.find_matches_as_indexes(b"\0".join(encoded), overlapping=True):
+            found[bisect_right(ends, start)].add(words[index])
+        return found

@@ -57,6 +57,8 @@ class Builtin:
     kinds: frozenset[str]
     content: bool  # reads message text: skipped when redaction failed closed on the span
     read: Callable[[Reading], M.Evaluation | None]
+    # Work done for a whole batch before any span is read (``read`` must not depend on it having run).
+    prepare: Callable[[list[Reading]], None] | None = None
 
     def evaluate(self, span: M.Span) -> M.Evaluation | None:
         """This built-in alone on a span (the processor shares one ``Reading`` between all of them)."""
@@ -79,10 +81,12 @@ class Reading:
     """A span as the built-ins read it. The answer, the finish reasons and where this turn starts are each
     needed by two or three built-ins: worked out once per span, on first use, instead of once per built-in."""
 
-    __slots__ = ("span", "_answer", "_reasons", "_turn")
+    __slots__ = ("span", "_answer", "_reasons", "_turn", "injection")
 
     def __init__(self, span: M.Span):
         self.span = span
+        # prompt_injection's texts (as read, lowered, their gate words), when its batch ``prepare`` ran
+        self.injection: list[tuple[str, str, set[str]]] | None = None
         self._answer: Any = _UNREAD
         self._reasons: list[str] | None = None
         self._turn = -1
@@ -376,15 +380,23 @@ def pii_in_output(reading: Reading) -> M.Evaluation | None:
 def injection_rule(text: str) -> tuple[str, str] | None:
     """(category, rule) of the first injection rule that matches ``text``, or None. A rule's regex runs only when
     one of its gate words is in the text (``patterns.GATES``)."""
+    text, lowered = _readable(text)
+    return _first_rule(text, lowered, P.GATE_WORDS.present(lowered))
+
+
+def _readable(text: str) -> tuple[str, str]:
+    """The text as the rules read it, and lowered: zero-width characters removed (they hide words)."""
     if not text.isascii() and any(char in text for char in P.INVISIBLE_CHARS):
-        text = text.translate(P.INVISIBLE)  # zero-width characters hide words from the patterns
-    lowered = text.lower()
-    present = P.GATE_WORDS.present(lowered)  # every gate word, one pass
-    for word in P.CASED_GATE_WORDS:
-        if word in text:
-            present.add(word)
-    if not present:
+        text = text.translate(P.INVISIBLE)
+    return text, text.lower()
+
+
+def _first_rule(text: str, lowered: str, present: set[str]) -> tuple[str, str] | None:
+    """``injection_rule`` once the gate words of the lowered text are known (``present``, not changed)."""
+    cased = {word for word in P.CASED_GATE_WORDS if word in text}
+    if not present and not cased:
         return None
+    present = present | cased if cased else present
     for rules, scanned in ((P.INJECTION, lowered), (P.CASED, text)):
         for category, rule, pattern, gate in rules:
             if not present.isdisjoint(gate) and pattern.search(scanned):
@@ -392,37 +404,60 @@ def injection_rule(text: str) -> tuple[str, str] | None:
     return None
 
 
-def prompt_injection(settings: C.PromptInjection) -> Callable[[Reading], M.Evaluation | None]:
+def injection_texts(reading: Reading, roles: frozenset[str], max_chars: int) -> list[str]:
+    """This turn's texts the rules read (user and, with role tool, tool results), cut so that together they stay
+    within ``max_chars``."""
+    tools = "tool" in roles
+    texts: list[str] = []
+    for message in reading.span.input.messages[reading.turn_start :]:
+        if message.role in roles and message.content:
+            texts.append(message.content)
+        if tools:
+            texts.extend(result.result for result in message.tool_results if result.result)
+    cut: list[str] = []
+    budget = max_chars
+    for text in texts:
+        if budget <= 0:
+            break
+        cut.append(text[:budget])
+        budget -= len(text)
+    return cut
+
+
+def prompt_injection(settings: C.PromptInjection) -> Builtin:
     """This turn's input is scanned: the messages after the model's last answer (all of them on a first turn).
     Earlier turns were this call's history, judged on the calls they were new in, so an attempt is reported on
-    the call it was made in, not on every call after it."""
+    the call it was made in, not on every call after it.
+
+    ``prepare`` finds the gate words of every span of a batch in one search (``Words.present_in_each``: one call
+    to the faster engine, 2.0 instead of 6.8 µs per chat span); a span it did not prepare is searched alone."""
     roles = frozenset(settings.roles)
-    tools = "tool" in roles
     clean = f"no rule matched (pattern set v{P.INJECTION_PATTERNS_VERSION})"
 
+    def prepare(readings: list[Reading]) -> None:
+        texts = [[_readable(text) for text in injection_texts(r, roles, settings.max_chars)] for r in readings]
+        found = iter(P.GATE_WORDS_TOGETHER.present_in_each([lowered for each in texts for _, lowered in each]))
+        for reading, each in zip(readings, texts):
+            reading.injection = [(text, lowered, next(found)) for text, lowered in each]
+
     def evaluate(reading: Reading) -> M.Evaluation | None:
-        messages = reading.span.input.messages
-        texts: list[str] = []
-        for message in messages[reading.turn_start :]:
-            if message.role in roles and message.content:
-                texts.append(message.content)
-            if tools:
-                texts.extend(result.result for result in message.tool_results if result.result)
-        if not texts:
+        scanned = reading.injection
+        if scanned is None:
+            scanned = [
+                (text, lowered, P.GATE_WORDS.present(lowered))
+                for text, lowered in map(_readable, injection_texts(reading, roles, settings.max_chars))
+            ]
+        if not scanned:
             return None
-        budget = settings.max_chars
-        for text in texts:
-            if budget <= 0:
-                break
-            found = injection_rule(text[:budget])
-            budget -= len(text)
+        for text, lowered, present in scanned:
+            found = _first_rule(text, lowered, present)
             if found is not None:
                 category, rule = found
                 reasoning = f"rule {rule} (pattern set v{P.INJECTION_PATTERNS_VERSION})"
                 return _result("prompt_injection", "categorical", category, True, reasoning)
         return _result("prompt_injection", "categorical", "none", False, clean)
 
-    return evaluate
+    return Builtin("prompt_injection", LLM_ONLY, True, evaluate, prepare)
 
 
 # --- tool_error --------------------------------------------------------------------------------------------------
@@ -521,9 +556,7 @@ def build(settings: C.Builtins, detector: Detector | None = None) -> list[Builti
             "failure_to_answer", LLM_ONLY, True, failure_to_answer(settings.failure_to_answer)
         ),
         "invalid_json": lambda: Builtin("invalid_json", LLM_ONLY, True, invalid_json(settings.invalid_json)),
-        "prompt_injection": lambda: Builtin(
-            "prompt_injection", LLM_ONLY, True, prompt_injection(settings.prompt_injection)
-        ),
+        "prompt_injection": lambda: prompt_injection(settings.prompt_injection),
         "language_mismatch": lambda: Builtin(
             "language_mismatch",
             LLM_ONLY,

@@ -42,13 +42,14 @@ _LABEL_ASSESSMENT = operator.attrgetter("label", "assessment")
 _NONE: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by identity (which evaluators read a span)
 class _Evaluator:
     label: str
     kinds: frozenset[str]
     content: bool
     evaluate: Callable[[Any], Any]  # a built-in reads a ``builtins.Reading``, a custom evaluator the span itself
     custom: bool
+    prepare: Callable[[list[B.Reading]], None] | None = None  # a built-in's work for the whole batch at once
 
 
 class EvalsProcessor:
@@ -62,7 +63,8 @@ class EvalsProcessor:
         if self.config.builtins.language_mismatch.enabled:
             self.detector = Detector(self.config.builtins.language_mismatch.languages)
         self.evaluators = [
-            _Evaluator(b.label, b.kinds, b.content, b.read, False) for b in B.build(self.config.builtins, self.detector)
+            _Evaluator(b.label, b.kinds, b.content, b.read, False, b.prepare)
+            for b in B.build(self.config.builtins, self.detector)
         ]
         for custom in self.config.custom:
             function = U.resolve(custom.function, context.base_dir)  # the factory's check() reported failures
@@ -95,12 +97,12 @@ class EvalsProcessor:
         kinds: Counter[str | None] = Counter()  # spans evaluated, by kind
         made: list[M.Evaluation] = []  # evaluations added, counted by label and assessment at the end
         by_kind = self.by_kind
-        for span in batch.spans:
-            evaluators = by_kind.get(span.kind)
-            if evaluators is None:
-                continue
+        work = [(span, evaluators) for span in batch.spans if (evaluators := by_kind.get(span.kind)) is not None]
+        readings = [B.Reading(span) for span, _ in work]  # what the built-ins read from a span, worked out once
+        self._prepare(work, readings)
+        for (span, evaluators), reading in zip(work, readings):
             try:
-                if self._span(span, evaluators, tally, made):
+                if self._span(span, evaluators, reading, tally, made):
                     kinds[span.kind] += 1
             except Exception as exc:  # noqa: BLE001 — a bug here must not scrub the batch; counted, span goes on
                 self._error("_processor", "exception", exc)
@@ -111,10 +113,29 @@ class EvalsProcessor:
         self.counters.merge(tally)
         return batch
 
+    def _prepare(self, work: list[tuple[M.Span, list[_Evaluator]]], readings: list[B.Reading]) -> None:
+        """Each built-in's batch work, on the spans it will read (content intact, not scrubbed). A failure leaves
+        the readings unprepared: the built-in then reads each span alone."""
+        for evaluator in self.evaluators:
+            if evaluator.prepare is None:
+                continue
+            chosen = [
+                reading
+                for (span, evaluators), reading in zip(work, readings)
+                if evaluator in evaluators and _readable(span, evaluator)
+            ]
+            if not chosen:
+                continue
+            try:
+                evaluator.prepare(chosen)
+            except Exception as exc:  # noqa: BLE001 — counted; the spans are still evaluated, one by one
+                self._error(evaluator.label, "prepare", exc)
+
     def _span(
         self,
         span: M.Span,
         evaluators: list[_Evaluator],
+        reading: B.Reading,
         tally: Counter[tuple[str, tuple[tuple[str, str], ...]]],
         made: list[M.Evaluation],
     ) -> bool:
@@ -126,7 +147,6 @@ class EvalsProcessor:
         if span.redaction is not None and span.redaction.failed_closed:
             tally["evals_skipped_spans", (("reason", "failed_closed"),)] += 1
             evaluators = [e for e in evaluators if not e.content]
-        reading = B.Reading(span)  # what the built-ins read from the span, worked out once
         for evaluator in evaluators:
             if evaluator.label in app_labels:
                 tally["evals_superseded", (("label", evaluator.label),)] += 1
@@ -178,3 +198,10 @@ class EvalsProcessor:
 
     def metrics(self) -> dict[str, tuple[str, str, Series]]:
         return self.counters.render()
+
+
+def _readable(span: M.Span, evaluator: _Evaluator) -> bool:
+    """Whether ``evaluator`` will read ``span``: not scrubbed, and its content intact if it reads content."""
+    if SCRUBBED_TAG in span.tags:
+        return False
+    return not (evaluator.content and span.redaction is not None and span.redaction.failed_closed)

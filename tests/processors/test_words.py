@@ -77,3 +77,22 @@ def test_found_is_indexes_read_lazily(release_gil):
     assert list(words.found(text)) == words.indexes(text)
     scan = words.found(text)
     assert words.words[next(scan)] == " der "  # the first occurrence, before the rest is read
+
+
+@ENGINES
+def test_present_in_each_is_present_of_each_text_searched_together(release_gil):
+    """One search over texts joined by NUL: nothing found across a boundary, each occurrence counted for its own
+    text, NUL inside a text and empty texts included."""
+    rng = random.Random(9)
+    alphabet = "ab é\u00e9ü\x00"
+    vocabulary = ["".join(rng.choice("ab éü") for _ in range(rng.randint(1, 4))) for _ in range(40)]
+    words = Words(vocabulary, release_gil=release_gil)
+    for _ in range(100):
+        texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30))) for _ in range(rng.randint(0, 8))]
+        assert words.present_in_each(texts) == [words.present(text) for text in texts], texts
+    assert Words(["ab"], release_gil=release_gil).present_in_each(["xa", "bx"]) == [set(), set()]  # not across
+
+
+def test_a_word_with_nul_is_refused():
+    with pytest.raises(ValueError, match="NUL"):
+        Words(["a\x00b"])
