@@ -39,6 +39,9 @@ log = logging.getLogger("glassbox.processors.evals")
 SCRUBBED_TAG = "glassbox.scrubbed"  # processors.scrub.REASON_TAG
 FAILED_TAG = "eval.failed"
 _LABEL_ASSESSMENT = operator.attrgetter("label", "assessment")
+# Spans whose readings are prepared together: enough to share one search, few enough that what they hold is freed
+# young (readings of a whole 2,000-span batch kept alive cost 20 us per span in collections at default GC settings).
+PREPARED_TOGETHER = 64
 _NONE: frozenset[str] = frozenset()
 
 
@@ -98,14 +101,16 @@ class EvalsProcessor:
         made: list[M.Evaluation] = []  # evaluations added, counted by label and assessment at the end
         by_kind = self.by_kind
         work = [(span, evaluators) for span in batch.spans if (evaluators := by_kind.get(span.kind)) is not None]
-        readings = [B.Reading(span) for span, _ in work]  # what the built-ins read from a span, worked out once
-        self._prepare(work, readings)
-        for (span, evaluators), reading in zip(work, readings):
-            try:
-                if self._span(span, evaluators, reading, tally, made):
-                    kinds[span.kind] += 1
-            except Exception as exc:  # noqa: BLE001 — a bug here must not scrub the batch; counted, span goes on
-                self._error("_processor", "exception", exc)
+        for start in range(0, len(work), PREPARED_TOGETHER):
+            chunk = work[start : start + PREPARED_TOGETHER]
+            readings = [B.Reading(span) for span, _ in chunk]  # what the built-ins read from a span, worked out once
+            self._prepare(chunk, readings)
+            for (span, evaluators), reading in zip(chunk, readings):
+                try:
+                    if self._span(span, evaluators, reading, tally, made):
+                        kinds[span.kind] += 1
+                except Exception as exc:  # noqa: BLE001 — a bug here must not scrub the batch; counted, span goes on
+                    self._error("_processor", "exception", exc)
         for kind, count in kinds.items():
             tally["evals_spans", (("kind", str(kind)),)] += count
         for (label, assessment), count in Counter(map(_LABEL_ASSESSMENT, made)).items():

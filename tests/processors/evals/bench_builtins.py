@@ -14,6 +14,7 @@ import statistics
 import time
 
 from glassbox.processors import model as M
+from glassbox.processors.evals.builtins import Reading
 from glassbox.processors.evals.config import EvalsConfig
 from glassbox.processors.evals.processor import EvalsProcessor
 from tests.processors.evals.spans import llm, tool
@@ -75,7 +76,7 @@ async def bench(spans: int, rounds: int) -> None:
         started = time.perf_counter()
         for _ in range(runs):
             for span in applicable:
-                evaluator.evaluate(span)
+                evaluator.evaluate(span if evaluator.custom else Reading(span))
         elapsed = (time.perf_counter() - started) / (runs * len(applicable)) * 1e6
         print(f"  {evaluator.label:<18} {elapsed:7.1f} µs per applicable span")
 
