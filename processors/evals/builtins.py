@@ -153,7 +153,9 @@ def last_user_text(span: M.Span) -> str | None:
     return None
 
 
-def _redaction_failed(span: M.Span) -> bool:
+def content_lost(span: M.Span) -> bool:
+    """Redaction failed closed on the span: its text is the failure marker, not what was said (content-reading
+    evaluators skip it)."""
     return span.redaction is not None and span.redaction.failed_closed > 0
 
 

@@ -127,7 +127,7 @@ class EvalsProcessor:
             chosen = [
                 reading
                 for (span, evaluators), reading in zip(work, readings)
-                if evaluator in evaluators and _readable(span, evaluator)
+                if evaluator in evaluators and _reads(evaluator, span)
             ]
             if not chosen:
                 continue
@@ -149,7 +149,7 @@ class EvalsProcessor:
             tally["evals_skipped_spans", (("reason", "scrubbed"),)] += 1
             return False
         app_labels = {evaluation.label for evaluation in span.evaluations} if span.evaluations else _NONE
-        if span.redaction is not None and span.redaction.failed_closed:
+        if B.content_lost(span):
             tally["evals_skipped_spans", (("reason", "failed_closed"),)] += 1
             evaluators = [e for e in evaluators if not e.content]
         for evaluator in evaluators:
@@ -205,8 +205,7 @@ class EvalsProcessor:
         return self.counters.render()
 
 
-def _readable(span: M.Span, evaluator: _Evaluator) -> bool:
-    """Whether ``evaluator`` will read ``span``: not scrubbed, and its content intact if it reads content."""
-    if SCRUBBED_TAG in span.tags:
-        return False
-    return not (evaluator.content and span.redaction is not None and span.redaction.failed_closed)
+def _reads(evaluator: _Evaluator, span: M.Span) -> bool:
+    """Whether ``evaluator`` will read ``span`` (what ``_span`` decides): not scrubbed, and its content intact if
+    it reads content."""
+    return SCRUBBED_TAG not in span.tags and not (evaluator.content and B.content_lost(span))
