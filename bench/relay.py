@@ -107,10 +107,13 @@ class Intake:
         self._ready.wait(10)
 
 
-def proc_stats(pid: int) -> tuple[float, int]:
-    """(CPU seconds, peak RSS bytes) of the relay and its child processes (redaction workers), from /proc."""
+def proc_stats(pid: int) -> tuple[float, int, dict[str, float]]:
+    """(CPU seconds, peak RSS bytes) of the relay and its child processes (redaction workers), from /proc, and
+    the CPU split by where it ran: the relay's event-loop thread, its other threads (queue writer, redaction feed),
+    its workers. py-spy cannot show that split: the queue thread's time is in SQLite's C code, without the GIL."""
     ticks = os.sysconf("SC_CLK_TCK")
     cpu, peak = 0.0, 0
+    split = {"loop": 0.0, "threads": 0.0, "workers": 0.0}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -118,37 +121,22 @@ def proc_stats(pid: int) -> tuple[float, int]:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             if int(entry.name) != pid and int(fields[1]) != pid:  # fields[1] is the parent pid
                 continue
-            cpu += (int(fields[11]) + int(fields[12])) / ticks
+            used = (int(fields[11]) + int(fields[12])) / ticks
+            cpu += used
             peak += next(
                 int(line.split()[1]) * 1024
                 for line in (entry / "status").read_text().splitlines()
                 if line.startswith("VmHWM:")
             )
+            if int(entry.name) != pid:
+                split["workers"] += used
+                continue
+            for task in (entry / "task").iterdir():
+                own = (task / "stat").read_text().rsplit(")", 1)[1].split()
+                split["loop" if task.name == entry.name else "threads"] += (int(own[11]) + int(own[12])) / ticks
         except (OSError, StopIteration, IndexError, ValueError):
             continue
-    return cpu, peak
-
-
-def cpu_split(pid: int) -> dict[str, float]:
-    """CPU seconds of the relay's event-loop thread, of its other threads (queue writer, redaction feed) and of
-    its child processes (redaction workers), from /proc. py-spy cannot show this split: the queue thread's time
-    is in SQLite's C code, without the GIL."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    split = {"loop": 0.0, "threads": 0.0, "workers": 0.0}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            if int(entry.name) == pid:
-                for task in (entry / "task").iterdir():
-                    own = (task / "stat").read_text().rsplit(")", 1)[1].split()
-                    split["loop" if task.name == entry.name else "threads"] += (int(own[11]) + int(own[12])) / ticks
-            elif int(fields[1]) == pid:
-                split["workers"] += (int(fields[11]) + int(fields[12])) / ticks
-        except (OSError, IndexError, ValueError):
-            continue
-    return split
+    return cpu, peak, split
 
 
 def start_relay(folder: Path, intake_port: int, sync: str, chain: list[str]) -> tuple[subprocess.Popen, int]:
@@ -221,8 +209,7 @@ def run_once(requests: list[bytes], spans: int, clients: int, sync: str, intake:
     with tempfile.TemporaryDirectory(prefix="glassbox-bench-") as tmp:
         relay, port = start_relay(Path(tmp), intake.port, sync, chain)
         try:
-            cpu_before, _ = proc_stats(relay.pid)
-            split_before = cpu_split(relay.pid)
+            cpu_before, _, split_before = proc_stats(relay.pid)
             intake.events, intake.arrivals = 0, []
             started = time.monotonic()
             latencies = asyncio.run(load(port, requests, clients))
@@ -231,8 +218,7 @@ def run_once(requests: list[bytes], spans: int, clients: int, sync: str, intake:
             while intake.events < spans and time.monotonic() < deadline:
                 time.sleep(0.01)
             delivered = time.monotonic()
-            cpu_after, peak = proc_stats(relay.pid)
-            split_after = cpu_split(relay.pid)
+            cpu_after, peak, split_after = proc_stats(relay.pid)
         finally:
             relay.terminate()
             relay.wait(30)
@@ -284,11 +270,9 @@ def main(argv: list[str] | None = None) -> None:
         f"{'RSS MiB':>9}{'CPU vs 1st':>11}"
     )
     print(header)
-    base = None
-    for chain, runs in zip(args.chains, results):
-        med = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+    medians = [{key: statistics.median(run[key] for run in runs) for key in runs[0]} for runs in results]
+    for chain, runs, med in zip(args.chains, results, medians):
         ratios = [r["cpu_s_per_1000"] / b["cpu_s_per_1000"] for r, b in zip(runs, results[0])]
-        base = base or med
         print(
             f"{chain:<34}{med['spans_per_s']:>9.0f}{med['cpu_s_per_1000']:>10.3f}{med['ack_p50_ms']:>11.1f}"
             f"{med['ack_p99_ms']:>11.1f}{med['drain_after_last_ack_ms']:>10.0f}{med['peak_rss_mib']:>9.0f}"
@@ -296,17 +280,12 @@ def main(argv: list[str] | None = None) -> None:
         )
     title = "CPU per span by where it ran (us, medians)"
     print(f"\n{title:<44}{'event loop':>12}{'threads':>9}{'workers':>9}{'added':>8}")
-    for chain, runs in zip(args.chains, results):
-        med = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
-        added = 1 - results_cpu(results[0]) / med["cpu_s_per_1000"]
+    for chain, med in zip(args.chains, medians):
+        added = 1 - medians[0]["cpu_s_per_1000"] / med["cpu_s_per_1000"]
         print(
             f"{chain:<44}{med['loop_us']:>12.0f}{med['threads_us']:>9.0f}{med['workers_us']:>9.0f}{added * 100:>7.1f}%"
         )
     print("(added: the share of the chain's CPU per span that the first chain does not spend; ticks are 10 ms)")
-
-
-def results_cpu(runs: list[dict]) -> float:
-    return statistics.median(run["cpu_s_per_1000"] for run in runs)
 
 
 if __name__ == "__main__":
