@@ -31,7 +31,8 @@ import ahocorasick
 import ahocorasick_rs
 
 _INDEX = operator.itemgetter(1)
-_SEPARATOR = "\0"
+_SEPARATOR = "\0"  # between the texts present_in_each searches together
+_SEPARATOR_BYTES = _SEPARATOR.encode()
 
 
 class Words:
@@ -87,6 +88,6 @@ class Words:
         ends = list(accumulate(len(part) + 1 for part in encoded))  # where each text's separator ends
         found: list[set[str]] = [set() for _ in texts]
         words = self.words
-        for index, start, _ in self._bytes.find_matches_as_indexes(b"\0".join(encoded), overlapping=True):
+        for index, start, _ in self._bytes.find_matches_as_indexes(_SEPARATOR_BYTES.join(encoded), overlapping=True):
             found[bisect_right(ends, start)].add(words[index])
         return found

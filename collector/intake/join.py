@@ -68,8 +68,8 @@ class Joiner:
         self.max_pending = max_pending
         self._pending: OrderedDict[Key, Pending] = OrderedDict()
         self._orphans: OrderedDict[Key, Orphan] = OrderedDict()
-        # (trace, span) → (parent span id, kind, session id, user id) of recently seen spans
-        self._recent: OrderedDict[str, Recent] = OrderedDict()  # _rid → what resolution reads
+        # _rid(trace, span) → (parent span id, kind, session id, user id) of recently seen spans
+        self._recent: OrderedDict[str, Recent] = OrderedDict()
         self.finished_journal: list[int] = []  # journal rows whose held parts are all queued now
 
     @property

@@ -268,6 +268,8 @@ class GuardedSpacyNlpEngine(SpacyNlpEngine):
     def _docs(self, texts: list[str], batch_size: int) -> list[Any]:
         """One tokenized doc per text, its entities set: the model on every text, or (``named_sentences_only``)
         on the sentences that may name someone or somewhere, their entities placed back in the whole text."""
+        from spacy.util import filter_spans
+
         nlp = self.nlp["en"]  # type: ignore[index]
         if not self.named_sentences_only:
             docs = list(nlp.pipe(texts, batch_size=batch_size))
@@ -284,7 +286,7 @@ class GuardedSpacyNlpEngine(SpacyNlpEngine):
                     if span is not None:
                         found[i].append(span)
             for doc, ents in zip(docs, found):
-                doc.ents = _no_overlaps(ents)
+                doc.ents = filter_spans(ents)
         for doc in docs:
             for token in doc:  # no lemmatizer runs: the lowercase word stands in (context words)
                 token.lemma_ = token.lower_
@@ -320,12 +322,6 @@ def named_sentences(text: str) -> list[tuple[int, int]]:
                 out.append((sentence.start(), sentence.end()))
                 break
     return out
-
-
-def _no_overlaps(spans: list[Any]) -> list[Any]:
-    from spacy.util import filter_spans
-
-    return filter_spans(spans)
 
 
 def _default_ner_configuration(cls: Any) -> Any:
