@@ -127,11 +127,7 @@ def cmd_deadletter(args: argparse.Namespace) -> int:
                 return 1
             payload = letter.pop("payload")
             print(deadletter.render_list([letter]))
-            print(
-                payload.decode("utf-8", "replace")
-                if letter["kind"] in ("span", "eval")
-                else f"<{len(payload)} bytes of OTLP protobuf>"
-            )
+            print(deadletter.render_payload(letter["kind"], payload))
         elif args.action == "purge":
             print(f"deleted {deadletter.purge(path, args.ids or None)} dead letter(s)")
         else:

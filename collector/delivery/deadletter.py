@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from glassbox.collector.exporters.datadog.format import EVAL_KINDS, eval_item_metrics
+
 
 def _connect(path: Path) -> sqlite3.Connection:
     if not path.exists():
@@ -63,14 +65,27 @@ def purge(path: Path, ids: list[int] | None = None) -> int:
         db.close()
 
 
+def render_payload(kind: str, payload: bytes) -> str:
+    """A dead letter's payload as an operator reads it: JSON as text (evaluation rows decompressed), OTLP as its
+    size."""
+    if kind in EVAL_KINDS:
+        try:
+            payload = eval_item_metrics(kind, payload)
+        except ValueError as exc:
+            return f"<{len(payload)} bytes that do not decompress: {exc}>"
+    elif kind != "span":
+        return f"<{len(payload)} bytes of OTLP protobuf>"
+    return payload.decode("utf-8", "replace")
+
+
 def render_list(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "no dead letters"
-    lines = [f"{'id':>6}  {'exporter':<10} {'kind':<8} {'bytes':>9}  {'failed at':<19}  reason: error"]
+    lines = [f"{'id':>6}  {'exporter':<10} {'kind':<9} {'bytes':>9}  {'failed at':<19}  reason: error"]
     for row in rows:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row["failed_at"]))
         lines.append(
-            f"{row['id']:>6}  {row['exporter']:<10} {row['kind']:<8} {row['size']:>9}  {when}  "
+            f"{row['id']:>6}  {row['exporter']:<10} {row['kind']:<9} {row['size']:>9}  {when}  "
             f"{row['reason']}: {row['error'][:100]}"
         )
     return "\n".join(lines)

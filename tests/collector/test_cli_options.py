@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import re
 import subprocess
+import zlib
 from datetime import datetime
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import yaml
 from glassbox.collector.cli import parser
 from glassbox.collector.delivery import deadletter
 from glassbox.collector.delivery.store import QueueStore, Write
+from glassbox.collector.exporters.datadog.format import EVAL_ZLIB_KIND
 from glassbox.collector.exporters.local.store import LocalStore
 from glassbox.collector.exporters.local.summary import cut
 from tests.collector.test_cli import GOOD, cli_env, command, run
@@ -214,7 +216,17 @@ async def test_deadletter_and_spans_work_without_the_exporters_secrets_while_run
     store = QueueStore(tmp_path / "storage" / "queue.db")
     store.open()
     try:
-        await store.commit(Write(enqueue={"datadog": [("span", b'{"refused": true}')]}))
+        await store.commit(
+            Write(
+                enqueue={
+                    "datadog": [
+                        ("span", b'{"refused": true}'),
+                        (EVAL_ZLIB_KIND, zlib.compress(b'{"label":"a"},{"label":"b"}')),
+                        (EVAL_ZLIB_KIND, b"damaged"),
+                    ]
+                }
+            )
+        )
         ids = [row[0] for row in await store.peek("datadog", 0, 10)]
         await store.dead_letter("datadog", ids, "http_403", "Forbidden")
     finally:
@@ -227,6 +239,10 @@ async def test_deadletter_and_spans_work_without_the_exporters_secrets_while_run
     assert re.search(r"^\s+\d+  datadog\s+span\s+17  .*  http_403: Forbidden$", listed.stdout, re.MULTILINE)
     shown = run("glassbox", "deadletter", "show", str(ids[0]), "-c", "cfg.yaml", cwd=tmp_path)
     assert shown.returncode == 0 and '{"refused": true}' in shown.stdout, shown.stderr
+    shown = run("glassbox", "deadletter", "show", str(ids[1]), "-c", "cfg.yaml", cwd=tmp_path)  # decompressed
+    assert shown.returncode == 0 and shown.stdout.endswith('{"label":"a"},{"label":"b"}\n'), shown.stderr
+    shown = run("glassbox", "deadletter", "show", str(ids[2]), "-c", "cfg.yaml", cwd=tmp_path)
+    assert shown.returncode == 0 and "<7 bytes that do not decompress: not zlib data" in shown.stdout, shown.stderr
     spans = run("glassbox", "spans", "-c", "cfg.yaml", cwd=tmp_path)
     assert spans.returncode == 0 and "(1 span events)" in spans.stdout, spans.stderr
 

@@ -6,6 +6,8 @@ the EVP proxy with ``X-Datadog-EVP-Subdomain`` and no key. ``override_origin`` r
 
 from __future__ import annotations
 
+import zlib
+
 import orjson
 
 from glassbox.collector.delivery.store import Item
@@ -67,8 +69,10 @@ class DatadogExporter(HttpSession):
             )
             metrics.append(orjson.dumps(metric))
         # The batch's evaluations in as few queue rows as fit one POST each: a row per span doubled the queue's
-        # work per span (insert, peek, delete) for what is sent together anyway.
-        items.extend(("eval", packed) for packed in _pack(metrics, EVAL_BATCH, EVAL_BYTES))
+        # work per span (insert, peek, delete) for what is sent together anyway. Rows are zlib-compressed (level 1,
+        # 2 us per chat span): the built-ins give every span the same few results, so a row is about 50 times
+        # smaller and the queue thread writes, reads and deletes 40 bytes per chat span instead of 2 KB.
+        items.extend((F.EVAL_ZLIB_KIND, zlib.compress(packed, 1)) for packed in _pack(metrics, EVAL_BATCH, EVAL_BYTES))
         return items
 
     async def send(self, items: list[Item]) -> None:
@@ -77,7 +81,17 @@ class DatadogExporter(HttpSession):
         POST; the ones not attempted yet are neither."""
         session = self.session
         spans = [i for i, (kind, _) in enumerate(items) if kind == "span"]
-        evals = [i for i, (kind, _) in enumerate(items) if kind == "eval"]
+        evals: list[int] = []
+        payloads: list[bytes] = []  # each eval item's metrics, comma-joined
+        unreadable: list[int] = []
+        for i, (kind, payload) in enumerate(items):
+            if kind in F.EVAL_KINDS:
+                try:
+                    payloads.append(F.eval_item_metrics(kind, payload))
+                except ValueError:
+                    unreadable.append(i)
+                    continue
+                evals.append(i)
         accepted: list[int] = []
         for payload, positions in F.join_payloads([items[i][1] for i in spans]):
             carried = [spans[p] for p in positions]
@@ -92,7 +106,6 @@ class DatadogExporter(HttpSession):
                 items=carried,
             )
             accepted.extend(carried)
-        payloads = [items[i][1] for i in evals]
         counts = [F.count_metrics(payload) for payload in payloads]
         sizes = [len(payload) for payload in payloads]
         for group in F.consecutive_groups(sizes, EVAL_BYTES, counts=counts, max_count=EVAL_BATCH):
@@ -100,7 +113,7 @@ class DatadogExporter(HttpSession):
             await post(
                 session,
                 self.eval_url,
-                F.eval_payload_raw([items[i][1] for i in carried]),
+                F.eval_payload_raw([payloads[p] for p in group]),
                 self.eval_headers,
                 self.settings.timeout,
                 "llmobs eval metrics",
@@ -108,10 +121,18 @@ class DatadogExporter(HttpSession):
                 items=carried,
             )
             accepted.extend(carried)
-        unknown = [i for i, (kind, _) in enumerate(items) if kind not in ("span", "eval")]
+        unknown = [i for i, (kind, _) in enumerate(items) if kind != "span" and kind not in F.EVAL_KINDS]
         if unknown:
             raise PermanentError(
                 "unknown_item_kind", f"datadog: {len(unknown)} item(s) of an unknown kind", accepted, refused=unknown
+            )
+        if unreadable:
+            raise PermanentError(
+                "unreadable_item",
+                f"datadog: {len(unreadable)} evaluation item(s) that do not decompress (damaged, or over "
+                f"{F.EVAL_ITEM_MAX_BYTES >> 20} MiB once decompressed)",
+                accepted,
+                refused=unreadable,
             )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import re
 import time
+import zlib
 from typing import Any
 
 import orjson
@@ -443,6 +444,30 @@ def _result_members(ml_app: str, evaluation: M.Evaluation) -> bytes:
 def count_metrics(item: bytes) -> int:
     """How many metrics a queue item of comma-joined metrics holds (the key is never escaped inside JSON strings)."""
     return item.count(b'"join_on":')
+
+
+EVAL_KIND = "eval"  # queue item: metrics comma-joined (written by the local exporter, and by older versions)
+EVAL_ZLIB_KIND = "eval.zlib"  # the same, zlib-compressed (what the datadog exporter writes)
+EVAL_KINDS = frozenset({EVAL_KIND, EVAL_ZLIB_KIND})
+# The most an eval item may decompress to: a few times the largest POST, so a damaged or hostile row (a dead
+# letter replayed from another file) cannot exhaust memory. The exporter's own rows stay under EVAL_BYTES, except
+# a single metric over that, which Datadog refuses anyway.
+EVAL_ITEM_MAX_BYTES = 4 * PAYLOAD_SIZE_LIMIT
+
+
+def eval_item_metrics(kind: str, payload: bytes) -> bytes:
+    """An eval queue item's metrics, comma-joined; ValueError when a compressed one does not decompress within
+    ``EVAL_ITEM_MAX_BYTES``."""
+    if kind != EVAL_ZLIB_KIND:
+        return payload
+    inflater = zlib.decompressobj()
+    try:
+        metrics = inflater.decompress(payload, EVAL_ITEM_MAX_BYTES)
+    except zlib.error as exc:
+        raise ValueError(f"not zlib data: {exc}") from None
+    if inflater.unconsumed_tail or inflater.unused_data or not inflater.eof:
+        raise ValueError("truncated, followed by other bytes, or larger than the limit once decompressed")
+    return metrics
 
 
 def eval_payload_raw(encoded_metrics: list[bytes]) -> bytes:

@@ -24,6 +24,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from glassbox.collector.delivery import deadletter
 from glassbox.collector.exporters.datadog.exporter import EVAL_PATH, SPAN_PATH
+from glassbox.collector.exporters.datadog.format import EVAL_ZLIB_KIND, eval_item_metrics
 from glassbox.processors.wire import set_value
 from tests.conftest import post_otlp
 from tests.support.capture_server import CaptureServer
@@ -247,13 +248,17 @@ async def test_datadog_eval_400_dead_letters_only_the_evaluations(capture, make_
     letters = deadletter.list_letters(queue_db(tmp_path))
     assert (
         sorted((row["exporter"], row["kind"], row["reason"]) for row in letters)
-        == [("datadog", "eval", "http_400")] * 2
+        == [("datadog", EVAL_ZLIB_KIND, "http_400")] * 2
     )
-    # a row holds a batch's metrics, comma-joined (an array without its brackets)
+    # a row holds a batch's metrics, comma-joined (an array without its brackets), compressed
     refused = [
         m
         for row in letters
-        for m in json.loads(b"[" + deadletter.show_letter(queue_db(tmp_path), row["id"])["payload"] + b"]")
+        for m in json.loads(
+            b"["
+            + eval_item_metrics(EVAL_ZLIB_KIND, deadletter.show_letter(queue_db(tmp_path), row["id"])["payload"])
+            + b"]"
+        )
     ]
     assert Counter(m["join_on"]["span"]["span_id"] for m in refused) == DECIMAL_IDS
     await relay.store.resync("datadog")
