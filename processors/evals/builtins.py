@@ -81,12 +81,14 @@ class Reading:
     """A span as the built-ins read it. The answer, the finish reasons and where this turn starts are each
     needed by two or three built-ins: worked out once per span, on first use, instead of once per built-in."""
 
-    __slots__ = ("span", "_answer", "_reasons", "_turn", "injection")
+    __slots__ = ("span", "_answer", "_reasons", "_turn", "injection", "refusal_words")
 
     def __init__(self, span: M.Span):
         self.span = span
         # prompt_injection's texts (as read, lowered, their gate words), when its batch ``prepare`` ran
         self.injection: list[tuple[str, str, set[str]]] | None = None
+        # whether failure_to_answer's gate words are in the answer's opening, when its batch ``prepare`` ran
+        self.refusal_words: bool | None = None
         self._answer: Any = _UNREAD
         self._reasons: list[str] | None = None
         self._turn = -1
@@ -162,8 +164,24 @@ def content_lost(span: M.Span) -> bool:
 # --- failure_to_answer -------------------------------------------------------------------------------------------
 
 
-def failure_to_answer(settings: C.FailureToAnswer) -> Callable[[Reading], M.Evaluation | None]:
+def failure_to_answer(settings: C.FailureToAnswer) -> Builtin:
+    """Refusals, "no information" and redirections in the answer's opening sentences (after greetings and
+    apologies). ``prepare`` looks for the rules' gate words in a batch's openings in one search: most answers hold
+    none, and are answered without running the regexes (8 us per chat span)."""
     categories = (("refusal", P.REFUSAL), ("no_information", P.NO_INFORMATION), ("redirection", P.REDIRECTION))
+
+    def opening(reading: Reading) -> str | None:
+        """The part of the answer a refusal must be in, or None when the answer is not read for one."""
+        text = reading.answer
+        if not text or text.isspace() or (settings.max_chars and len(text) > settings.max_chars):
+            return None
+        return text.lstrip()[:OPENING_CHARS] if text[0].isspace() else text[:OPENING_CHARS]
+
+    def prepare(readings: list[Reading]) -> None:
+        read = [(reading, text) for reading in readings if (text := opening(reading)) is not None]
+        lowered = [_plain_apostrophes(text.lower()) for _, text in read]
+        for (reading, _), found in zip(read, P.FAILURE_GATE_WORDS.present_in_each(lowered)):
+            reading.refusal_words = bool(found)
 
     def evaluate(reading: Reading) -> M.Evaluation | None:
         label = "failure_to_answer"
@@ -175,13 +193,13 @@ def failure_to_answer(settings: C.FailureToAnswer) -> Callable[[Reading], M.Eval
             return None  # no content captured, or an empty answer (empty_answer says so) or only tool calls
         if settings.max_chars and len(text) > settings.max_chars:
             return _result(label, "categorical", "answered", False, f"answer longer than {settings.max_chars} chars")
+        if reading.refusal_words is False:  # no rule's word in the opening: no rule can match
+            return _result(label, "categorical", "answered", False, NO_REFUSAL)
         if text[0].isspace():  # (no copy of a long answer in the common case)
             text = text.lstrip()
         examined = 0
         for raw in _sentences(text[:OPENING_CHARS]):  # only the first sentences matter
-            sentence = raw.strip().lower()
-            if "\u2019" in sentence or "\u2018" in sentence or "\u02bc" in sentence or "`" in sentence:
-                sentence = sentence.translate(_APOSTROPHES)  # a dict lookup per character: only when needed
+            sentence = _plain_apostrophes(raw.strip().lower())
             if not sentence:
                 continue
             for category, pattern in categories:
@@ -193,9 +211,19 @@ def failure_to_answer(settings: C.FailureToAnswer) -> Callable[[Reading], M.Eval
             examined += 1
             if examined >= settings.lead_sentences:
                 break
-        return _result(label, "categorical", "answered", False, "no refusal in the opening")
+        return _result(label, "categorical", "answered", False, NO_REFUSAL)
 
-    return evaluate
+    return Builtin("failure_to_answer", LLM_ONLY, True, evaluate, prepare)
+
+
+NO_REFUSAL = "no refusal in the opening"
+
+
+def _plain_apostrophes(lowered: str) -> str:
+    """Typographic apostrophes made ', as the rules are written (a dict lookup per character: only when needed)."""
+    if "\u2019" in lowered or "\u2018" in lowered or "\u02bc" in lowered or "`" in lowered:
+        return lowered.translate(_APOSTROPHES)
+    return lowered
 
 
 def _sentences(text: str) -> Iterator[str]:
@@ -554,9 +582,7 @@ def build(settings: C.Builtins, detector: Detector | None = None) -> list[Builti
         "empty_answer": lambda: Builtin("empty_answer", LLM_ONLY, True, empty_answer),
         "pii_in_output": lambda: Builtin("pii_in_output", LLM_ONLY, False, pii_in_output),
         "tool_error": lambda: Builtin("tool_error", frozenset({M.LLM, M.TOOL}), False, tool_error),
-        "failure_to_answer": lambda: Builtin(
-            "failure_to_answer", LLM_ONLY, True, failure_to_answer(settings.failure_to_answer)
-        ),
+        "failure_to_answer": lambda: failure_to_answer(settings.failure_to_answer),
         "invalid_json": lambda: Builtin("invalid_json", LLM_ONLY, True, invalid_json(settings.invalid_json)),
         "prompt_injection": lambda: prompt_injection(settings.prompt_injection),
         "language_mismatch": lambda: Builtin(

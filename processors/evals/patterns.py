@@ -48,7 +48,7 @@ _HELP_VERBS = (
     r"(?:help|assist|provide|answer|comply|fulfil+|support|share|discuss|give|complete|do that|do this|"
     r"process|disclose|respond)"
 )
-REFUSAL = _any(
+REFUSAL_RULES = (
     # English
     rf"\bi {_CANT} (?:\w+ ){{0,2}}{_HELP_VERBS}\b",
     rf"\bi(?:'m| am) (?:not able|unable|not allowed|not permitted|not authori[sz]ed) to (?:\w+ ){{0,1}}{_HELP_VERBS}\b",
@@ -79,7 +79,8 @@ REFUSAL = _any(
     r"\bnão (?:posso|poderei) (?:\w+ ){0,2}(?:ajudar|responder|fornecer|auxiliar|partilhar|compartilhar|dar)",
     r"\bnão (?:sou|estou) (?:capaz|em condições) de\b",
 )
-NO_INFORMATION = _any(
+REFUSAL = _any(*REFUSAL_RULES)
+NO_INFORMATION_RULES = (
     # English
     r"\bi (?:do not|don't|really don't) know(?:[.!,;]|$| (?:the answer|that|about (?:that|this)|anything about))",
     r"\bi (?:do not|don't) have (?:any |enough |the |that |this |those |real-time |current |up-to-date )?"
@@ -110,7 +111,8 @@ NO_INFORMATION = _any(
     r"\bnão sei(?:[.!,;]|$| (?:a resposta|nada sobre|o que responder))",
     r"\bnão (?:tenho|disponho de) (?:\w+ ){0,1}(?:informaç(?:ão|ões)|acesso|dados|detalhes)\b",
 )
-REDIRECTION = _any(
+NO_INFORMATION = _any(*NO_INFORMATION_RULES)
+REDIRECTION_RULES = (
     # English
     r"\bplease (?:contact|reach out to|call|email|get in touch with|consult|speak (?:to|with)) (?:our |the |a |an |"
     r"your )?(?:customer |local |medical |legal )?(?:support|service|help ?desk|team|agent|representative|"
@@ -143,6 +145,40 @@ REDIRECTION = _any(
     r"\b(?:por favor,? )?(?:entre em contato|entre em contacto|contacte|contate) (?:com )?(?:o |a |os |as |nosso |"
     r"nossa )?(?:suporte|serviço|equipe|equipa|apoio|atendimento)",
 )
+REDIRECTION = _any(*REDIRECTION_RULES)
+# Words one of which every match of the three sets above contains, in the lowered text with apostrophes made ':
+# an answer whose opening holds none of them is answered without running the regexes (one search for a batch's
+# answers, where the regexes took 8 us per chat span). Gates must be weaker than the rules:
+# tests/processors/evals/test_builtins.py generates matches of every rule from its regex and checks each holds one.
+FAILURE_GATES = (
+    # English
+    "can't", "cannot", "can not", "won't", "will not",
+    "not able", "unable", "not allowed", "not permitted", "not authori",
+    "decline", "as an ai", "not something i",
+    "do not know", "don't know", "do not have", "don't have",
+    "able to find", "couldn't find", "could not find", "can't find", "cannot find",
+    "context", "document", "source", "information provided", "no information", "no answer",
+    "please contact", "please reach out", "please call", "please email", "please get in touch", "please consult",
+    "please speak",
+    " contact", " consult", " reach", " speak", " ask",
+    "outside", "beyond", "i can only",
+    # German
+    "ich kann", "kann ich", "in der lage", "ich darf", "ich weiß", "keine", "wenden sie sich", "kontaktier",
+    "außerhalb",
+    # French
+    "je ne peux", "je ne pourrai", "je ne saurais", "en mesure de", "impossible", "refuser", "décliner",
+    "sais pas", "je n'ai pas", "aucune", "je ne dispose pas", "veuillez", "sort ", "dépasse", "en dehors",
+    "ne relève pas", "recommande", "conseille", "suggère",
+    # Spanish
+    "no puedo", "no podré", "no estoy en", "no me es posible", "debo", "no sé", "no lo sé", "no tengo",
+    "no dispongo", "encontrar", "por favor", "fuera de", "recomiendo", "sugiero",
+    # Italian
+    "non posso", "non potrò", "in grado di", "non lo so", "non ho", "non dispongo", "contatt", "rivolg",
+    # Portuguese
+    "não posso", "não poderei", "capaz de", "em condições de", "não sei", "não tenho", "não disponho",
+    "em contat", "em contact", "contacte", "contate",
+)  # fmt: skip
+FAILURE_GATE_WORDS = Words(FAILURE_GATES, release_gil=True)  # a batch's openings in one call (present_in_each)
 # A sentence that only greets, thanks or apologizes: skipped when looking for the answer's opening.
 PLEASANTRY = _any(
     r"^(?:hi|hello|hey|dear [\w ]+|greetings|good (?:morning|afternoon|evening)|hallo|guten tag|bonjour|salut|hola|"

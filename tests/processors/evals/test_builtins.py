@@ -141,6 +141,61 @@ def test_failure_to_answer_does_not_apply_without_text():
     assert run("failure_to_answer", llm(outputs=[call])) is None
 
 
+FAILURE_RULES = [*P.REFUSAL_RULES, *P.NO_INFORMATION_RULES, *P.REDIRECTION_RULES]
+
+
+@pytest.mark.parametrize("rule", FAILURE_RULES, ids=[f"rule{i}" for i in range(len(FAILURE_RULES))])
+def test_failure_gates_never_hide_a_match(rule):
+    """The gate words are an optimisation only: every text a refusal rule matches (hypothesis generates them from
+    the regex itself) contains one of them."""
+    pattern = re.compile(rule, re.UNICODE)
+
+    @given(st.from_regex(pattern))
+    @settings(max_examples=200, derandomize=True, deadline=None)
+    def check(text: str) -> None:
+        match = pattern.search(text)
+        assert match
+        assert any(word in match.group() for word in P.FAILURE_GATES), (rule, match.group())
+
+    check()
+
+
+def test_failure_gates_are_as_the_rules_read_text():
+    assert all(word == word.lower() and "\u2019" not in word for word in P.FAILURE_GATES)
+
+
+async def test_failure_to_answer_reads_a_batch_prepared_together_as_each_span_alone():
+    """The processor looks for the gate words of a batch's openings in one search (``prepare``); the results are
+    what the built-in gives each span alone: refusals and real answers, typographic apostrophes, leading blank
+    lines, a refusal past the opening, the length guard."""
+    from glassbox.processors.evals.config import EvalsConfig
+    from glassbox.processors.evals.processor import EvalsProcessor
+
+    answers = [answer for answer, _ in FAILURES] + ANSWERS
+    answers += [
+        "\n\n  I can\u2019t help with that.",
+        "I don\u02bct know.",
+        "Sure. " + "Here is how the warranty works in general. " * 20 + "I can't help with the legal part.",
+        "HI THERE! I CANNOT PROVIDE MEDICAL ADVICE.",
+        "",
+        "   ",
+    ]
+    for max_chars in (4000, 20):
+        settings = Builtins(failure_to_answer={"max_chars": max_chars})
+        alone = {b.label: b for b in B.build(settings, DETECTOR)}["failure_to_answer"]
+        spans = [llm("Can you help?", answer, sid=f"{i + 1:016x}") for i, answer in enumerate(answers * 2)]
+        expected = [alone.evaluate(span) for span in spans]
+        processor = EvalsProcessor(EvalsConfig(builtins=settings))
+        batch = M.Batch(
+            spans=[llm("Can you help?", answer, sid=f"{i + 1:016x}") for i, answer in enumerate(answers * 2)]
+        )
+        await processor.process(batch)
+        got = [next((e for e in s.evaluations if e.label == "failure_to_answer"), None) for s in batch.spans]
+        assert got == expected
+        if max_chars == 4000:
+            assert sum(e is not None and e.assessment == "fail" for e in got) == 2 * (len(FAILURES) + 3)
+
+
 # --- empty_answer ----------------------------------------------------------------------------------------------
 
 
