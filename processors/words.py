@@ -84,9 +84,14 @@ class Words:
         occurrence spans two texts)."""
         if self._bytes is None:
             return [self.present(text) for text in texts]
-        encoded = [text.encode("utf-8", "surrogatepass") for text in texts]
+        return self.present_in_each_encoded([text.encode("utf-8", "surrogatepass") for text in texts])
+
+    def present_in_each_encoded(self, encoded: list[bytes]) -> list[set[str]]:
+        """``present_in_each`` of texts already UTF-8 encoded (``release_gil=True`` only)."""
+        if self._bytes is None:
+            raise TypeError("present_in_each_encoded needs Words(..., release_gil=True)")
         ends = list(accumulate(len(part) + 1 for part in encoded))  # where each text's separator ends
-        found: list[set[str]] = [set() for _ in texts]
+        found: list[set[str]] = [set() for _ in encoded]
         words = self.words
         for index, start, _ in self._bytes.find_matches_as_indexes(_SEPARATOR_BYTES.join(encoded), overlapping=True):
             found[bisect_right(ends, start)].add(words[index])

@@ -86,7 +86,7 @@ class Reading:
     def __init__(self, span: M.Span):
         self.span = span
         # prompt_injection's texts (as read, lowered, their gate words), when its batch ``prepare`` ran
-        self.injection: list[tuple[str, str, set[str]]] | None = None
+        self.injection: list[tuple[str, str | None, set[str]]] | None = None
         # whether failure_to_answer's gate words are in the answer's opening, when its batch ``prepare`` ran
         self.refusal_words: bool | None = None
         self._answer: Any = _UNREAD
@@ -179,8 +179,8 @@ def failure_to_answer(settings: C.FailureToAnswer) -> Builtin:
 
     def prepare(readings: list[Reading]) -> None:
         read = [(reading, text) for reading in readings if (text := opening(reading)) is not None]
-        lowered = [_plain_apostrophes(text.lower()) for _, text in read]
-        for (reading, _), found in zip(read, P.FAILURE_GATE_WORDS.present_in_each(lowered)):
+        lowered = [_opening_utf8(text) for _, text in read]
+        for (reading, _), found in zip(read, P.FAILURE_GATE_WORDS.present_in_each_encoded(lowered)):
             reading.refusal_words = bool(found)
 
     def evaluate(reading: Reading) -> M.Evaluation | None:
@@ -217,6 +217,15 @@ def failure_to_answer(settings: C.FailureToAnswer) -> Builtin:
 
 
 NO_REFUSAL = "no refusal in the opening"
+
+
+def _opening_utf8(text: str) -> bytes:
+    """An opening as the rules read it (lowered, apostrophes made '), UTF-8 encoded for the gate search; ASCII
+    text is lowered as bytes (a table lookup)."""
+    if text.isascii():
+        lowered = text.encode("ascii").lower()
+        return lowered.replace(b"`", b"'") if b"`" in lowered else lowered
+    return _plain_apostrophes(text.lower()).encode("utf-8", "surrogatepass")
 
 
 def _plain_apostrophes(lowered: str) -> str:
@@ -416,16 +425,31 @@ def injection_rule(text: str) -> tuple[str, str] | None:
 
 def _readable(text: str) -> tuple[str, str]:
     """The text as the rules read it, and lowered: zero-width characters removed (they hide words)."""
-    if not text.isascii() and any(char in text for char in P.INVISIBLE_CHARS):
-        text = text.translate(P.INVISIBLE)
+    text = _visible(text)
     return text, text.lower()
 
 
-def _first_rule(text: str, lowered: str, present: set[str]) -> tuple[str, str] | None:
-    """``injection_rule`` once the gate words of the lowered text are known (``present``, not changed)."""
+def _visible(text: str) -> str:
+    if not text.isascii() and any(char in text for char in P.INVISIBLE_CHARS):
+        return text.translate(P.INVISIBLE)
+    return text
+
+
+def _lowered_utf8(text: str) -> bytes:
+    """``text.lower()`` as UTF-8, for the gate search; ASCII text is lowered as bytes (a table lookup)."""
+    if text.isascii():
+        return text.encode("ascii").lower()
+    return text.lower().encode("utf-8", "surrogatepass")
+
+
+def _first_rule(text: str, lowered: str | None, present: set[str]) -> tuple[str, str] | None:
+    """``injection_rule`` once the gate words of the lowered text are known (``present``, not changed); the
+    lowered text is made here when a prepared batch did not keep it (most texts have no gate word)."""
     cased = {word for word in P.CASED_GATE_WORDS if word in text}
     if not present and not cased:
         return None
+    if lowered is None:
+        lowered = text.lower()
     present = present | cased if cased else present
     for rules, scanned in ((P.INJECTION, lowered), (P.CASED, text)):
         for category, rule, pattern, gate in rules:
@@ -465,10 +489,10 @@ def prompt_injection(settings: C.PromptInjection) -> Builtin:
     clean = f"no rule matched (pattern set v{P.INJECTION_PATTERNS_VERSION})"
 
     def prepare(readings: list[Reading]) -> None:
-        texts = [[_readable(text) for text in injection_texts(r, roles, settings.max_chars)] for r in readings]
-        found = iter(P.GATE_WORDS_TOGETHER.present_in_each([lowered for each in texts for _, lowered in each]))
+        texts = [[_visible(text) for text in injection_texts(r, roles, settings.max_chars)] for r in readings]
+        found = iter(P.GATE_WORDS_TOGETHER.present_in_each_encoded([_lowered_utf8(t) for each in texts for t in each]))
         for reading, each in zip(readings, texts):
-            reading.injection = [(text, lowered, next(found)) for text, lowered in each]
+            reading.injection = [(text, None, next(found)) for text in each]
 
     def evaluate(reading: Reading) -> M.Evaluation | None:
         scanned = reading.injection

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import threading
+from itertools import chain, islice
 from typing import Any
 
 from glassbox.processors.words import Words
@@ -82,6 +83,8 @@ _PUNCTUATION = bytes.maketrans(_PUNCTUATION_CHARS, b" " * len(_PUNCTUATION_CHARS
 
 
 def _spaced_words(text: str) -> str:
+    if text.isascii():  # bytes.lower is a table lookup too: no str.lower over the text
+        return " " + text.encode("ascii").lower().translate(_PUNCTUATION).decode("ascii") + " "
     lowered = text.lower().encode("utf-8", "surrogatepass").translate(_PUNCTUATION)
     return " " + lowered.decode("utf-8", "surrogatepass") + " "
 
@@ -94,9 +97,12 @@ def quick(text: str) -> str | None:
     """The language whose function words plainly dominate the text's start, or None when that is not plain: then
     only the model can tell. Read from the start, the first language to reach 3 hits of words only it has, more
     than twice any other's, is the answer; reading stops there (most texts are settled in their first words)."""
+    found = map(_STOPWORD_LANGUAGE.__getitem__, _STOPWORDS.found(_spaced_words(text[:QUICK_SAMPLE])))
+    first = tuple(islice(found, 3))
+    if len(first) == 3 and first[0] == first[1] == first[2]:
+        return first[0]  # what the loop below decides at the third hit (most texts): without the loop
     counts: dict[str, int] = {}
-    for index in _STOPWORDS.found(_spaced_words(text[:QUICK_SAMPLE])):
-        language = _STOPWORD_LANGUAGE[index]
+    for language in chain(first, found):
         hits = counts[language] = counts.get(language, 0) + 1
         if hits >= 3 and all(hits > 2 * n for other, n in counts.items() if other != language):
             return language

@@ -661,10 +661,16 @@ async def test_a_failing_prepare_is_counted_and_each_span_is_read_alone(monkeypa
     def broken(texts):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(P.GATE_WORDS_TOGETHER, "present_in_each", broken)
+    monkeypatch.setattr(P.GATE_WORDS_TOGETHER, "present_in_each_encoded", broken)
+    monkeypatch.setattr(P.FAILURE_GATE_WORDS, "present_in_each_encoded", broken)
     processor = EvalsProcessor(EvalsConfig())
-    batch = M.Batch(spans=[llm(INJECTIONS[0][0]), llm(BENIGN[0])])
+    batch = M.Batch(spans=[llm(INJECTIONS[0][0], FAILURES[0][0]), llm(BENIGN[0], ANSWERS[0])])
     await processor.process(batch)
     values = [next(e.value for e in s.evaluations if e.label == "prompt_injection") for s in batch.spans]
     assert values == ["instruction_override", "none"]
-    assert processor.counters.render()["evals_errors"][2] == {(("label", "prompt_injection"), ("reason", "prepare")): 1}
+    values = [next(e.value for e in s.evaluations if e.label == "failure_to_answer") for s in batch.spans]
+    assert values == ["refusal", "answered"]
+    assert processor.counters.render()["evals_errors"][2] == {
+        (("label", "prompt_injection"), ("reason", "prepare")): 1,
+        (("label", "failure_to_answer"), ("reason", "prepare")): 1,
+    }
