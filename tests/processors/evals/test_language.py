@@ -6,8 +6,9 @@ two full sentences in different (not close) languages always are."""
 from __future__ import annotations
 
 import itertools
+import re
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from glassbox.processors.evals.config import LanguageMismatch
@@ -200,3 +201,39 @@ def test_quick_reads_words_through_accents_punctuation_and_broken_text():
     assert quick("¿Dónde está mi sofá?Lo pedí hace dos semanas,gracias,pero no llegó.") == "es"
     assert quick("where\ud800is the sofa and the table, and is it with you?") == "en"  # a lone surrogate
     assert quick("") is None and quick("!!!???") is None
+
+
+def _quick_by_search(text: str) -> str | None:
+    """What ``quick`` decides, worked out another way: every occurrence of " word " (overlapping) in the lowered,
+    punctuation-spaced and space-padded start of the text, found by regular expression, read in text order."""
+    from glassbox.processors.evals import language as L
+
+    lowered = text[: L.QUICK_SAMPLE].lower().encode("utf-8", "surrogatepass").translate(L._PUNCTUATION)
+    spaced = " " + lowered.decode("utf-8", "surrogatepass") + " "
+    hits = sorted(
+        (match.start(), language)
+        for word, language in L._LANGUAGE_OF.items()
+        for match in re.finditer(f"(?= {re.escape(word)} )", spaced)
+    )
+    counts: dict[str, int] = {}
+    for _, language in hits:
+        counts[language] = counts.get(language, 0) + 1
+        if counts[language] >= 3 and all(counts[language] > 2 * n for o, n in counts.items() if o != language):
+            return language
+    return None
+
+
+_WORDS = ["the", "and", "is", "The", "THE", "und", "der", "le", "la", "et", "y", "el", "e", "é", "de", "van", "il"]
+_WORDS += ["sofa", "Sofa", "für", "où", "İs", "x" * 30, "\ud800is", "l'", "o'the"]
+_GAPS = [" ", "  ", ", ", ". ", "\n", "\t", "\u00a0", "\x0c", "-", "...", "¿", "!", "", "(", ")"]
+
+
+@given(st.lists(st.tuples(st.sampled_from(_WORDS), st.sampled_from(_GAPS)), max_size=70))
+@settings(max_examples=500, derandomize=True, deadline=None)
+def test_quick_decides_as_a_search_for_each_function_word_would(parts):
+    """``quick`` splits only the first words and looks them up; that must decide exactly what finding every
+    function word in the text would, whatever the separators, case, accents or length."""
+    from glassbox.processors.evals.language import quick
+
+    text = "".join(word + gap for word, gap in parts)
+    assert quick(text) == _quick_by_search(text), text
