@@ -212,7 +212,7 @@ def _quick_by_search(text: str) -> str | None:
     spaced = " " + lowered.decode("utf-8", "surrogatepass") + " "
     hits = sorted(
         (match.start(), language)
-        for word, language in L._LANGUAGE_OF.items()
+        for word, (language,) in L._STOP_INDEX.items()
         for match in re.finditer(f"(?= {re.escape(word)} )", spaced)
     )
     counts: dict[str, int] = {}
@@ -231,8 +231,8 @@ _GAPS = [" ", "  ", ", ", ". ", "\n", "\t", "\u00a0", "\x0c", "-", "...", "¿", 
 @given(st.lists(st.tuples(st.sampled_from(_WORDS), st.sampled_from(_GAPS)), max_size=70))
 @settings(max_examples=500, derandomize=True, deadline=None)
 def test_quick_decides_as_a_search_for_each_function_word_would(parts):
-    """``quick`` splits only the first words and looks them up; that must decide exactly what finding every
-    function word in the text would, whatever the separators, case, accents or length."""
+    """``quick`` (one automaton pass, stopping at the first three words when they agree) decides exactly what
+    finding every function word in the text would, whatever the separators, case, accents or length."""
     from glassbox.processors.evals.language import quick
 
     text = "".join(word + gap for word, gap in parts)
