@@ -8,6 +8,7 @@ intake change never touches a processor.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 # Span kinds, as Datadog LLM Observability names them. ``None`` on a span means "not a GenAI span".
@@ -114,6 +115,86 @@ class Evaluation:
     reasoning: str | None = None
     timestamp_ms: int | None = None
     tags: dict[str, str] = field(default_factory=dict)
+
+
+class SharedEvaluation(Evaluation):
+    """A result many spans carry (a built-in's "finish reason stop"): one object made by ``shared_evaluation``, so
+    that building it and rendering it for an exporter happen once, not once per span (4 us per chat span).
+
+    It cannot be changed, its tags included: whoever rewrites a span's evaluations in place (the fail-closed
+    scrub, the redaction walk) first gives the span copies of its own (``Span.own_evaluations``), and a custom
+    evaluator that tries to change one fails like any other error of it. It equals a plain ``Evaluation`` with
+    the same fields."""
+
+    __slots__ = ()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"a shared evaluation cannot be changed (field {name}): use owned() for a copy")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"a shared evaluation cannot be changed (field {name}): use owned() for a copy")
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Evaluation):
+            return _fields(self) == _fields(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # as Evaluation: compared by fields
+
+    def __copy__(self) -> SharedEvaluation:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> SharedEvaluation:
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (shared_evaluation, (self.label, self.metric_type, self.value, self.assessment, self.reasoning,
+                                    tuple(self.tags.items())))  # fmt: skip
+
+
+def _fields(evaluation: Evaluation) -> tuple[Any, ...]:
+    e = evaluation
+    return (e.label, e.metric_type, e.value, e.assessment, e.reasoning, e.timestamp_ms, dict(e.tags))
+
+
+_SHARED: dict[tuple[Any, ...], SharedEvaluation] = {}
+SHARED_EVALUATIONS = 4096  # distinct shared results kept (the built-ins make a few dozen); then the table restarts
+
+
+def shared_evaluation(
+    label: str,
+    metric_type: str,
+    value: Any,
+    assessment: str | None = None,
+    reasoning: str | None = None,
+    tags: tuple[tuple[str, str], ...] = (),
+) -> Evaluation:
+    """The one ``SharedEvaluation`` with these fields (no timestamp: it is the send time); a plain ``Evaluation``
+    when the value cannot be a dictionary key (a JSON result)."""
+    key = (label, metric_type, type(value), value, assessment, reasoning, tags)  # True == 1: the type tells them apart
+    try:
+        found = _SHARED.get(key)
+    except TypeError:
+        return Evaluation(label, metric_type, value, assessment, reasoning, None, dict(tags))
+    if found is None:
+        if len(_SHARED) >= SHARED_EVALUATIONS:
+            _SHARED.clear()  # spans that hold the old objects keep them; they are only not reused
+        found = object.__new__(SharedEvaluation)
+        for name, field_value in zip(
+            ("label", "metric_type", "value", "assessment", "reasoning", "timestamp_ms", "tags"),
+            (label, metric_type, value, assessment, reasoning, None, MappingProxyType(dict(tags))),
+        ):
+            object.__setattr__(found, name, field_value)
+        _SHARED[key] = found
+    return found
+
+
+def owned(evaluation: Evaluation) -> Evaluation:
+    """``evaluation`` itself, or a plain copy of it when it is shared (to change it in place)."""
+    if type(evaluation) is not SharedEvaluation:
+        return evaluation
+    e = evaluation
+    return Evaluation(e.label, e.metric_type, e.value, e.assessment, e.reasoning, e.timestamp_ms, dict(e.tags))
 
 
 @dataclass(slots=True)
@@ -276,6 +357,18 @@ class Span:
     def add_evaluation(self, evaluation: Evaluation) -> None:
         self.evaluations.append(evaluation)
         self.added_evaluations.append(evaluation)
+
+    def own_evaluations(self) -> None:
+        """Plain copies in place of the span's shared evaluations, before a processor changes them in place. An
+        added evaluation and its place in ``evaluations`` get the same copy, so both show the change."""
+        copies: dict[int, Evaluation] = {}
+        for evaluations in (self.evaluations, self.added_evaluations):
+            for i, evaluation in enumerate(evaluations):
+                if type(evaluation) is SharedEvaluation:
+                    copy = copies.get(id(evaluation))
+                    if copy is None:
+                        copy = copies[id(evaluation)] = owned(evaluation)
+                    evaluations[i] = copy
 
 
 @dataclass(slots=True)

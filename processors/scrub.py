@@ -100,6 +100,7 @@ def scrub_span(span: M.Span, reason: str, marker: str = MARKER) -> None:
             query_variable_keys=[k for k in prompt.query_variable_keys if structural(k)],
             source=_kept(prompt.source, marker),
         )
+    span.own_evaluations()  # shared results are never changed in place
     for evaluation in span.evaluations:
         _evaluation(evaluation, marker)
     span.session_id = marker if span.session_id else None
@@ -148,6 +149,7 @@ def _resource(part: M.WireResource, marker: str) -> None:
 
 def _detached(detached: M.DetachedEvaluation, marker: str) -> None:
     detached.service = _kept(detached.service, marker)
+    detached.evaluation = M.owned(detached.evaluation)
     _evaluation(detached.evaluation, marker)
 
 

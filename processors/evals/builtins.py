@@ -38,6 +38,7 @@ from glassbox.processors.evals.language import QUICK_SAMPLE, Detector, clean, le
 from glassbox.processors.evals.schema import validate
 
 TAGS = {"glassbox.evaluator": "builtin"}
+_TAGS_ITEMS = tuple(TAGS.items())
 _SENTENCE = re.compile(r"[.!?。！？]\s+|\n+")  # a sentence keeps its final mark (no look-behind: 3x faster)
 OPENING_CHARS = 600  # the opening a refusal must be in (failure_to_answer reads no further)
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
@@ -68,8 +69,9 @@ class Builtin:
 def _result(
     label: str, metric_type: str, value: Any, failed: bool, reasoning: str, tags: dict[str, str] | None = None
 ) -> M.Evaluation:
-    merged = {**TAGS, **tags} if tags else TAGS.copy()
-    return M.Evaluation(label, metric_type, value, "fail" if failed else "pass", reasoning, None, merged)
+    """A built-in's result: shared between the spans that get the same one (``model.shared_evaluation``)."""
+    merged = tuple({**TAGS, **tags}.items()) if tags else _TAGS_ITEMS
+    return M.shared_evaluation(label, metric_type, value, "fail" if failed else "pass", reasoning, merged)
 
 
 # --- shared readers ----------------------------------------------------------------------------------------------

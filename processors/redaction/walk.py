@@ -202,6 +202,7 @@ class Collector:
             self._field(record, "severity_text", "logs", summary, empty="")
         for detached in batch.evaluations:
             summary = by_id.get((detached.trace_id, detached.span_id), self.orphan)
+            detached.evaluation = M.owned(detached.evaluation)
             self._evaluation(detached.evaluation, summary)
             self._field(detached, "service", "evaluations", summary)
         for request in batch.metrics:
@@ -417,6 +418,8 @@ class Collector:
                 self._field(span.error, name, "error", summary)
         if span.prompt is not None:
             self._prompt(span.prompt, summary)
+        if span.evaluations:
+            span.own_evaluations()  # the setters change evaluations in place; shared results are never changed
         for evaluation in span.evaluations:
             self._evaluation(evaluation, summary)
         for key in list(span.tags):

@@ -407,6 +407,14 @@ def encoded_eval_metrics(span: M.Span, *, ml_app: str) -> list[bytes]:
 
 def _encoded_result(ml_app: str, evaluation: M.Evaluation) -> bytes:
     """The metric's members after ``timestamp_ms``, encoded (without the opening brace)."""
+    if type(evaluation) is M.SharedEvaluation:  # one object per result: looked up by identity, no key to build
+        shared_key = (id(evaluation), ml_app)
+        encoded = _SHARED_RESULTS.get(shared_key)
+        if encoded is None or encoded[0] is not evaluation:
+            if len(_SHARED_RESULTS) >= _RESULTS_MAX:
+                _SHARED_RESULTS.clear()
+            encoded = _SHARED_RESULTS[shared_key] = (evaluation, _result_members(ml_app, evaluation))
+        return encoded[1]
     value = evaluation.value
     try:
         key = (
@@ -425,6 +433,8 @@ def _encoded_result(ml_app: str, evaluation: M.Evaluation) -> bytes:
 
 
 _RESULTS: dict[tuple[Any, ...], bytes] = {}
+# Shared results by identity; the entry keeps its evaluation alive, so its id cannot be reused by another object.
+_SHARED_RESULTS: dict[tuple[int, str], tuple[M.Evaluation, bytes]] = {}
 _RESULTS_MAX = 4096  # distinct results kept; the built-ins make a few dozen, free-text reasoning is cleared out
 
 
