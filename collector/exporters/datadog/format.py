@@ -401,8 +401,13 @@ def encoded_eval_metrics(span: M.Span, *, ml_app: str) -> list[bytes]:
         orjson.dumps(span.trace_id),
         orjson.dumps(ml_app),
     )
-    now = int(time.time() * 1000)
-    return [b"%s%d,%s" % (head, ev.timestamp_ms or now, _encoded_result(ml_app, ev)) for ev in span.evaluations]
+    now = b"%s%d," % (head, int(time.time() * 1000))  # the head and send time most metrics (the built-ins') share
+    return [
+        now + _encoded_result(ml_app, ev)
+        if not ev.timestamp_ms
+        else b"%s%d,%s" % (head, ev.timestamp_ms, _encoded_result(ml_app, ev))
+        for ev in span.evaluations
+    ]
 
 
 def _encoded_result(ml_app: str, evaluation: M.Evaluation) -> bytes:
