@@ -172,6 +172,8 @@ def failure_to_answer(settings: C.FailureToAnswer) -> Builtin:
     none, and are answered without running the regexes (8 us per chat span)."""
     categories = (("refusal", P.REFUSAL), ("no_information", P.NO_INFORMATION), ("redirection", P.REDIRECTION))
 
+    answered = _result("failure_to_answer", "categorical", "answered", False, NO_REFUSAL)  # most answers
+
     def opening(reading: Reading) -> str | None:
         """The part of the answer a refusal must be in, or None when the answer is not read for one."""
         text = reading.answer
@@ -196,7 +198,7 @@ def failure_to_answer(settings: C.FailureToAnswer) -> Builtin:
         if settings.max_chars and len(text) > settings.max_chars:
             return _result(label, "categorical", "answered", False, f"answer longer than {settings.max_chars} chars")
         if reading.refusal_words is False:  # no rule's word in the opening: no rule can match
-            return _result(label, "categorical", "answered", False, NO_REFUSAL)
+            return answered
         if text[0].isspace():  # (no copy of a long answer in the common case)
             text = text.lstrip()
         examined = 0
@@ -213,7 +215,7 @@ def failure_to_answer(settings: C.FailureToAnswer) -> Builtin:
             examined += 1
             if examined >= settings.lead_sentences:
                 break
-        return _result(label, "categorical", "answered", False, NO_REFUSAL)
+        return answered
 
     return Builtin("failure_to_answer", LLM_ONLY, True, evaluate, prepare)
 
@@ -255,10 +257,15 @@ def empty_answer(reading: Reading) -> M.Evaluation | None:
     if not messages:
         return None  # content was not captured: nothing to tell
     if any(m.tool_calls for m in messages):
-        return _result("empty_answer", "boolean", False, False, "the answer is a tool call")
+        return _TOOL_CALL_ANSWER
     if any(m.content and not m.content.isspace() for m in messages):
-        return _result("empty_answer", "boolean", False, False, "the answer has text")
-    return _result("empty_answer", "boolean", True, True, "no text and no tool call in the output")
+        return _TEXT_ANSWER
+    return _EMPTY_ANSWER
+
+
+_TOOL_CALL_ANSWER = _result("empty_answer", "boolean", False, False, "the answer is a tool call")
+_TEXT_ANSWER = _result("empty_answer", "boolean", False, False, "the answer has text")
+_EMPTY_ANSWER = _result("empty_answer", "boolean", True, True, "no text and no tool call in the output")
 
 
 # --- truncated ---------------------------------------------------------------------------------------------------
@@ -267,14 +274,21 @@ def empty_answer(reading: Reading) -> M.Evaluation | None:
 def truncated(settings: C.Truncated) -> Callable[[Reading], M.Evaluation | None]:
     limits = frozenset(r.lower() for r in settings.reasons)
 
+    made: dict[tuple[str, bool], M.Evaluation] = {}  # by reason: a handful (``_reason_name`` bounds them)
+
     def evaluate(reading: Reading) -> M.Evaluation | None:
         reasons = reading.finish_reasons
         if not reasons:
             return None
         hit = next((r for r in reasons if r in limits), None)
-        if hit is not None:
-            return _result("truncated", "boolean", True, True, f"finish reason {_reason_name(hit)}")
-        return _result("truncated", "boolean", False, False, f"finish reason {_reason_name(reasons[0])}")
+        key = (hit, True) if hit is not None else (reasons[0], False)
+        result = made.get(key)
+        if result is None:
+            if len(made) >= 256:  # reasons are the app's strings: the table stays small whatever they are
+                made.clear()
+            reasoning = f"finish reason {_reason_name(key[0])}"
+            result = made[key] = _result("truncated", "boolean", key[1], key[1], reasoning)
+        return result
 
     return evaluate
 
@@ -408,11 +422,14 @@ def pii_in_output(reading: Reading) -> M.Evaluation | None:
     if redaction is None:
         return None  # redaction did not run: we never re-scan
     if not redaction.found:
-        return _result("pii_in_output", "boolean", False, False, "no PII found in the output")
+        return _NO_PII
     types = sorted({t for where, found in redaction.found.items() if where.startswith("output.") for t in found})
     if types:
         return _result("pii_in_output", "boolean", True, True, "found in the output: " + ", ".join(types))
-    return _result("pii_in_output", "boolean", False, False, "no PII found in the output")
+    return _NO_PII
+
+
+_NO_PII = _result("pii_in_output", "boolean", False, False, "no PII found in the output")
 
 
 # --- prompt_injection --------------------------------------------------------------------------------------------
@@ -488,7 +505,8 @@ def prompt_injection(settings: C.PromptInjection) -> Builtin:
     ``prepare`` finds the gate words of every span of a batch in one search (``Words.present_in_each``: one call
     to the faster engine, 2.0 instead of 6.8 µs per chat span); a span it did not prepare is searched alone."""
     roles = frozenset(settings.roles)
-    clean = f"no rule matched (pattern set v{P.INJECTION_PATTERNS_VERSION})"
+    nothing = f"no rule matched (pattern set v{P.INJECTION_PATTERNS_VERSION})"
+    clean = _result("prompt_injection", "categorical", "none", False, nothing)
 
     def prepare(readings: list[Reading]) -> None:
         texts = [[_visible(text) for text in injection_texts(r, roles, settings.max_chars)] for r in readings]
@@ -511,7 +529,7 @@ def prompt_injection(settings: C.PromptInjection) -> Builtin:
                 category, rule = found
                 reasoning = f"rule {rule} (pattern set v{P.INJECTION_PATTERNS_VERSION})"
                 return _result("prompt_injection", "categorical", category, True, reasoning)
-        return _result("prompt_injection", "categorical", "none", False, clean)
+        return clean
 
     return Builtin("prompt_injection", LLM_ONLY, True, evaluate, prepare)
 
@@ -566,6 +584,8 @@ def tool_error(reading: Reading) -> M.Evaluation | None:
 
 
 def language_mismatch(settings: C.LanguageMismatch, detector: Detector) -> Callable[[Reading], M.Evaluation | None]:
+    made: dict[tuple[str, str], M.Evaluation] = {}  # by (question, answer) language
+
     def evaluate(reading: Reading) -> M.Evaluation | None:
         question, answer = last_user_text(reading.span), reading.answer
         if not question or not answer:
@@ -574,12 +594,22 @@ def language_mismatch(settings: C.LanguageMismatch, detector: Detector) -> Calla
         said = _language(answer, detector, settings.min_letters) if asked is not None else None
         if asked is None or said is None or min(asked[1], said[1]) < settings.min_confidence:
             return None
-        tags = {"question_language": asked[0], "answer_language": said[0]}
-        if same_language(asked[0], said[0]):
-            return _result("language_mismatch", "boolean", False, False, f"both {asked[0]}", tags)
-        return _result("language_mismatch", "boolean", True, True, f"question {asked[0]}, answer {said[0]}", tags)
+        key = (asked[0], said[0])
+        result = made.get(key)
+        if result is None:
+            if len(made) >= 1024:  # language pairs: bounded by the model's languages, and kept so
+                made.clear()
+            result = made[key] = _mismatch(*key)
+        return result
 
     return evaluate
+
+
+def _mismatch(asked: str, said: str) -> M.Evaluation:
+    tags = {"question_language": asked, "answer_language": said}
+    if same_language(asked, said):
+        return _result("language_mismatch", "boolean", False, False, f"both {asked}", tags)
+    return _result("language_mismatch", "boolean", True, True, f"question {asked}, answer {said}", tags)
 
 
 def _language(text: str, detector: Detector, min_letters: int) -> tuple[str, float] | None:

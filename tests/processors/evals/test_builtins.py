@@ -249,6 +249,16 @@ def test_truncated_needs_a_finish_reason_and_never_echoes_odd_ones():
     assert custom is not None and custom.value is True
 
 
+def test_results_made_once_per_reason_stay_right_past_the_table_size():
+    """truncated keeps its results by finish reason, which is the app's string: a thousand distinct ones (the
+    table restarts at 256) still give the right result for each."""
+    for n in range(1000):
+        reason = "length" if n % 7 == 0 else f"odd reason {n}"
+        evaluation = run("truncated", llm(metadata={"finish_reasons": [reason]}))
+        assert evaluation is not None and evaluation.value is (n % 7 == 0)
+        assert evaluation.reasoning == ("finish reason length" if n % 7 == 0 else "finish reason other")
+
+
 # --- invalid_json ----------------------------------------------------------------------------------------------
 
 ORDER_SCHEMA = {
