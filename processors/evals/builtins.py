@@ -24,6 +24,7 @@ Reasoning is short and carries no content: finish reasons, entity types, rule id
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -179,7 +180,7 @@ def failure_to_answer(settings: C.FailureToAnswer) -> Builtin:
         text = reading.answer
         if not text or text.isspace() or (settings.max_chars and len(text) > settings.max_chars):
             return None
-        return text.lstrip()[:OPENING_CHARS] if text[0].isspace() else text[:OPENING_CHARS]
+        return _opening(text)
 
     def prepare(readings: list[Reading]) -> None:
         read = [(reading, text) for reading in readings if (text := opening(reading)) is not None]
@@ -199,10 +200,8 @@ def failure_to_answer(settings: C.FailureToAnswer) -> Builtin:
             return _result(label, "categorical", "answered", False, f"answer longer than {settings.max_chars} chars")
         if reading.refusal_words is False:  # no rule's word in the opening: no rule can match
             return answered
-        if text[0].isspace():  # (no copy of a long answer in the common case)
-            text = text.lstrip()
         examined = 0
-        for raw in _sentences(text[:OPENING_CHARS]):  # only the first sentences matter
+        for raw in _sentences(_opening(text)):  # only the first sentences matter
             sentence = _plain_apostrophes(raw.strip().lower())
             if not sentence:
                 continue
@@ -221,6 +220,11 @@ def failure_to_answer(settings: C.FailureToAnswer) -> Builtin:
 
 
 NO_REFUSAL = "no refusal in the opening"
+
+
+def _opening(text: str) -> str:
+    """The start of an answer a refusal must be in (no copy of a long answer to strip it, in the common case)."""
+    return text.lstrip()[:OPENING_CHARS] if text[0].isspace() else text[:OPENING_CHARS]
 
 
 def _opening_utf8(text: str) -> bytes:
@@ -274,23 +278,19 @@ _EMPTY_ANSWER = _result("empty_answer", "boolean", True, True, "no text and no t
 def truncated(settings: C.Truncated) -> Callable[[Reading], M.Evaluation | None]:
     limits = frozenset(r.lower() for r in settings.reasons)
 
-    made: dict[tuple[str, bool], M.Evaluation] = {}  # by reason: a handful (``_reason_name`` bounds them)
-
     def evaluate(reading: Reading) -> M.Evaluation | None:
         reasons = reading.finish_reasons
         if not reasons:
             return None
         hit = next((r for r in reasons if r in limits), None)
-        key = (hit, True) if hit is not None else (reasons[0], False)
-        result = made.get(key)
-        if result is None:
-            if len(made) >= 256:  # reasons are the app's strings: the table stays small whatever they are
-                made.clear()
-            reasoning = f"finish reason {_reason_name(key[0])}"
-            result = made[key] = _result("truncated", "boolean", key[1], key[1], reasoning)
-        return result
+        return _truncated(hit, True) if hit is not None else _truncated(reasons[0], False)
 
     return evaluate
+
+
+@functools.lru_cache(maxsize=256)  # by finish reason: the app's strings, so bounded whatever they are
+def _truncated(reason: str, failed: bool) -> M.Evaluation:
+    return _result("truncated", "boolean", failed, failed, f"finish reason {_reason_name(reason)}")
 
 
 # --- invalid_json ------------------------------------------------------------------------------------------------
@@ -584,8 +584,6 @@ def tool_error(reading: Reading) -> M.Evaluation | None:
 
 
 def language_mismatch(settings: C.LanguageMismatch, detector: Detector) -> Callable[[Reading], M.Evaluation | None]:
-    made: dict[tuple[str, str], M.Evaluation] = {}  # by (question, answer) language
-
     def evaluate(reading: Reading) -> M.Evaluation | None:
         question, answer = last_user_text(reading.span), reading.answer
         if not question or not answer:
@@ -594,17 +592,12 @@ def language_mismatch(settings: C.LanguageMismatch, detector: Detector) -> Calla
         said = _language(answer, detector, settings.min_letters) if asked is not None else None
         if asked is None or said is None or min(asked[1], said[1]) < settings.min_confidence:
             return None
-        key = (asked[0], said[0])
-        result = made.get(key)
-        if result is None:
-            if len(made) >= 1024:  # language pairs: bounded by the model's languages, and kept so
-                made.clear()
-            result = made[key] = _mismatch(*key)
-        return result
+        return _mismatch(asked[0], said[0])
 
     return evaluate
 
 
+@functools.lru_cache(maxsize=1024)  # by (question, answer) language
 def _mismatch(asked: str, said: str) -> M.Evaluation:
     tags = {"question_language": asked, "answer_language": said}
     if same_language(asked, said):
