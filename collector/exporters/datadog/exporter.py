@@ -84,6 +84,7 @@ class DatadogExporter(HttpSession):
         evals: list[int] = []
         payloads: list[bytes] = []  # each eval item's metrics, comma-joined
         unreadable: list[int] = []
+        unknown: list[int] = []
         for i, (kind, payload) in enumerate(items):
             if kind in F.EVAL_KINDS:
                 try:
@@ -92,6 +93,8 @@ class DatadogExporter(HttpSession):
                     unreadable.append(i)
                     continue
                 evals.append(i)
+            elif kind != "span":
+                unknown.append(i)
         accepted: list[int] = []
         for payload, positions in F.join_payloads([items[i][1] for i in spans]):
             carried = [spans[p] for p in positions]
@@ -121,7 +124,6 @@ class DatadogExporter(HttpSession):
                 items=carried,
             )
             accepted.extend(carried)
-        unknown = [i for i, (kind, _) in enumerate(items) if kind != "span" and kind not in F.EVAL_KINDS]
         if unknown:
             raise PermanentError(
                 "unknown_item_kind", f"datadog: {len(unknown)} item(s) of an unknown kind", accepted, refused=unknown

@@ -415,7 +415,7 @@ def _encoded_result(ml_app: str, evaluation: M.Evaluation) -> bytes:
     if type(evaluation) is M.SharedEvaluation:  # one object per result: looked up by identity, no key to build
         shared_key = (id(evaluation), ml_app)
         encoded = _SHARED_RESULTS.get(shared_key)
-        if encoded is None or encoded[0] is not evaluation:
+        if encoded is None:
             if len(_SHARED_RESULTS) >= _RESULTS_MAX:
                 _SHARED_RESULTS.clear()
             encoded = _SHARED_RESULTS[shared_key] = (evaluation, _result_members(ml_app, evaluation))
@@ -438,7 +438,7 @@ def _encoded_result(ml_app: str, evaluation: M.Evaluation) -> bytes:
 
 
 _RESULTS: dict[tuple[Any, ...], bytes] = {}
-# Shared results by identity; the entry keeps its evaluation alive, so its id cannot be reused by another object.
+# Shared results by identity; the entry keeps its evaluation alive, so no other object can have its id meanwhile.
 _SHARED_RESULTS: dict[tuple[int, str], tuple[M.Evaluation, bytes]] = {}
 _RESULTS_MAX = 4096  # distinct results kept; the built-ins make a few dozen, free-text reasoning is cleared out
 

@@ -46,12 +46,12 @@ class LocalExporter:
             )
             metrics = F.encoded_eval_metrics(span, ml_app=ml_app)
             if metrics:
-                items.append(("eval", b",".join(metrics)))
+                items.append((F.EVAL_KIND, b",".join(metrics)))
         for detached in batch.evaluations:
             metric = F.eval_metric(
                 detached.trace_id, detached.span_id, detached.evaluation, ml_app=F.normalize_ml_app(detached.service)
             )
-            items.append(("eval", orjson.dumps(metric)))
+            items.append((F.EVAL_KIND, orjson.dumps(metric)))
         return items
 
     async def start(self) -> None:
@@ -74,7 +74,7 @@ class LocalExporter:
         now = time.time_ns()
         rows, evals = [], []
         for kind, payload in items:
-            if kind == "eval":  # one or more metrics, comma-joined (format.encoded_eval_metrics)
+            if kind == F.EVAL_KIND:  # one or more metrics, comma-joined (format.encoded_eval_metrics)
                 for metric in orjson.loads(b"[" + payload + b"]"):
                     span = metric["join_on"]["span"]
                     evals.append(
