@@ -7,6 +7,7 @@ intake change never touches a processor.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -157,8 +158,7 @@ def _fields(evaluation: Evaluation) -> tuple[Any, ...]:
     return (e.label, e.metric_type, e.value, e.assessment, e.reasoning, e.timestamp_ms, dict(e.tags))
 
 
-_SHARED: dict[tuple[Any, ...], SharedEvaluation] = {}
-SHARED_EVALUATIONS = 4096  # distinct shared results kept (the built-ins make a few dozen); then the table restarts
+SHARED_EVALUATIONS = 4096  # distinct shared results kept (the built-ins make a few dozen), least recently used out
 
 
 def shared_evaluation(
@@ -171,21 +171,28 @@ def shared_evaluation(
 ) -> Evaluation:
     """The one ``SharedEvaluation`` with these fields (no timestamp: it is the send time); a plain ``Evaluation``
     when the value cannot be a dictionary key (a JSON result)."""
-    key = (label, metric_type, type(value), value, assessment, reasoning, tags)  # True == 1: the type tells them apart
     try:
-        found = _SHARED.get(key)
+        return _shared(label, metric_type, value, assessment, reasoning, tags)
     except TypeError:
         return Evaluation(label, metric_type, value, assessment, reasoning, None, dict(tags))
-    if found is None:
-        if len(_SHARED) >= SHARED_EVALUATIONS:
-            _SHARED.clear()  # spans that hold the old objects keep them; they are only not reused
-        found = object.__new__(SharedEvaluation)
-        for name, field_value in zip(
-            ("label", "metric_type", "value", "assessment", "reasoning", "timestamp_ms", "tags"),
-            (label, metric_type, value, assessment, reasoning, None, MappingProxyType(dict(tags))),
-        ):
-            object.__setattr__(found, name, field_value)
-        _SHARED[key] = found
+
+
+@functools.lru_cache(maxsize=SHARED_EVALUATIONS, typed=True)  # typed: True == 1, but they are different results
+def _shared(
+    label: str,
+    metric_type: str,
+    value: Any,
+    assessment: str | None,
+    reasoning: str | None,
+    tags: tuple[tuple[str, str], ...],
+) -> SharedEvaluation:
+    """Spans that hold an object this cache let go keep it; it is only not reused."""
+    found = object.__new__(SharedEvaluation)
+    for name, field_value in zip(
+        ("label", "metric_type", "value", "assessment", "reasoning", "timestamp_ms", "tags"),
+        (label, metric_type, value, assessment, reasoning, None, MappingProxyType(dict(tags))),
+    ):
+        object.__setattr__(found, name, field_value)
     return found
 
 
